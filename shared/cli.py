@@ -1,0 +1,62 @@
+"""The ``batchline`` console script: one entry point for operators, each command group in its own module.
+
+Errors an operator can fix (bad argument, infrastructure not running, port busy) are raised as
+``CliError`` and printed as one line with exit code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from shared.errors import CliError
+
+app = typer.Typer(
+    name="batchline",
+    help="Event-driven session analysis through provider batch APIs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _register() -> None:
+    """Attach command groups. Imported here so `batchline --help` never connects to anything."""
+    from shared.devinfra.cli import dev_app
+    from shared.ops_cli import register_ops
+    from shared.provider.emulator.cli import register_emulator
+
+    app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
+    register_ops(app)
+    register_emulator(app)
+    try:
+        from services.cli import register_services
+    except ImportError:  # services land in a later step of the build; the core CLI works without them
+        return
+    register_services(app)
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=False)
+    except CliError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors: one line, not a traceback
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

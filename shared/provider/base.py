@@ -1,0 +1,117 @@
+"""The port the services depend on to talk to a batch provider, and its error tree.
+
+Error tree (callers catch the narrowest class that changes what they do)::
+
+    ProviderError                 anything the provider call could not do
+    ├── RetryableProviderError    429, 5xx, timeouts, connection errors: try again later
+    └── PermanentProviderError    other 4xx: the request itself is wrong; retrying cannot help
+        └── ProviderNotFound      404: the file or batch does not exist (or not yet: upload race)
+
+Messages never contain the API key: adapters build them from status, method and path only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+BATCH_ENDPOINT = "/v1/chat/completions"
+#: Metadata key that carries our local batch id; reconciliation finds provider batches by it.
+LOCAL_BATCH_ID_KEY = "batchline_batch_id"
+
+TERMINAL_PROVIDER_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+
+
+class ProviderError(Exception):
+    """A provider call failed. ``status`` is the HTTP status when there was a response."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class RetryableProviderError(ProviderError):
+    """Transient: rate limit, server error, timeout. Retrying later is expected to succeed."""
+
+
+class PermanentProviderError(ProviderError):
+    """The provider rejected the request; sending it again unchanged will fail again."""
+
+
+class ProviderNotFound(PermanentProviderError):
+    """The file or batch does not exist."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCounts:
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchError:
+    code: str | None
+    message: str | None
+    line: int | None = None
+    param: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderFile:
+    id: str
+    bytes: int
+    filename: str
+    purpose: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBatch:
+    """The provider's batch object, reduced to what batchline reads. ``raw`` keeps the full JSON."""
+
+    id: str
+    status: str
+    input_file_id: str
+    output_file_id: str | None
+    error_file_id: str | None
+    created_at: int
+    expires_at: int | None
+    request_counts: RequestCounts
+    errors: tuple[BatchError, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def local_batch_id(self) -> str | None:
+        return self.metadata.get(LOCAL_BATCH_ID_KEY)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_PROVIDER_STATUSES
+
+
+@runtime_checkable
+class BatchProvider(Protocol):
+    """What the submitter, poller and ingester need from a batch API (OpenAI's shape)."""
+
+    async def upload_file(self, path: Path, *, filename: str | None = None) -> ProviderFile:
+        """Upload a JSONL file with ``purpose=batch``, streaming it from disk."""
+
+    async def create_batch(self, input_file_id: str, *, metadata: dict[str, str]) -> ProviderBatch:
+        """Create a ``/v1/chat/completions`` batch over an uploaded file (24h window from settings)."""
+
+    async def retrieve_batch(self, batch_id: str) -> ProviderBatch: ...
+
+    async def cancel_batch(self, batch_id: str) -> ProviderBatch: ...
+
+    def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
+        """All batches, newest first, following ``after`` cursors until ``has_more`` is false."""
+
+    def iter_file_lines(self, file_id: str) -> AsyncIterator[bytes]:
+        """The file's content as a stream of non-empty lines (without newline), bounded memory."""
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,134 @@
+"""Every knob batchline has, read from ``BATCHLINE_*`` environment variables.
+
+Settings are built once per process (``Settings()``) and passed into whatever needs them; nothing
+reads the environment anywhere else, so a test can hand a service a fully explicit configuration.
+The README's configuration table is checked against this class by a unit test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Hard limits of OpenAI's Batch API (documented; the emulator enforces the same numbers).
+PROVIDER_MAX_REQUESTS_PER_FILE = 50_000
+PROVIDER_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+class ModelPrice(BaseModel):
+    """Real-time list price of one model in USD per million tokens; batch cost applies the discount."""
+
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+DEFAULT_PRICES: dict[str, ModelPrice] = {
+    "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+    "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+    "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60),
+}
+
+
+class Topics(BaseModel):
+    """Resolved topic names; each has a ``.dlq`` twin for records its consumer could not decode."""
+
+    session_events: str
+    request_pending: str
+    batch_created: str
+    batch_completed: str
+
+    def all(self) -> list[str]:
+        return [self.session_events, self.request_pending, self.batch_created, self.batch_completed]
+
+    @staticmethod
+    def dlq(topic: str) -> str:
+        return f"{topic}.dlq"
+
+
+class Settings(BaseSettings):
+    """Configuration of every batchline process. Field ``x`` is environment variable ``BATCHLINE_X``."""
+
+    model_config = SettingsConfigDict(env_prefix="BATCHLINE_", extra="ignore", frozen=True)
+
+    # --- PostgreSQL ---------------------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy/asyncpg URL; unset = the embedded PostgreSQL started by `batchline dev up`.",
+    )
+    db_pool_size: int = Field(default=5, ge=1, description="Connections per process.")
+
+    # --- Kafka ----------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", description="Broker list.")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = Field(default=None, description="e.g. PLAIN, SCRAM-SHA-512.")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle for SSL/SASL_SSL.")
+    topic_prefix: str = Field(
+        default="", description="Prepended to every topic and consumer-group name (isolates environments)."
+    )
+    topic_partitions: int = Field(default=6, ge=1, description="Partitions per topic at creation.")
+    topic_replication_factor: int = Field(default=1, ge=1)
+    consumer_max_records: int = Field(default=500, ge=1, description="Records per `getmany` call.")
+
+    # --- Provider -------------------------------------------------------------------------------
+    openai_base_url: str = Field(
+        default="http://127.0.0.1:18080/v1", description="OpenAI-compatible API root (emulator by default)."
+    )
+    openai_api_key: SecretStr = Field(default=SecretStr("sk-local-emulator"), description="Bearer token.")
+    provider_timeout_s: float = Field(default=60.0, gt=0, description="Per HTTP request.")
+    provider_retry_max_s: float = Field(default=300.0, gt=0, description="Total retry budget per call.")
+    default_model: str = Field(default="gpt-4o-mini")
+    completion_window: str = Field(default="24h")
+    model_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    batch_discount: float = Field(default=0.5, ge=0, le=1, description="Batch price = list price x this.")
+
+    # --- Batching -------------------------------------------------------------------------------
+    batch_max_requests: int = Field(default=1_000, ge=1, le=PROVIDER_MAX_REQUESTS_PER_FILE)
+    batch_max_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1024, le=PROVIDER_MAX_FILE_BYTES)
+    batch_linger_s: float = Field(default=60.0, ge=0, description="Oldest pending request waits at most this.")
+    max_conversation_chars: int = Field(
+        default=60_000, ge=1_000, description="Longer conversations are truncated (head and tail kept)."
+    )
+    max_attempts: int = Field(default=3, ge=1, description="Tries per request before PROCESSING_FAILED.")
+    retry_backoff_s: float = Field(default=30.0, ge=0, description="Base delay before a retried request.")
+
+    # --- Polling --------------------------------------------------------------------------------
+    poll_interval_s: float = Field(default=60.0, gt=0, description="Minimum time between polls of a batch.")
+    poll_max_interval_s: float = Field(default=600.0, gt=0, description="Cap of the polling backoff.")
+    batch_expiry_grace_s: float = Field(
+        default=3_600.0, ge=0, description="After window + grace an unfinished batch is cancelled."
+    )
+
+    # --- Local infrastructure -------------------------------------------------------------------
+    home: Path = Field(default=Path(".batchline"), description="Data, logs and caches of `batchline dev`.")
+    kafka_port: int = Field(default=19092, ge=1, le=65535)
+    kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
+    emulator_port: int = Field(default=18080, ge=1, le=65535)
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=False, description="JSON log lines instead of console rendering.")
+    metrics_port: int | None = Field(default=None, description="Prometheus /metrics port, unset = off.")
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_topic_safe(cls, v: str) -> str:
+        if v and not all(c.isalnum() or c in "._-" for c in v):
+            raise ValueError("topic_prefix may only contain letters, digits, '.', '_' and '-'")
+        return v
+
+    @property
+    def topics(self) -> Topics:
+        p = self.topic_prefix
+        return Topics(
+            session_events=f"{p}session.events",
+            request_pending=f"{p}request.pending",
+            batch_created=f"{p}batch.created",
+            batch_completed=f"{p}batch.completed",
+        )
+
+    def group_id(self, service: str) -> str:
+        """Consumer group of a service, e.g. ``batchline-producer``."""
+        return f"{self.topic_prefix}batchline-{service}"
