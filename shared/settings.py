@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     # --- Batching -------------------------------------------------------------------------------
     batch_max_requests: int = Field(default=1_000, ge=1, le=PROVIDER_MAX_REQUESTS_PER_FILE)
     batch_max_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1024, le=PROVIDER_MAX_FILE_BYTES)
-    batch_linger_s: float = Field(default=60.0, ge=0, description="Oldest pending request waits at most this.")
+    batch_linger_s: float = Field(
+        default=60.0, ge=0, description="Oldest pending request waits at most this."
+    )
     max_conversation_chars: int = Field(
         default=60_000, ge=1_000, description="Longer conversations are truncated (head and tail kept)."
     )

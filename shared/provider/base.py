@@ -36,6 +36,10 @@ class ProviderError(Exception):
 class RetryableProviderError(ProviderError):
     """Transient: rate limit, server error, timeout. Retrying later is expected to succeed."""
 
+    #: Seconds the provider asked us to wait (``Retry-After``), when it said; callers may use it
+    #: to schedule their next try after the adapter's own retry budget ran out.
+    retry_after: float | None = None
+
 
 class PermanentProviderError(ProviderError):
     """The provider rejected the request; sending it again unchanged will fail again."""

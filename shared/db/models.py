@@ -1,0 +1,199 @@
+"""Tables of batchline (SQLAlchemy 2, typed). The alembic migrations in ``migrations/`` create them.
+
+Statuses are plain text with CHECK constraints listing ``shared.lifecycle``'s enums: readable in psql,
+and a new status is a migration that widens the check rather than an ``ALTER TYPE``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.lifecycle import BatchStatus, RequestStatus
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = DateTime(timezone=True)
+
+
+def _in(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Session(Base):
+    """One conversation. ``company_id`` never changes: an event moving a session is rejected."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(200), index=True)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    summary: Mapped[str | None] = mapped_column(Text)
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: sha256 of the ordered messages; a re-analysis is keyed by it so replays create nothing new.
+    content_hash: Mapped[str] = mapped_column(String(64))
+    message_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class SessionMessage(Base):
+    __tablename__ = "session_messages"
+    __table_args__ = (UniqueConstraint("session_id", "order"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(32))
+    content: Mapped[str] = mapped_column(Text)
+    order: Mapped[int] = mapped_column("order", Integer)
+
+
+class ProcessingRequest(Base):
+    """One analysis of one session by one model. Its id is derived from its natural key (see producer)."""
+
+    __tablename__ = "ai_processing_requests"
+    __table_args__ = (
+        UniqueConstraint("session_id", "processing_type", "model", "revision"),
+        CheckConstraint(_in("status", [s.value for s in RequestStatus]), name="status"),
+        CheckConstraint("attempt >= 1", name="attempt"),
+        # What the submitter scans: pending, unbatched requests of one (company, model), oldest first.
+        Index(
+            "ix_requests_pending",
+            "company_id",
+            "model",
+            "requested_at",
+            postgresql_where=text("status = 'PENDING_BATCHING' AND batch_id IS NULL"),
+        ),
+        Index("ix_requests_batch", "batch_id"),
+        Index("ix_requests_session", "session_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    company_id: Mapped[str] = mapped_column(String(200))
+    processing_type: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(100))
+    #: "initial", or the content hash a re-analysis was requested for.
+    revision: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), default=RequestStatus.PENDING_BATCHING.value)
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ai_batch_requests.id"))
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    approx_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    #: Backoff: not claimable before this time (retries, token-limit requeues).
+    not_before: Mapped[datetime | None] = mapped_column(Timestamp)
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    total_tokens: Mapped[int | None] = mapped_column(Integer)
+    success: Mapped[bool | None] = mapped_column(Boolean)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class BatchRequest(Base):
+    """A local batch, recorded (PENDING_SUBMISSION) before the provider is called: a crash leaves a trace."""
+
+    __tablename__ = "ai_batch_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", [s.value for s in BatchStatus]), name="status"),
+        Index(
+            "ix_batches_due",
+            "next_poll_at",
+            postgresql_where=text("status IN ('VALIDATING', 'IN_PROGRESS', 'FINALIZING', 'CANCELLING')"),
+        ),
+        Index("ix_batches_unsubmitted", "created_at", postgresql_where=text("status = 'PENDING_SUBMISSION'")),
+        Index("ix_batches_company", "company_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    company_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(32), default="openai")
+    provider_batch_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    input_file_id: Mapped[str | None] = mapped_column(String(200))
+    output_file_id: Mapped[str | None] = mapped_column(String(200))
+    error_file_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(32), default=BatchStatus.PENDING_SUBMISSION.value)
+    request_count: Mapped[int] = mapped_column(Integer, default=0)
+    completed_count: Mapped[int | None] = mapped_column(Integer)
+    failed_count: Mapped[int | None] = mapped_column(Integer)
+    file_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    next_poll_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    poll_count: Mapped[int] = mapped_column(Integer, default=0)
+    submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BatchItem(Base):
+    """Which requests went into which batch, kept after a request moves on (audit, accounting)."""
+
+    __tablename__ = "ai_batch_items"
+    __table_args__ = (
+        PrimaryKeyConstraint("batch_id", "request_id"),
+        Index("ix_batch_items_request", "request_id"),
+    )
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_batch_requests.id", ondelete="CASCADE"))
+    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_processing_requests.id", ondelete="CASCADE"))
+    attempt: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxMessage(Base):
+    """Events written in the same transaction as the state they announce; a relay publishes them."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    topic: Mapped[str] = mapped_column(String(255))
+    key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class ProcessedEvent(Base):
+    """Event ids a consumer group has applied, so a duplicate delivery is recognised cheaply."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (PrimaryKeyConstraint("consumer_group", "event_id"),)
+
+    consumer_group: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))
+    processed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

@@ -1,0 +1,222 @@
+"""Event contracts on batchline's topics: JSON on the wire, keyed by company id, versioned.
+
+Every event carries ``schema_version``. Consumers accept unknown fields (producers may add fields
+without a coordinated release) but reject a missing required field or a wrong type with a reason
+that names the field; the consumer loop dead-letters such records instead of stopping.
+
+A version bump is needed only for a breaking change; ``decode`` refuses versions it does not know,
+so an old consumer dead-letters a newer event rather than misreading it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+import orjson
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from shared.analysis import ProcessingType
+
+SCHEMA_VERSION: Literal[1] = 1
+
+#: Identifiers come from upstream systems; bound them so a hostile value cannot bloat keys or rows.
+Ident = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
+
+MAX_MESSAGES_PER_SESSION = 5_000
+MAX_MESSAGE_CHARS = 100_000
+
+
+class DecodeError(ValueError):
+    """A record could not be turned into an event; ``str()`` is the reason stored in the DLQ."""
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=False)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: Ident
+
+    def key(self) -> bytes:
+        """Kafka message key: the company id, so one company's events stay in order on a partition."""
+        return self.company_key().encode()
+
+    def company_key(self) -> str:
+        raise NotImplementedError
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+class SessionMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
+    content: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
+    order: int | None = Field(default=None, ge=0, description="Position; list order is used when absent.")
+
+
+class SessionEvent(_Event):
+    """Upstream ``session.events``: a conversation to store and (re)analyse.
+
+    Idempotency: ``(session_id, processing_type, model)`` is analysed once. Sending the same session
+    again with new messages updates the stored conversation; it is analysed again only when
+    ``reanalyze`` is true (and then once per distinct conversation content).
+    """
+
+    type: Literal["session.upserted"] = "session.upserted"
+    company_id: Ident
+    session_id: Ident
+    started_at: datetime
+    ended_at: datetime | None = None
+    messages: Annotated[list[SessionMessage], Field(min_length=1, max_length=MAX_MESSAGES_PER_SESSION)]
+    processing_types: Annotated[list[ProcessingType], Field(min_length=1, max_length=4)] = Field(
+        default_factory=lambda: [ProcessingType.FULL_ANALYSIS]
+    )
+    models: Annotated[list[ModelName], Field(min_length=1, max_length=4)] | None = None
+    reanalyze: bool = False
+
+    def company_key(self) -> str:
+        return self.company_id
+
+    @field_validator("started_at", "ended_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            return v.replace(tzinfo=UTC)
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SessionEvent:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        orders = [m.order for m in self.messages if m.order is not None]
+        if orders and len(orders) != len(self.messages):
+            raise ValueError("messages: give 'order' for every message or for none")
+        if len(set(orders)) != len(orders):
+            raise ValueError("messages: duplicate 'order' values")
+        if len(set(self.processing_types)) != len(self.processing_types):
+            raise ValueError("processing_types: duplicates")
+        return self
+
+    def ordered_messages(self) -> list[tuple[int, str, str]]:
+        """(order, role, content) sorted; list position stands in for a missing order."""
+        rows = [
+            (m.order if m.order is not None else i, m.role, m.content) for i, m in enumerate(self.messages)
+        ]
+        return sorted(rows)
+
+
+class RequestPending(_Event):
+    """A processing request waits for a batch (new, or returned for another attempt)."""
+
+    type: Literal["request.pending"] = "request.pending"
+    request_id: Ident
+    company_id: Ident
+    session_id: Ident
+    processing_type: ProcessingType
+    model: ModelName
+    attempt: int = Field(ge=1)
+    approx_bytes: int = Field(ge=0, description="Size estimate of its JSONL line, for the byte limit.")
+
+    def company_key(self) -> str:
+        return self.company_id
+
+
+class BatchCreated(_Event):
+    """A provider batch exists for a local batch; the poller starts tracking it."""
+
+    type: Literal["batch.created"] = "batch.created"
+    batch_id: Ident
+    company_id: Ident
+    model: ModelName
+    provider_batch_id: Ident
+    request_count: int = Field(ge=0)
+
+    def company_key(self) -> str:
+        return self.company_id
+
+
+class BatchCompleted(_Event):
+    """A batch reached a terminal provider status; the ingester resolves its requests."""
+
+    type: Literal["batch.completed"] = "batch.completed"
+    batch_id: Ident
+    company_id: Ident
+    model: ModelName
+    provider_batch_id: Ident | None = None
+    status: Literal["COMPLETED", "FAILED", "EXPIRED", "CANCELLED"]
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+
+    def company_key(self) -> str:
+        return self.company_id
+
+
+class DeadLetter(BaseModel):
+    """What lands on ``<topic>.dlq``: the untouched record plus why it could not be processed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    topic: str
+    partition: int
+    offset: int
+    key: str | None = Field(description="Original key, base64.")
+    value: str | None = Field(description="Original bytes, base64 (they may not be UTF-8 or JSON).")
+    error: str
+    consumer_group: str
+    failed_at: datetime
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json"))
+
+
+E = TypeVar("E", bound=_Event)
+
+TOPIC_EVENT_TYPES: dict[str, type[_Event]] = {
+    "session.events": SessionEvent,
+    "request.pending": RequestPending,
+    "batch.created": BatchCreated,
+    "batch.completed": BatchCompleted,
+}
+
+
+def decode(model: type[E], raw: bytes | None) -> E:
+    """Parse one record value into ``model`` or raise DecodeError with a short, specific reason."""
+    if raw is None:
+        raise DecodeError("empty record value (tombstone)")
+    try:
+        data: Any = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DecodeError(f"not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
+    version = data.get("schema_version", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise DecodeError(f"unsupported schema_version {version!r} (this consumer reads {SCHEMA_VERSION})")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise DecodeError(_reason(exc)) from None
+    except RecursionError:
+        raise DecodeError("payload nested too deeply") from None
+
+
+def _reason(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False)[:5]:
+        loc = ".".join(str(p) for p in err["loc"]) or "<root>"
+        parts.append(f"{loc}: {err['msg']}")
+    more = exc.error_count() - len(parts)
+    suffix = f" (+{more} more)" if more > 0 else ""
+    return "invalid event: " + "; ".join(parts) + suffix

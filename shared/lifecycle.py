@@ -1,0 +1,222 @@
+"""Request and batch lifecycles as explicit state machines. Pure: no database, Kafka or HTTP here.
+
+The services ask this module what a status may become and what an outcome means for a request;
+the SQL they run then only writes what these functions decided. Keeping the rules here means one
+place to read (and unit-test exhaustively) for "can a request end up in two batches" questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class RequestStatus(StrEnum):
+    PENDING_BATCHING = "PENDING_BATCHING"
+    BATCHING_IN_PROGRESS = "BATCHING_IN_PROGRESS"
+    PROCESSING_COMPLETE = "PROCESSING_COMPLETE"
+    PROCESSING_FAILED = "PROCESSING_FAILED"
+
+
+class BatchStatus(StrEnum):
+    #: Local only: requests claimed, provider not (yet, or not known to be) called.
+    PENDING_SUBMISSION = "PENDING_SUBMISSION"
+    VALIDATING = "VALIDATING"
+    IN_PROGRESS = "IN_PROGRESS"
+    FINALIZING = "FINALIZING"
+    CANCELLING = "CANCELLING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+    #: Local only: every request of the batch has been resolved by the ingester.
+    PROCESSED = "PROCESSED"
+
+
+class IllegalTransition(ValueError):
+    """A status change the lifecycle does not allow; raising it stops a write that would corrupt state."""
+
+    def __init__(self, kind: str, current: str, target: str) -> None:
+        super().__init__(f"illegal {kind} transition {current} -> {target}")
+        self.current = current
+        self.target = target
+
+
+REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.PENDING_BATCHING: frozenset({RequestStatus.BATCHING_IN_PROGRESS}),
+    RequestStatus.BATCHING_IN_PROGRESS: frozenset(
+        {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PENDING_BATCHING, RequestStatus.PROCESSING_FAILED}
+    ),
+    RequestStatus.PROCESSING_COMPLETE: frozenset(),
+    RequestStatus.PROCESSING_FAILED: frozenset(),
+}
+
+IN_FLIGHT: frozenset[BatchStatus] = frozenset(
+    {BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.CANCELLING}
+)
+PROVIDER_TERMINAL: frozenset[BatchStatus] = frozenset(
+    {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)
+
+# Forward order of the in-flight statuses: a poll may skip stages but never go back (a stale read
+# from a load-balanced provider must not rewind a batch that was already seen finalizing).
+_RANK: dict[BatchStatus, int] = {
+    BatchStatus.PENDING_SUBMISSION: 0,
+    BatchStatus.VALIDATING: 1,
+    BatchStatus.IN_PROGRESS: 2,
+    BatchStatus.FINALIZING: 3,
+    BatchStatus.CANCELLING: 4,
+}
+
+
+def _batch_targets(current: BatchStatus) -> frozenset[BatchStatus]:
+    if current in PROVIDER_TERMINAL:
+        return frozenset({BatchStatus.PROCESSED})
+    if current is BatchStatus.PROCESSED:
+        return frozenset()
+    rank = _RANK[current]
+    later = {s for s, r in _RANK.items() if r > rank}
+    return frozenset(later | PROVIDER_TERMINAL)
+
+
+BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {s: _batch_targets(s) for s in BatchStatus}
+
+
+def request_transition(current: RequestStatus, target: RequestStatus) -> RequestStatus:
+    if target not in REQUEST_TRANSITIONS[current]:
+        raise IllegalTransition("request", current, target)
+    return target
+
+
+def batch_transition(current: BatchStatus, target: BatchStatus) -> BatchStatus:
+    """The status to store. Re-observing the current status is allowed (polls repeat), rewinding is not."""
+    if target == current:
+        return current
+    if target not in BATCH_TRANSITIONS[current]:
+        raise IllegalTransition("batch", current, target)
+    return target
+
+
+PROVIDER_STATUS_MAP: dict[str, BatchStatus] = {
+    "validating": BatchStatus.VALIDATING,
+    "in_progress": BatchStatus.IN_PROGRESS,
+    "finalizing": BatchStatus.FINALIZING,
+    "cancelling": BatchStatus.CANCELLING,
+    "completed": BatchStatus.COMPLETED,
+    "failed": BatchStatus.FAILED,
+    "expired": BatchStatus.EXPIRED,
+    "cancelled": BatchStatus.CANCELLED,
+}
+
+
+def from_provider_status(status: str) -> BatchStatus:
+    """Map a provider status. Unknown values raise: the seed silently called them FAILED."""
+    try:
+        return PROVIDER_STATUS_MAP[status]
+    except KeyError:
+        raise ValueError(f"unknown provider batch status {status!r}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# What an outcome means for one request
+# ---------------------------------------------------------------------------------------------
+
+
+class OutcomeKind(StrEnum):
+    SUCCEEDED = "succeeded"
+    #: The line failed (error file, invalid answer) or the request is missing from both files.
+    FAILED = "failed"
+    #: The batch ended before the request ran (expired, cancelled, failed as a whole).
+    UNFINISHED = "unfinished"
+    #: The provider refused the batch for capacity (token_limit_exceeded): not the request's fault.
+    REQUEUED = "requeued"
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    status: RequestStatus
+    attempt: int
+    error: str | None
+    #: Delay before the request may be claimed again; None when it is not going back to pending.
+    retry_after_s: float | None
+
+    @property
+    def emits_pending(self) -> bool:
+        """A request that goes back to pending must be announced again on ``request.pending``."""
+        return self.status is RequestStatus.PENDING_BATCHING
+
+
+def resolve_request(
+    kind: OutcomeKind,
+    *,
+    attempt: int,
+    max_attempts: int,
+    reason: str | None,
+    backoff_base_s: float,
+) -> Resolution:
+    """Decide a claimed request's next state from its outcome in a finished batch."""
+    if kind is OutcomeKind.SUCCEEDED:
+        return Resolution(RequestStatus.PROCESSING_COMPLETE, attempt, None, None)
+    if kind is OutcomeKind.REQUEUED:
+        # Same attempt: the provider's capacity is not a strike against the request.
+        return Resolution(
+            RequestStatus.PENDING_BATCHING, attempt, reason, retry_delay_s(attempt, backoff_base_s)
+        )
+    if attempt >= max_attempts:
+        final = f"{reason or 'failed'} (after {attempt} attempts)"
+        return Resolution(RequestStatus.PROCESSING_FAILED, attempt, final, None)
+    next_attempt = attempt + 1
+    return Resolution(
+        RequestStatus.PENDING_BATCHING, next_attempt, reason, retry_delay_s(next_attempt - 1, backoff_base_s)
+    )
+
+
+def retry_delay_s(attempt: int, base_s: float) -> float:
+    """Exponential: base, 2x base, 4x base ... for attempts 1, 2, 3, capped at 64x."""
+    return base_s * float(2 ** min(max(attempt - 1, 0), 6))
+
+
+def unfinished_reason(
+    status: BatchStatus, errors: list[tuple[str | None, str | None]]
+) -> tuple[OutcomeKind, str]:
+    """Why requests without an output line failed, given the batch's terminal status and errors."""
+    if status is BatchStatus.EXPIRED:
+        return OutcomeKind.UNFINISHED, "batch_expired: the batch expired before this request ran"
+    if status is BatchStatus.CANCELLED:
+        return OutcomeKind.UNFINISHED, "batch_cancelled: the batch was cancelled before this request ran"
+    if status is BatchStatus.FAILED:
+        codes = [c for c, _ in errors if c]
+        detail = "; ".join(f"{c}: {m}" if c else str(m) for c, m in errors[:3]) or "no detail from provider"
+        if "token_limit_exceeded" in codes:
+            return OutcomeKind.REQUEUED, f"batch_failed: {detail}"
+        return OutcomeKind.UNFINISHED, f"batch_failed: {detail}"
+    return OutcomeKind.FAILED, "missing: the request is in neither the output nor the error file"
+
+
+# ---------------------------------------------------------------------------------------------
+# Polling schedule
+# ---------------------------------------------------------------------------------------------
+
+
+def next_poll_delay_s(polls: int, *, min_interval_s: float, max_interval_s: float) -> float:
+    """Never more often than the minimum interval; slower the longer a batch runs."""
+    return min(max_interval_s, min_interval_s * (1.5 ** min(polls, 30)))
+
+
+def is_overdue(created_at: datetime, *, window: timedelta, grace: timedelta, now: datetime) -> bool:
+    """Past its completion window plus grace, an unfinished batch is cancelled and treated as expired."""
+    return now > created_at + window + grace
+
+
+def parse_window(window: str) -> timedelta:
+    """Provider completion windows look like ``24h``."""
+    unit = window[-1:]
+    value = float(window[:-1])
+    if unit == "h":
+        return timedelta(hours=value)
+    if unit == "m":
+        return timedelta(minutes=value)
+    if unit == "d":
+        return timedelta(days=value)
+    raise ValueError(f"unsupported completion window {window!r}")
