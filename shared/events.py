@@ -62,7 +62,21 @@ class SessionMessage(BaseModel):
 
     role: Annotated[str, StringConstraints(min_length=1, max_length=32)]
     content: Annotated[str, StringConstraints(max_length=MAX_MESSAGE_CHARS)]
-    order: int | None = Field(default=None, ge=0, description="Position; list order is used when absent.")
+    order: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Position; list order is used when absent."
+    )
+
+    @field_validator("role", "content")
+    @classmethod
+    def _storable(cls, v: str) -> str:
+        # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+        if "\x00" in v:
+            raise ValueError("contains a NUL character")
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains a lone surrogate (not valid Unicode text)") from None
+        return v
 
 
 class SessionEvent(_Event):

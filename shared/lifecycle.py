@@ -7,6 +7,7 @@ place to read (and unit-test exhaustively) for "can a request end up in two batc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -178,7 +179,7 @@ def retry_delay_s(attempt: int, base_s: float) -> float:
 
 
 def unfinished_reason(
-    status: BatchStatus, errors: list[tuple[str | None, str | None]]
+    status: BatchStatus, error_codes: Sequence[str], detail: str | None
 ) -> tuple[OutcomeKind, str]:
     """Why requests without an output line failed, given the batch's terminal status and errors."""
     if status is BatchStatus.EXPIRED:
@@ -186,11 +187,10 @@ def unfinished_reason(
     if status is BatchStatus.CANCELLED:
         return OutcomeKind.UNFINISHED, "batch_cancelled: the batch was cancelled before this request ran"
     if status is BatchStatus.FAILED:
-        codes = [c for c, _ in errors if c]
-        detail = "; ".join(f"{c}: {m}" if c else str(m) for c, m in errors[:3]) or "no detail from provider"
-        if "token_limit_exceeded" in codes:
-            return OutcomeKind.REQUEUED, f"batch_failed: {detail}"
-        return OutcomeKind.UNFINISHED, f"batch_failed: {detail}"
+        text = f"batch_failed: {detail or 'no detail from provider'}"
+        if "token_limit_exceeded" in error_codes:
+            return OutcomeKind.REQUEUED, text
+        return OutcomeKind.UNFINISHED, text
     return OutcomeKind.FAILED, "missing: the request is in neither the output nor the error file"
 
 

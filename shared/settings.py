@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     emulator_port: int = Field(default=18080, ge=1, le=65535)
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=False, description="JSON log lines instead of console rendering.")
+    test_crash_point: Literal["after_upload", "after_create"] | None = Field(
+        default=None, description="Test hook only: the submitter exits at this point of a submission."
+    )
     metrics_port: int | None = Field(default=None, description="Prometheus /metrics port, unset = off.")
 
     @field_validator("topic_prefix")

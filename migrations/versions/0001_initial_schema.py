@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -41,6 +42,7 @@ def upgrade() -> None:
         sa.Column("poll_count", sa.Integer(), nullable=False),
         sa.Column("submit_attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("error_codes", postgresql.ARRAY(sa.String(length=64)), nullable=True),
         sa.CheckConstraint(
             "status IN ('PENDING_SUBMISSION', 'VALIDATING', 'IN_PROGRESS', 'FINALIZING', 'CANCELLING', 'COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED', 'PROCESSED')",
             name=op.f("ck_ai_batch_requests_status"),

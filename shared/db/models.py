@@ -26,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -160,6 +160,8 @@ class BatchRequest(Base):
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: Codes of the provider's batch-level errors (e.g. token_limit_exceeded), for the ingester's rules.
+    error_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
 
 
 class BatchItem(Base):

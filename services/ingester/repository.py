@@ -1,0 +1,212 @@
+"""Bulk SQL of the ingester: one statement per chunk of results, never a query per line.
+
+Every write is guarded by ``batch_id = :bid AND status = 'BATCHING_IN_PROGRESS'``: a line can only
+resolve a request that is in this batch right now, and resolving twice is impossible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.ingester.results import LineOutcome, Usage
+from shared.analysis import ProcessingType
+from shared.lifecycle import BatchStatus, RequestStatus, Resolution
+
+CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    id: uuid.UUID
+    company_id: str
+    model: str
+    status: BatchStatus
+    output_file_id: str | None
+    error_file_id: str | None
+    last_error: str | None
+    error_codes: list[str]
+
+
+async def lock_batch(conn: AsyncConnection, batch_id: uuid.UUID) -> BatchRow | None:
+    """Row-lock the batch: two ingesters given the same event serialise here, the second sees PROCESSED."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, "
+                "error_codes "
+                "FROM ai_batch_requests WHERE id = :id FOR UPDATE"
+            ),
+            {"id": batch_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    return BatchRow(
+        row.id,
+        row.company_id,
+        row.model,
+        BatchStatus(row.status),
+        row.output_file_id,
+        row.error_file_id,
+        row.last_error,
+        list(row.error_codes or []),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    processing_type: ProcessingType
+    attempt: int
+
+
+async def open_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
+    """Requests of the batch not resolved yet, by custom_id (= request id as text)."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, processing_type, attempt FROM ai_processing_requests "
+            "WHERE batch_id = :bid AND status = :claimed"
+        ),
+        {"bid": batch_id, "claimed": CLAIMED},
+    )
+    return {str(r.id): Member(ProcessingType(r.processing_type), r.attempt) for r in rows}
+
+
+async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome]) -> int:
+    """Complete requests and write their session fields (only the fields of their processing type)."""
+    if not chunk:
+        return 0
+
+    def col(name: str) -> list[str | None]:
+        return [o.fields.get(name) if o.fields else None for o in chunk]
+
+    rows = await conn.execute(
+        text(
+            """
+            WITH u AS (
+                SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:pt AS int[]), CAST(:ct AS int[]),
+                                     CAST(:tt AS int[]), CAST(:sent AS text[]), CAST(:cat AS text[]),
+                                     CAST(:summ AS text[]), CAST(:lang AS text[]))
+                     AS u(id, pt, ct, tt, sentiment, category, summary, language)
+            ), done AS (
+                UPDATE ai_processing_requests r SET
+                    status = 'PROCESSING_COMPLETE', success = true, error_message = NULL,
+                    prompt_tokens = coalesce(r.prompt_tokens, 0) + u.pt,
+                    completion_tokens = coalesce(r.completion_tokens, 0) + u.ct,
+                    total_tokens = coalesce(r.total_tokens, 0) + u.tt,
+                    completed_at = now(), updated_at = now()
+                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
+            ), per_session AS (
+                SELECT session_id,
+                    (array_agg(sentiment ORDER BY requested_at DESC)
+                        FILTER (WHERE sentiment IS NOT NULL))[1] AS s,
+                    (array_agg(category ORDER BY requested_at DESC)
+                        FILTER (WHERE category IS NOT NULL))[1] AS c,
+                    (array_agg(summary ORDER BY requested_at DESC)
+                        FILTER (WHERE summary IS NOT NULL))[1] AS m,
+                    (array_agg(language ORDER BY requested_at DESC)
+                        FILTER (WHERE language IS NOT NULL))[1] AS l,
+                    count(*) AS n
+                FROM done GROUP BY session_id
+            ), sessions_updated AS (
+                UPDATE sessions s SET
+                    sentiment = coalesce(p.s, s.sentiment), category = coalesce(p.c, s.category),
+                    summary = coalesce(p.m, s.summary), language = coalesce(p.l, s.language),
+                    updated_at = now()
+                FROM per_session p WHERE s.id = p.session_id
+                RETURNING s.id
+            )
+            SELECT coalesce(sum(n), 0) AS completed FROM per_session
+            """
+        ),
+        {
+            "bid": batch_id,
+            "claimed": CLAIMED,
+            "ids": [uuid.UUID(o.custom_id) for o in chunk],
+            "pt": [o.usage.prompt_tokens for o in chunk],
+            "ct": [o.usage.completion_tokens for o in chunk],
+            "tt": [o.usage.total_tokens for o in chunk],
+            "sent": col("sentiment"),
+            "cat": col("category"),
+            "summ": col("summary"),
+            "lang": col("language"),
+        },
+    )
+    return int(rows.scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class Repending:
+    id: uuid.UUID
+    session_id: str
+    company_id: str
+    processing_type: str
+    model: str
+    attempt: int
+    approx_bytes: int
+
+
+async def apply_resolutions(
+    conn: AsyncConnection,
+    batch_id: uuid.UUID,
+    resolutions: Sequence[tuple[str, Resolution, Usage]],
+) -> list[Repending]:
+    """Write failed/retried requests; returns those sent back to pending (they need an event)."""
+    if not resolutions:
+        return []
+    rows = await conn.execute(
+        text(
+            """
+            UPDATE ai_processing_requests r SET
+                status = u.status, attempt = u.attempt, error_message = u.error,
+                batch_id = CASE WHEN u.status = 'PENDING_BATCHING' THEN NULL ELSE r.batch_id END,
+                not_before = CASE WHEN u.delay IS NULL THEN r.not_before
+                                  ELSE now() + make_interval(secs => u.delay) END,
+                success = CASE WHEN u.status = 'PROCESSING_FAILED' THEN false ELSE r.success END,
+                completed_at = CASE WHEN u.status = 'PROCESSING_FAILED' THEN now() ELSE r.completed_at END,
+                prompt_tokens = coalesce(r.prompt_tokens, 0) + u.pt,
+                completion_tokens = coalesce(r.completion_tokens, 0) + u.ct,
+                total_tokens = coalesce(r.total_tokens, 0) + u.tt,
+                updated_at = now()
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
+                        CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),
+                        CAST(:ct AS int[]), CAST(:tt AS int[]))
+                 AS u(id, status, attempt, error, delay, pt, ct, tt)
+            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+            RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
+                      r.approx_bytes, r.status
+            """
+        ),
+        {
+            "bid": batch_id,
+            "claimed": CLAIMED,
+            "ids": [uuid.UUID(cid) for cid, _, _ in resolutions],
+            "statuses": [r.status.value for _, r, _ in resolutions],
+            "attempts": [r.attempt for _, r, _ in resolutions],
+            "errors": [r.error for _, r, _ in resolutions],
+            "delays": [r.retry_after_s for _, r, _ in resolutions],
+            "pt": [u.prompt_tokens for _, _, u in resolutions],
+            "ct": [u.completion_tokens for _, _, u in resolutions],
+            "tt": [u.total_tokens for _, _, u in resolutions],
+        },
+    )
+    return [
+        Repending(r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt, r.approx_bytes)
+        for r in rows
+        if r.status == RequestStatus.PENDING_BATCHING.value
+    ]
+
+
+async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
+    await conn.execute(
+        text(
+            "UPDATE ai_batch_requests SET status = :p, processed_at = now(), "
+            "completed_count = :c, failed_count = :f WHERE id = :id"
+        ),
+        {"p": BatchStatus.PROCESSED.value, "c": completed, "f": failed, "id": batch_id},
+    )

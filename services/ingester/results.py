@@ -1,0 +1,140 @@
+"""Reading one line of a provider output or error file into an outcome. Pure, fuzzed by the tests.
+
+A model answer is data, never instructions: it is parsed as JSON and validated against the strict
+schema of the request's processing type. Anything else (not JSON, a value outside the enums, an
+extra key such as ``company_id``, a summary that is too long) is a failed line with a reason, so a
+prompt-injected conversation cannot write outside the columns its processing type owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from shared.analysis import ANSWER_MODELS, SESSION_FIELDS, ProcessingType
+
+MAX_REASON_CHARS = 500
+
+
+class UnreadableLine(ValueError):
+    """The line cannot be attributed to any request (not JSON, no custom_id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LineOutcome:
+    custom_id: str
+    #: Validated session fields of the processing type when the answer is good; None when it failed.
+    fields: Mapping[str, str] | None
+    reason: str | None
+    usage: Usage
+
+    @property
+    def ok(self) -> bool:
+        return self.fields is not None
+
+
+def parse_line(raw: bytes, processing_type_of: Mapping[str, ProcessingType]) -> LineOutcome:
+    """Interpret one line. Raises UnreadableLine if it names no request; otherwise always an outcome.
+
+    ``processing_type_of`` maps the batch's request ids to their type; an id outside it is unreadable
+    for this batch (a line can never touch a request of another batch).
+    """
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise UnreadableLine("line is not JSON") from None
+    if not isinstance(data, dict):
+        raise UnreadableLine("line is not a JSON object")
+    custom_id = data.get("custom_id")
+    if not isinstance(custom_id, str) or custom_id not in processing_type_of:
+        raise UnreadableLine("line has no custom_id of this batch")
+    ptype = processing_type_of[custom_id]
+
+    error = data.get("error")
+    response = data.get("response")
+    body = response.get("body") if isinstance(response, dict) else None
+    usage = _usage(body)
+    if error:
+        return _failed(custom_id, _describe_error(error), usage)
+    if not isinstance(response, dict):
+        return _failed(custom_id, "no response in line", usage)
+    status = response.get("status_code")
+    if status != 200:
+        detail = _describe_error(body.get("error")) if isinstance(body, dict) and body.get("error") else ""
+        return _failed(custom_id, f"http_{status}: {detail}".rstrip(": "), usage)
+    content, problem = _content(body)
+    if content is None:
+        return _failed(custom_id, problem, usage)
+    return _validate(custom_id, ptype, content, usage)
+
+
+def _validate(custom_id: str, ptype: ProcessingType, content: str, usage: Usage) -> LineOutcome:
+    try:
+        answer_json = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return _failed(custom_id, "invalid_answer: content is not JSON", usage)
+    try:
+        answer = ANSWER_MODELS[ptype].model_validate(answer_json)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "<root>"
+        return _failed(custom_id, f"invalid_answer: {where}: {first['msg']}", usage)
+    dumped = answer.model_dump()
+    fields = {name: str(dumped[name]) for name in SESSION_FIELDS[ptype]}
+    return LineOutcome(custom_id, fields, None, usage)
+
+
+def _content(body: Any) -> tuple[str | None, str]:
+    if not isinstance(body, dict):
+        return None, "no response body"
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None, "no choices in response"
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        return None, "no message in response"
+    if message.get("refusal"):
+        return None, f"refusal: {str(message['refusal'])[:200]}"
+    content = message.get("content")
+    if not isinstance(content, str):
+        return None, "no content in response"
+    if choices[0].get("finish_reason") == "length" and not content.rstrip().endswith("}"):
+        return None, "invalid_answer: truncated at max_tokens"
+    return content, ""
+
+
+def _usage(body: Any) -> Usage:
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if not isinstance(usage, dict):
+        return Usage()
+
+    def count(name: str) -> int:
+        value = usage.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
+
+    return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
+
+
+def _describe_error(error: Any) -> str:
+    if isinstance(error, dict):
+        code = error.get("code")
+        message = error.get("message")
+        text = f"{code}: {message}" if code else str(message)
+    else:
+        text = str(error)
+    return text[:MAX_REASON_CHARS]
+
+
+def _failed(custom_id: str, reason: str, usage: Usage) -> LineOutcome:
+    return LineOutcome(custom_id, None, reason[:MAX_REASON_CHARS] or "failed", usage)

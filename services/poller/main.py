@@ -1,0 +1,92 @@
+"""Poller process: ``batch.created`` in (start tracking), provider polls, ``batch.completed`` out."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.poller import repository as repo
+from services.poller.polling import Poller, PollerConfig
+from shared.aio import sleep_or_stop
+from shared.bootstrap import service_context
+from shared.events import BatchCreated
+from shared.kafka.consumer import Delivery, Rejection
+from shared.lifecycle import parse_window
+from shared.provider.base import BatchProvider
+from shared.runtime import run_components
+from shared.settings import Settings
+
+SERVICE = "poller"
+log = structlog.get_logger(__name__)
+
+
+class CreatedHandler:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def __call__(self, deliveries: Sequence[Delivery[BatchCreated]]) -> list[Rejection]:
+        rejections: list[Rejection] = []
+        ids: list[uuid.UUID] = []
+        for d in deliveries:
+            try:
+                ids.append(uuid.UUID(d.event.batch_id))
+            except ValueError:
+                rejections.append(Rejection.of(d, "batch_id is not a UUID"))
+        async with self._engine.begin() as conn:
+            await repo.track(conn, ids)
+        return rejections
+
+
+async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> None:
+    failures = 0
+    while not stop.is_set():
+        try:
+            polled = await poller.poll_due_once()
+            failures = 0
+        except Exception as exc:  # database down: wait and try again
+            failures += 1
+            log.warning("poll round failed", error=repr(exc)[:300], failures=failures)
+            await sleep_or_stop(stop, min(30.0, 0.5 * 2 ** min(failures, 6)))
+            continue
+        if polled == 0:
+            await sleep_or_stop(stop, tick_s)
+
+
+async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
+    from shared.provider.openai import build_provider
+
+    active: BatchProvider = provider if provider is not None else build_provider(settings)
+    try:
+        async with service_context(settings, SERVICE) as ctx:
+            poller = Poller(
+                ctx.engine,
+                active,
+                PollerConfig(
+                    min_interval_s=settings.poll_interval_s,
+                    max_interval_s=max(settings.poll_interval_s, settings.poll_max_interval_s),
+                    window=parse_window(settings.completion_window),
+                    grace=timedelta(seconds=settings.batch_expiry_grace_s),
+                    batch_completed_topic=settings.topics.batch_completed,
+                    lease_s=max(30.0, settings.provider_timeout_s * 2),
+                ),
+                on_commit=ctx.relay.wake,
+            )
+            loop = ctx.consumer_loop(
+                [settings.topics.batch_created], BatchCreated, CreatedHandler(ctx.engine)
+            )
+            tick = max(0.05, min(1.0, settings.poll_interval_s / 4))
+
+            async def polling(stop: asyncio.Event) -> None:
+                await poll_forever(poller, tick, stop)
+
+            await run_components(
+                [("consumer", loop.run), ("poller", polling), ("outbox", ctx.relay.run)], stop
+            )
+    finally:
+        if provider is None:
+            await active.aclose()

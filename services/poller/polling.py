@@ -1,0 +1,185 @@
+"""Polling in-flight batches: ask the provider, apply the lifecycle, announce terminal states.
+
+The poller is the only writer of provider-reported statuses. A batch past its completion window
+plus grace is cancelled and, once the provider confirms, recorded as EXPIRED so its unfinished
+requests are retried like those of any expired batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.poller import repository as repo
+from shared.events import BatchCompleted
+from shared.lifecycle import (
+    PROVIDER_TERMINAL,
+    BatchStatus,
+    IllegalTransition,
+    batch_transition,
+    from_provider_status,
+    is_overdue,
+    next_poll_delay_s,
+)
+from shared.outbox import enqueue
+from shared.provider.base import BatchProvider, ProviderBatch, ProviderError, ProviderNotFound
+
+log = structlog.get_logger(__name__)
+
+OVERDUE_MARK = "overdue: cancelled after completion window + grace"
+
+
+@dataclass(frozen=True, slots=True)
+class PollerConfig:
+    min_interval_s: float
+    max_interval_s: float
+    window: timedelta
+    grace: timedelta
+    batch_completed_topic: str
+    lease_s: float = 120.0
+    claim_limit: int = 50
+    concurrency: int = 8
+
+
+class Poller:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        provider: BatchProvider,
+        config: PollerConfig,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._engine = engine
+        self._provider = provider
+        self._config = config
+        self._on_commit = on_commit
+        self._limit = asyncio.Semaphore(config.concurrency)
+        self.polls = 0
+
+    async def poll_due_once(self) -> int:
+        async with self._engine.begin() as conn:
+            due = await repo.claim_due(conn, limit=self._config.claim_limit, lease_s=self._config.lease_s)
+        if due:
+            await asyncio.gather(*(self._poll_guarded(b) for b in due))
+        return len(due)
+
+    async def _poll_guarded(self, batch: repo.DueBatch) -> None:
+        async with self._limit:
+            try:
+                await self._poll(batch)
+            except Exception as exc:  # the lease hands the batch back to whoever polls next
+                log.warning("poll failed", batch_id=str(batch.id), error=repr(exc)[:300])
+
+    async def _poll(self, batch: repo.DueBatch) -> None:
+        self.polls += 1
+        delay = next_poll_delay_s(
+            batch.poll_count + 1,
+            min_interval_s=self._config.min_interval_s,
+            max_interval_s=self._config.max_interval_s,
+        )
+        try:
+            remote = await self._provider.retrieve_batch(batch.provider_batch_id)
+        except ProviderNotFound:
+            await self._finish(batch, BatchStatus.FAILED, None, "provider_batch_not_found", ["not_found"])
+            return
+        except ProviderError as exc:
+            async with self._engine.begin() as conn:
+                await repo.reschedule(
+                    conn,
+                    batch.id,
+                    expected=batch.status,
+                    status=batch.status,
+                    delay_s=delay,
+                    completed=None,
+                    failed=None,
+                    last_error=f"poll: {exc}",
+                )
+            return
+
+        target = from_provider_status(remote.status)
+        overdue_marked = bool(batch.last_error and batch.last_error.startswith("overdue"))
+        now = datetime.now(UTC)
+        window_passed = is_overdue(
+            batch.submitted_at, window=self._config.window, grace=self._config.grace, now=now
+        )
+        if window_passed and target not in PROVIDER_TERMINAL and target is not BatchStatus.CANCELLING:
+            log.warning("batch overdue; cancelling", batch_id=str(batch.id), provider_batch_id=remote.id)
+            remote = await self._provider.cancel_batch(remote.id)
+            target = from_provider_status(remote.status)
+            overdue_marked = True
+        if overdue_marked and target is BatchStatus.CANCELLED:
+            target = BatchStatus.EXPIRED
+
+        try:
+            new = batch_transition(batch.status, target)
+        except IllegalTransition:
+            log.info(
+                "stale provider status ignored",
+                batch_id=str(batch.id),
+                seen=remote.status,
+                stored=batch.status.value,
+            )
+            new = batch.status
+        if new in PROVIDER_TERMINAL:
+            codes = [e.code for e in remote.errors if e.code]
+            detail = "; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]) or None
+            await self._finish(batch, new, remote, detail, codes)
+            return
+        async with self._engine.begin() as conn:
+            await repo.reschedule(
+                conn,
+                batch.id,
+                expected=batch.status,
+                status=new,
+                delay_s=delay,
+                completed=remote.request_counts.completed,
+                failed=remote.request_counts.failed,
+                last_error=OVERDUE_MARK if overdue_marked else None,
+            )
+
+    async def _finish(
+        self,
+        batch: repo.DueBatch,
+        status: BatchStatus,
+        remote: ProviderBatch | None,
+        detail: str | None,
+        codes: list[str],
+    ) -> None:
+        async with self._engine.begin() as conn:
+            done = await repo.finish(
+                conn,
+                batch.id,
+                expected=batch.status,
+                status=status,
+                output_file_id=remote.output_file_id if remote else None,
+                error_file_id=remote.error_file_id if remote else None,
+                completed=remote.request_counts.completed if remote else None,
+                failed=remote.request_counts.failed if remote else None,
+                last_error=detail,
+                error_codes=codes,
+            )
+            if not done:
+                return
+            await enqueue(
+                conn,
+                self._config.batch_completed_topic,
+                [
+                    BatchCompleted(
+                        event_id=f"{batch.id}:completed",
+                        batch_id=str(batch.id),
+                        company_id=batch.company_id,
+                        model=batch.model,
+                        provider_batch_id=batch.provider_batch_id,
+                        status=status.value,
+                        output_file_id=remote.output_file_id if remote else None,
+                        error_file_id=remote.error_file_id if remote else None,
+                    )
+                ],
+            )
+        self._on_commit()
+        log.info("batch finished", batch_id=str(batch.id), status=status.value, detail=detail)

@@ -1,0 +1,29 @@
+"""Producer process: consume ``session.events``, relay the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+
+from services.producer.handler import ProducerConfig, SessionEventsHandler
+from shared.bootstrap import service_context
+from shared.events import SessionEvent
+from shared.runtime import run_components
+from shared.settings import Settings
+
+SERVICE = "producer"
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    async with service_context(settings, SERVICE) as ctx:
+        handler = SessionEventsHandler(
+            ctx.engine,
+            ProducerConfig(
+                group_id=settings.group_id(SERVICE),
+                request_pending_topic=settings.topics.request_pending,
+                default_model=settings.default_model,
+                max_conversation_chars=settings.max_conversation_chars,
+            ),
+            on_commit=ctx.relay.wake,
+        )
+        loop = ctx.consumer_loop([settings.topics.session_events], SessionEvent, handler)
+        await run_components([("consumer", loop.run), ("outbox", ctx.relay.run)], stop)

@@ -1,0 +1,161 @@
+"""Set-based SQL of the producer: every statement handles a whole consumer batch at once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.producer.sessions import PlannedRequest, content_hash
+from shared.events import SessionEvent
+from shared.lifecycle import RequestStatus
+
+
+async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> set[str]:
+    """Record event ids for the group; returns those not recorded before (the rest are duplicates)."""
+    ids = sorted(set(event_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(
+        text(
+            "INSERT INTO processed_events (consumer_group, event_id) "
+            "SELECT :g, unnest(CAST(:ids AS text[])) ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
+        {"g": group, "ids": ids},
+    )
+    return {r.event_id for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    company_id: str
+    message_count: int
+    content_hash: str
+
+
+async def lock_sessions(conn: AsyncConnection, session_ids: Iterable[str]) -> dict[str, StoredSession]:
+    """Existing sessions, row-locked so two producer instances cannot interleave writes to one session."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, company_id, message_count, content_hash FROM sessions "
+            "WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"
+        ),
+        {"ids": sorted(set(session_ids))},
+    )
+    return {r.id: StoredSession(r.company_id, r.message_count, r.content_hash) for r in rows}
+
+
+async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
+    """Insert new sessions, update changed ones; analysis fields are never touched here."""
+    if not events:
+        return
+    await conn.execute(
+        text(
+            """
+            INSERT INTO sessions (id, company_id, started_at, ended_at, content_hash, message_count)
+            SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:companies AS text[]),
+                                 CAST(:started AS timestamptz[]), CAST(:ended AS timestamptz[]),
+                                 CAST(:hashes AS text[]), CAST(:counts AS int[]))
+            ON CONFLICT (id) DO UPDATE SET
+                started_at = EXCLUDED.started_at,
+                ended_at = EXCLUDED.ended_at,
+                content_hash = EXCLUDED.content_hash,
+                message_count = EXCLUDED.message_count,
+                updated_at = now()
+            WHERE sessions.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+               OR sessions.ended_at IS DISTINCT FROM EXCLUDED.ended_at
+            """
+        ),
+        {
+            "ids": [e.session_id for e in events],
+            "companies": [e.company_id for e in events],
+            "started": [e.started_at for e in events],
+            "ended": [e.ended_at for e in events],
+            "hashes": [content_hash(e) for e in events],
+            "counts": [len(e.messages) for e in events],
+        },
+    )
+
+
+async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
+    """Store each event's conversation as the session's messages (events carry whole conversations)."""
+    if not events:
+        return
+    await conn.execute(
+        text("DELETE FROM session_messages WHERE session_id = ANY(CAST(:ids AS text[]))"),
+        {"ids": [e.session_id for e in events]},
+    )
+    sids: list[str] = []
+    roles: list[str] = []
+    contents: list[str] = []
+    orders: list[int] = []
+    for e in events:
+        for order, role, content in e.ordered_messages():
+            sids.append(e.session_id)
+            roles.append(role)
+            contents.append(content)
+            orders.append(order)
+    await conn.execute(
+        text(
+            'INSERT INTO session_messages (session_id, role, content, "order") '
+            "SELECT * FROM unnest(CAST(:sids AS text[]), CAST(:roles AS text[]), "
+            "CAST(:contents AS text[]), CAST(:orders AS int[]))"
+        ),
+        {"sids": sids, "roles": roles, "contents": contents, "orders": orders},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedRequest:
+    id: uuid.UUID
+    session_id: str
+    company_id: str
+    processing_type: str
+    model: str
+    approx_bytes: int
+
+
+async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedRequest]) -> list[CreatedRequest]:
+    """Create the planned requests that do not exist yet; returns only the ones created now.
+
+    Without ``reanalyze`` a request is created only if no analysis of that (session, type, model)
+    exists at all; with it, only if none exists for this content revision (the unique key).
+    """
+    if not planned:
+        return []
+    rows = await conn.execute(
+        text(
+            """
+            INSERT INTO ai_processing_requests
+                (id, session_id, company_id, processing_type, model, revision, status, attempt, approx_bytes)
+            SELECT u.id, u.session_id, u.company_id, u.ptype, u.model, u.revision, :pending, 1, u.approx_bytes
+            FROM unnest(CAST(:ids AS uuid[]), CAST(:sids AS text[]), CAST(:companies AS text[]),
+                        CAST(:ptypes AS text[]), CAST(:models AS text[]), CAST(:revisions AS text[]),
+                        CAST(:sizes AS int[]), CAST(:reanalyze AS bool[]))
+                 AS u(id, session_id, company_id, ptype, model, revision, approx_bytes, reanalyze)
+            WHERE u.reanalyze OR NOT EXISTS (
+                SELECT 1 FROM ai_processing_requests r
+                WHERE r.session_id = u.session_id AND r.processing_type = u.ptype AND r.model = u.model)
+            ON CONFLICT DO NOTHING
+            RETURNING id, session_id, company_id, processing_type, model, approx_bytes
+            """
+        ),
+        {
+            "pending": RequestStatus.PENDING_BATCHING.value,
+            "ids": [p.id for p in planned],
+            "sids": [p.session_id for p in planned],
+            "companies": [p.company_id for p in planned],
+            "ptypes": [p.processing_type.value for p in planned],
+            "models": [p.model for p in planned],
+            "revisions": [p.revision for p in planned],
+            "sizes": [p.approx_bytes for p in planned],
+            "reanalyze": [p.reanalyze for p in planned],
+        },
+    )
+    return [
+        CreatedRequest(r.id, r.session_id, r.company_id, r.processing_type, r.model, r.approx_bytes)
+        for r in rows
+    ]

@@ -1,0 +1,95 @@
+"""Pure decisions of the producer: what a batch of session events means, before any SQL runs.
+
+Kept free of I/O so the idempotency rules (which requests exist for which event) are unit-tested.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.analysis import ProcessingType
+from shared.events import SessionEvent
+
+#: Namespace of request ids: uuid5(namespace, "session|type|model|revision") is stable across replays.
+REQUEST_NAMESPACE = uuid.UUID("6f1c7f38-2f2e-4bb4-9d7b-8a3c3f4f9b11")
+
+#: Bytes a JSONL line adds around the conversation (system prompt, response_format, envelope).
+LINE_OVERHEAD_BYTES = 3_000
+
+
+def content_hash(event: SessionEvent) -> str:
+    h = hashlib.sha256()
+    for order, role, content in event.ordered_messages():
+        h.update(f"{order}\x1f{role}\x1f".encode())
+        h.update(content.encode("utf-8", "surrogatepass"))
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def approx_line_bytes(event: SessionEvent, max_conversation_chars: int) -> int:
+    """Upper estimate of the JSONL line: conversation capped by the truncation rule, UTF-8, plus overhead."""
+    chars = sum(len(role) + 2 + len(content) + 1 for _, role, content in event.ordered_messages())
+    utf8 = sum(len(content.encode("utf-8", "surrogatepass")) for _, _, content in event.ordered_messages())
+    ratio = utf8 / max(1, sum(len(c) for _, _, c in event.ordered_messages()))
+    return int(min(chars, max_conversation_chars) * max(ratio, 1.0) * 1.1) + LINE_OVERHEAD_BYTES
+
+
+def request_id(session_id: str, ptype: ProcessingType, model: str, revision: str) -> uuid.UUID:
+    return uuid.uuid5(REQUEST_NAMESPACE, f"{session_id}|{ptype.value}|{model}|{revision}")
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRequest:
+    id: uuid.UUID
+    session_id: str
+    company_id: str
+    processing_type: ProcessingType
+    model: str
+    revision: str
+    approx_bytes: int
+    #: True: create even if an analysis of this (session, type, model) exists, when content is new.
+    reanalyze: bool
+
+
+def plan_requests(
+    events: Sequence[SessionEvent], *, default_model: str, max_conversation_chars: int
+) -> list[PlannedRequest]:
+    """One request per (processing type, model) of each event; duplicates within the batch collapsed.
+
+    The revision is the conversation's content hash: a replayed event maps to the same id (the insert
+    is then a no-op), and a re-analysis of unchanged content maps to the same id too.
+    """
+    planned: dict[tuple[str, str, str], PlannedRequest] = {}
+    for event in events:
+        revision = content_hash(event)
+        size = approx_line_bytes(event, max_conversation_chars)
+        for ptype in event.processing_types:
+            for model in event.models or [default_model]:
+                key = (event.session_id, ptype.value, model)
+                if key in planned and not event.reanalyze:
+                    continue  # first analysis of a session in this batch wins unless re-analysis is asked
+                planned[key] = PlannedRequest(
+                    id=request_id(event.session_id, ptype, model, revision),
+                    session_id=event.session_id,
+                    company_id=event.company_id,
+                    processing_type=ptype,
+                    model=model,
+                    revision=revision,
+                    approx_bytes=size,
+                    reanalyze=event.reanalyze,
+                )
+    return list(planned.values())
+
+
+def latest_per_session(events: Sequence[SessionEvent]) -> dict[str, SessionEvent]:
+    """The event whose conversation is stored for each session: conversations only grow, so the one
+    with the most messages wins (ties: the later event), and a late, shorter duplicate cannot shrink it."""
+    chosen: dict[str, SessionEvent] = {}
+    for event in events:
+        current = chosen.get(event.session_id)
+        if current is None or len(event.messages) >= len(current.messages):
+            chosen[event.session_id] = event
+    return chosen

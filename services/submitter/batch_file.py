@@ -1,0 +1,118 @@
+"""Writing a batch's JSONL input file, streamed from the database to disk.
+
+One server-side cursor walks the batch's requests joined with their messages; each request becomes
+one line written as soon as its messages are read, so memory holds one conversation at a time. The
+byte limit is enforced on the real encoded size: requests that would push the file over it are
+returned as overflow (the caller gives them back to pending) instead of breaking the file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.analysis import ProcessingType, chat_body, format_conversation
+from shared.provider.base import BATCH_ENDPOINT
+
+_ROWS = text(
+    """
+    SELECT r.id, r.processing_type, r.model, m.role, m.content
+    FROM ai_processing_requests r
+    JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
+    LEFT JOIN session_messages m ON m.session_id = r.session_id
+    WHERE r.batch_id = :bid AND r.status = 'BATCHING_IN_PROGRESS'
+    ORDER BY r.requested_at, r.id, m."order"
+    """
+)
+
+
+@dataclass(slots=True)
+class BuiltFile:
+    path: Path
+    lines: int = 0
+    bytes: int = 0
+    included: list[uuid.UUID] = field(default_factory=list)
+    overflow: list[uuid.UUID] = field(default_factory=list)
+    #: Requests whose single line is larger than the whole byte limit: they can never be batched.
+    oversized: list[uuid.UUID] = field(default_factory=list)
+    models: set[str] = field(default_factory=set)
+
+
+def encode_line(request_id: uuid.UUID, ptype: ProcessingType, model: str, conversation: str) -> bytes:
+    return (
+        orjson.dumps(
+            {
+                "custom_id": str(request_id),
+                "method": "POST",
+                "url": BATCH_ENDPOINT,
+                "body": chat_body(ptype, model, conversation),
+            }
+        )
+        + b"\n"
+    )
+
+
+async def write_batch_file(
+    conn: AsyncConnection,
+    batch_id: uuid.UUID,
+    path: Path,
+    *,
+    max_bytes: int,
+    max_requests: int,
+    max_conversation_chars: int,
+) -> BuiltFile:
+    built = BuiltFile(path=path)
+    limits = (max_bytes, max_requests, max_conversation_chars)
+    result = await conn.stream(_ROWS, {"bid": batch_id})
+    with path.open("wb") as out:
+        current: tuple[uuid.UUID, str, str] | None = None
+        messages: list[tuple[str, str]] = []
+        async for row in result:
+            key = (row.id, row.processing_type, row.model)
+            if current is not None and key != current:
+                _emit(out, built, current, messages, limits)
+                messages = []
+            current = key
+            if row.role is not None:
+                messages.append((row.role, row.content))
+        if current is not None:
+            _emit(out, built, current, messages, limits)
+    return built
+
+
+def _emit(
+    out: IO[bytes],
+    built: BuiltFile,
+    current: tuple[uuid.UUID, str, str],
+    messages: list[tuple[str, str]],
+    limits: tuple[int, int, int],
+) -> None:
+    max_bytes, max_requests, max_chars = limits
+    request_id, ptype, model = current
+    line = encode_line(request_id, ProcessingType(ptype), model, format_conversation(messages, max_chars))
+    if len(line) > max_bytes:
+        built.oversized.append(request_id)
+        return
+    if built.bytes + len(line) > max_bytes or built.lines >= max_requests:
+        built.overflow.append(request_id)
+        return
+    out.write(line)
+    built.bytes += len(line)
+    built.lines += 1
+    built.included.append(request_id)
+    built.models.add(model)
+
+
+def read_custom_ids(path: Path) -> Iterator[str]:
+    """The custom ids of a written file, in order (used by tests and the reliability checks)."""
+    with path.open("rb") as f:
+        for raw in f:
+            if raw.strip():
+                yield orjson.loads(raw)["custom_id"]

@@ -1,0 +1,145 @@
+"""Submitter process: ``request.pending`` wake-ups in, provider batches and ``batch.created`` out.
+
+Components: the consumer (feeds the accumulator), the flusher (claims and submits due groups, and
+sweeps the database for pending requests no event announced, e.g. after a crash or a backoff), the
+reconciler (resumes submissions a dead process left behind) and the outbox relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.submitter.accumulator import Accumulator, GroupKey
+from services.submitter.repository import pending_groups
+from services.submitter.submission import Submitter, SubmitterConfig
+from shared.aio import sleep_or_stop
+from shared.bootstrap import service_context
+from shared.events import RequestPending
+from shared.kafka.consumer import Delivery, Rejection
+from shared.provider.base import BatchProvider
+from shared.runtime import run_components
+from shared.settings import Settings
+
+SERVICE = "submitter"
+log = structlog.get_logger(__name__)
+
+
+class PendingHandler:
+    """Notes which groups have work. The requests are durable already (the producer committed them)."""
+
+    def __init__(self, accumulator: Accumulator) -> None:
+        self._acc = accumulator
+
+    async def __call__(self, deliveries: Sequence[Delivery[RequestPending]]) -> list[Rejection]:
+        now = time.monotonic()
+        for d in deliveries:
+            e = d.event
+            self._acc.add(GroupKey(e.company_id, e.model), e.request_id, e.approx_bytes, now)
+        return []
+
+
+class Flusher:
+    def __init__(
+        self, submitter: Submitter, accumulator: Accumulator, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        self._submitter = submitter
+        self._acc = accumulator
+        self._settings = settings
+        self._engine = engine
+        self._tick = max(0.05, min(0.5, settings.batch_linger_s / 4))
+        self._sweep_every = max(1.0, min(30.0, settings.batch_linger_s))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        last_sweep = 0.0
+        failures = 0
+        while not stop.is_set():
+            now = time.monotonic()
+            keys = set(self._acc.due(now))
+            try:
+                if now - last_sweep >= self._sweep_every:
+                    keys |= set(await self._sweep_groups())
+                    last_sweep = now
+                for key in sorted(keys):
+                    self._acc.take(key)
+                    await self._submitter.flush_group(key)
+                failures = 0
+            except Exception as exc:  # database or provider trouble: the requests stay pending, retry later
+                failures += 1
+                log.warning("flush failed", error=repr(exc)[:300], failures=failures)
+                for key in keys:
+                    self._acc.add(key, f"retry-{failures}", 0, 0.0)  # due again on the next tick
+                await sleep_or_stop(stop, min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            await sleep_or_stop(stop, self._tick)
+
+    async def _sweep_groups(self) -> list[GroupKey]:
+        async with self._engine.connect() as conn:
+            return await pending_groups(conn, min_wait_s=self._settings.batch_linger_s)
+
+
+async def reconcile_forever(submitter: Submitter, interval_s: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await submitter.reconcile_once()
+        except Exception as exc:
+            log.warning("reconcile failed", error=repr(exc)[:300])
+        await sleep_or_stop(stop, interval_s)
+
+
+async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
+    from shared.provider.openai import build_provider
+
+    own_provider = provider is None
+    active: BatchProvider = provider if provider is not None else build_provider(settings)
+    try:
+        async with service_context(settings, SERVICE) as ctx:
+            accumulator = Accumulator(
+                max_requests=settings.batch_max_requests,
+                max_bytes=settings.batch_max_bytes,
+                linger_s=settings.batch_linger_s,
+            )
+            work_dir = settings.home.resolve() / "tmp"
+            work_dir.mkdir(parents=True, exist_ok=True)
+            submitter = Submitter(
+                ctx.engine,
+                active,
+                SubmitterConfig(
+                    max_requests=settings.batch_max_requests,
+                    max_bytes=settings.batch_max_bytes,
+                    max_conversation_chars=settings.max_conversation_chars,
+                    poll_interval_s=settings.poll_interval_s,
+                    retry_delay_s=settings.retry_backoff_s,
+                    batch_created_topic=settings.topics.batch_created,
+                    batch_completed_topic=settings.topics.batch_completed,
+                    work_dir=work_dir,
+                    crash_point=settings.test_crash_point,
+                ),
+                on_commit=ctx.relay.wake,
+            )
+            loop = ctx.consumer_loop(
+                [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
+            )
+            flusher = Flusher(submitter, accumulator, settings, ctx.engine)
+            reconcile_interval = max(1.0, min(30.0, settings.batch_linger_s * 2))
+
+            async def reconciler(stop: asyncio.Event) -> None:
+                await reconcile_forever(submitter, reconcile_interval, stop)
+
+            await submitter.reconcile_once()
+            await run_components(
+                [
+                    ("consumer", loop.run),
+                    ("flusher", flusher.run),
+                    ("reconciler", reconciler),
+                    ("outbox", ctx.relay.run),
+                ],
+                stop,
+            )
+    finally:
+        if own_provider:
+            await active.aclose()

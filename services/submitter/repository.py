@@ -1,0 +1,253 @@
+"""Set-based SQL of the submitter: claiming requests into local batches and recording submissions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.submitter.accumulator import GroupKey
+from shared.lifecycle import BatchStatus, RequestStatus
+
+PENDING = RequestStatus.PENDING_BATCHING.value
+CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
+UNSUBMITTED = BatchStatus.PENDING_SUBMISSION.value
+
+
+async def try_lock(conn: AsyncConnection, batch_id: uuid.UUID) -> bool:
+    """Session-level advisory lock on a batch: held while one process submits it.
+
+    If that process dies, PostgreSQL drops its connection and the lock, and a reconciler may take
+    over; while it lives, nobody else touches the batch. The caller commits to end the statement's
+    transaction; the lock outlives it.
+    """
+    got = await conn.scalar(
+        text("SELECT pg_try_advisory_lock(hashtextextended(:k, 0))"), {"k": str(batch_id)}
+    )
+    return bool(got)
+
+
+async def unlock(conn: AsyncConnection, batch_id: uuid.UUID) -> None:
+    await conn.execute(text("SELECT pg_advisory_unlock(hashtextextended(:k, 0))"), {"k": str(batch_id)})
+
+
+async def claim(
+    conn: AsyncConnection, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int
+) -> int:
+    """Create a local batch and move up to the limits of pending requests into it. Returns the count.
+
+    Only requests still PENDING_BATCHING, unbatched and past their backoff are taken, under
+    ``FOR UPDATE SKIP LOCKED``: two submitters (or a replay) can never put one request in two batches.
+    The estimated bytes are summed in claim order; the first request is always taken.
+    """
+    await conn.execute(
+        text(
+            "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, "
+            "poll_count, submit_attempts) VALUES (:id, :c, :m, 'openai', :s, 0, 0, 0)"
+        ),
+        {"id": batch_id, "c": key.company_id, "m": key.model, "s": UNSUBMITTED},
+    )
+    rows = await conn.execute(
+        text(
+            """
+            WITH candidates AS (
+                SELECT id, attempt, approx_bytes, requested_at FROM ai_processing_requests
+                WHERE company_id = :c AND model = :m AND status = :pending AND batch_id IS NULL
+                  AND (not_before IS NULL OR not_before <= now())
+                ORDER BY requested_at, id
+                LIMIT :n
+                FOR UPDATE SKIP LOCKED
+            ), sized AS (
+                SELECT id, attempt,
+                       sum(approx_bytes) OVER (ORDER BY requested_at, id) AS running,
+                       row_number() OVER (ORDER BY requested_at, id) AS rn
+                FROM candidates
+            ), taken AS (
+                UPDATE ai_processing_requests r
+                SET status = :claimed, batch_id = :bid, updated_at = now()
+                FROM sized WHERE r.id = sized.id AND (sized.running <= :max_bytes OR sized.rn = 1)
+                RETURNING r.id, r.attempt
+            )
+            INSERT INTO ai_batch_items (batch_id, request_id, attempt)
+            SELECT :bid, id, attempt FROM taken
+            RETURNING request_id
+            """
+        ),
+        {
+            "c": key.company_id,
+            "m": key.model,
+            "pending": PENDING,
+            "claimed": CLAIMED,
+            "bid": batch_id,
+            "n": max_requests,
+            "max_bytes": max_bytes,
+        },
+    )
+    count = len(rows.all())
+    if count == 0:
+        await conn.execute(text("DELETE FROM ai_batch_requests WHERE id = :id"), {"id": batch_id})
+        return 0
+    await conn.execute(
+        text("UPDATE ai_batch_requests SET request_count = :n WHERE id = :id"), {"n": count, "id": batch_id}
+    )
+    return count
+
+
+async def release(conn: AsyncConnection, batch_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> int:
+    """Give claimed requests back (they did not fit the file). Same attempt, claimable at once."""
+    if not request_ids:
+        return 0
+    result = await conn.execute(
+        text(
+            "UPDATE ai_processing_requests SET status = :pending, batch_id = NULL, updated_at = now() "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = :claimed"
+        ),
+        {"pending": PENDING, "claimed": CLAIMED, "bid": batch_id, "ids": list(request_ids)},
+    )
+    await conn.execute(
+        text("DELETE FROM ai_batch_items WHERE batch_id = :bid AND request_id = ANY(CAST(:ids AS uuid[]))"),
+        {"bid": batch_id, "ids": list(request_ids)},
+    )
+    await conn.execute(
+        text(
+            "UPDATE ai_batch_requests SET request_count = "
+            "(SELECT count(*) FROM ai_batch_items WHERE batch_id = :bid) WHERE id = :bid"
+        ),
+        {"bid": batch_id},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def fail_requests(
+    conn: AsyncConnection, batch_id: uuid.UUID, ids: Sequence[uuid.UUID], reason: str
+) -> None:
+    """Requests that can never fit any batch file fail at once instead of blocking their group."""
+    await conn.execute(
+        text(
+            "UPDATE ai_processing_requests SET status = :failed, success = false, error_message = :reason, "
+            "completed_at = now(), updated_at = now() "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = :claimed"
+        ),
+        {
+            "failed": RequestStatus.PROCESSING_FAILED.value,
+            "claimed": CLAIMED,
+            "reason": reason,
+            "ids": list(ids),
+            "bid": batch_id,
+        },
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubmitted:
+    id: uuid.UUID
+    company_id: str
+    model: str
+    created_at: datetime
+    submit_attempts: int
+    input_file_id: str | None
+
+
+async def begin_attempt(conn: AsyncConnection, batch_id: uuid.UUID) -> Unsubmitted | None:
+    """Count a submission attempt (before any provider call, so a crash leaves the count behind)."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE ai_batch_requests SET submit_attempts = submit_attempts + 1 "
+                "WHERE id = :id AND status = :s "
+                "RETURNING id, company_id, model, created_at, submit_attempts, input_file_id"
+            ),
+            {"id": batch_id, "s": UNSUBMITTED},
+        )
+    ).first()
+    if row is None:
+        return None
+    return Unsubmitted(
+        row.id, row.company_id, row.model, row.created_at, row.submit_attempts, row.input_file_id
+    )
+
+
+async def record_upload(conn: AsyncConnection, batch_id: uuid.UUID, file_id: str, size: int) -> None:
+    await conn.execute(
+        text("UPDATE ai_batch_requests SET input_file_id = :f, file_bytes = :b WHERE id = :id"),
+        {"f": file_id, "b": size, "id": batch_id},
+    )
+
+
+async def record_submitted(
+    conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str, poll_delay_s: float
+) -> bool:
+    """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses)."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE ai_batch_requests SET provider_batch_id = :p, status = :v, submitted_at = now(), "
+                "next_poll_at = now() + make_interval(secs => :d), last_error = NULL "
+                "WHERE id = :id AND status = :s RETURNING id"
+            ),
+            {
+                "p": provider_batch_id,
+                "v": BatchStatus.VALIDATING.value,
+                "d": poll_delay_s,
+                "id": batch_id,
+                "s": UNSUBMITTED,
+            },
+        )
+    ).first()
+    return row is not None
+
+
+async def record_attempt_error(
+    conn: AsyncConnection, batch_id: uuid.UUID, error: str, retry_in_s: float
+) -> None:
+    await conn.execute(
+        text(
+            "UPDATE ai_batch_requests SET last_error = :e, next_poll_at = now() + make_interval(secs => :d) "
+            "WHERE id = :id AND status = :s"
+        ),
+        {"e": error[:2000], "d": retry_in_s, "id": batch_id, "s": UNSUBMITTED},
+    )
+
+
+async def mark_failed(conn: AsyncConnection, batch_id: uuid.UUID, error: str) -> bool:
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE ai_batch_requests SET status = :f, last_error = :e, completed_at = now(), "
+                "next_poll_at = NULL WHERE id = :id AND status = :s RETURNING id"
+            ),
+            {"f": BatchStatus.FAILED.value, "e": error[:2000], "id": batch_id, "s": UNSUBMITTED},
+        )
+    ).first()
+    return row is not None
+
+
+async def due_unsubmitted(conn: AsyncConnection, *, min_age_s: float, limit: int = 50) -> list[uuid.UUID]:
+    rows = await conn.execute(
+        text(
+            "SELECT id FROM ai_batch_requests WHERE status = :s "
+            "AND created_at < now() - make_interval(secs => :age) "
+            "AND (next_poll_at IS NULL OR next_poll_at <= now()) ORDER BY created_at LIMIT :n"
+        ),
+        {"s": UNSUBMITTED, "age": min_age_s, "n": limit},
+    )
+    return [r.id for r in rows]
+
+
+async def pending_groups(conn: AsyncConnection, *, min_wait_s: float) -> list[GroupKey]:
+    """Groups with claimable requests that waited at least the linger time (the crash-safe sweep)."""
+    rows = await conn.execute(
+        text(
+            "SELECT company_id, model FROM ai_processing_requests "
+            "WHERE status = :pending AND batch_id IS NULL AND (not_before IS NULL OR not_before <= now()) "
+            "GROUP BY company_id, model "
+            "HAVING min(greatest(requested_at, coalesce(not_before, requested_at))) "
+            "<= now() - make_interval(secs => :w)"
+        ),
+        {"pending": PENDING, "w": min_wait_s},
+    )
+    return [GroupKey(r.company_id, r.model) for r in rows]

@@ -1,0 +1,241 @@
+"""Submitting a local batch to the provider, crash-safe, and reconciling batches a crash left behind.
+
+Sequence for one batch (each arrow a separate commit or provider call):
+    claim (batch row PENDING_SUBMISSION + requests) -> count attempt -> write JSONL -> upload ->
+    record file id -> create provider batch (metadata carries our batch id) -> record provider id,
+    VALIDATING, outbox ``batch.created``.
+The whole sequence runs under a PostgreSQL advisory lock on the batch id. A batch still
+PENDING_SUBMISSION whose lock is free therefore belongs to a dead process; the reconciler takes it
+and, if an earlier attempt may have reached the provider, first looks the batch up there by metadata,
+so a crash between "create" and "record" never yields a second provider batch.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.submitter import repository as repo
+from services.submitter.accumulator import GroupKey
+from services.submitter.batch_file import write_batch_file
+from shared.events import BatchCompleted, BatchCreated
+from shared.outbox import enqueue
+from shared.provider.base import (
+    LOCAL_BATCH_ID_KEY,
+    BatchProvider,
+    PermanentProviderError,
+    ProviderBatch,
+    ProviderError,
+)
+
+log = structlog.get_logger(__name__)
+
+#: How far back (seconds before the local batch was created) a provider listing is searched.
+LOOKUP_SLACK_S = 600
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitterConfig:
+    max_requests: int
+    max_bytes: int
+    max_conversation_chars: int
+    poll_interval_s: float
+    retry_delay_s: float
+    batch_created_topic: str
+    batch_completed_topic: str
+    work_dir: Path | None = None
+    #: Test hook: "after_upload" or "after_create" ends the process there (crash-recovery tests).
+    crash_point: str | None = None
+
+
+class Submitter:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        provider: BatchProvider,
+        config: SubmitterConfig,
+        on_commit: Callable[[], None],
+    ) -> None:
+        self._engine = engine
+        self._provider = provider
+        self._config = config
+        self._on_commit = on_commit
+        self.submitted = 0
+
+    async def flush_group(self, key: GroupKey) -> int:
+        """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
+        made = 0
+        while True:
+            batch_id = uuid.uuid4()
+            async with self._engine.connect() as lock_conn:
+                await repo.try_lock(lock_conn, batch_id)  # fresh id: always free; taken before the row exists
+                await lock_conn.commit()
+                try:
+                    async with self._engine.begin() as conn:
+                        claimed = await repo.claim(
+                            conn,
+                            batch_id,
+                            key,
+                            max_requests=self._config.max_requests,
+                            max_bytes=self._config.max_bytes,
+                        )
+                    if claimed == 0:
+                        return made
+                    log.info(
+                        "claimed requests",
+                        batch_id=str(batch_id),
+                        company=key.company_id,
+                        model=key.model,
+                        requests=claimed,
+                    )
+                    await self._submit_locked(batch_id)
+                    made += 1
+                finally:
+                    await repo.unlock(lock_conn, batch_id)
+                    await lock_conn.commit()
+            if claimed < self._config.max_requests:
+                return made
+
+    async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:
+        """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due)."""
+        async with self._engine.connect() as conn:
+            candidates = await repo.due_unsubmitted(conn, min_age_s=min_age_s)
+        resumed = 0
+        for batch_id in candidates:
+            async with self._engine.connect() as lock_conn:
+                got = await repo.try_lock(lock_conn, batch_id)
+                await lock_conn.commit()
+                if not got:
+                    continue  # its submitter is alive and working on it
+                try:
+                    await self._submit_locked(batch_id)
+                    resumed += 1
+                finally:
+                    await repo.unlock(lock_conn, batch_id)
+                    await lock_conn.commit()
+        return resumed
+
+    async def _submit_locked(self, batch_id: uuid.UUID) -> None:
+        async with self._engine.begin() as conn:
+            batch = await repo.begin_attempt(conn, batch_id)
+        if batch is None:
+            return  # already submitted or failed
+        try:
+            if batch.submit_attempts > 1 or batch.input_file_id is not None:
+                existing = await self._find_on_provider(batch)
+                if existing is not None:
+                    log.warning(
+                        "reconciled: provider batch already existed",
+                        batch_id=str(batch_id),
+                        provider_batch_id=existing.id,
+                    )
+                    await self._record(batch, existing.id)
+                    return
+            await self._upload_and_create(batch)
+        except PermanentProviderError as exc:
+            await self._fail(batch, f"provider rejected the batch: {exc}")
+        except ProviderError as exc:
+            delay = min(600.0, self._config.retry_delay_s * 2 ** min(batch.submit_attempts - 1, 5))
+            log.warning(
+                "submission failed, will retry", batch_id=str(batch_id), error=str(exc), retry_in_s=delay
+            )
+            async with self._engine.begin() as conn:
+                await repo.record_attempt_error(conn, batch_id, str(exc), delay)
+
+    async def _upload_and_create(self, batch: repo.Unsubmitted) -> None:
+        with tempfile.TemporaryDirectory(dir=self._config.work_dir, prefix="batch-") as tmp:
+            path = Path(tmp) / f"{batch.id}.jsonl"
+            async with self._engine.begin() as conn:
+                built = await write_batch_file(
+                    conn,
+                    batch.id,
+                    path,
+                    max_bytes=self._config.max_bytes,
+                    max_requests=self._config.max_requests,
+                    max_conversation_chars=self._config.max_conversation_chars,
+                )
+                if built.oversized:
+                    await repo.fail_requests(
+                        conn,
+                        batch.id,
+                        built.oversized,
+                        f"request_too_large: its line exceeds the {self._config.max_bytes}-byte file limit",
+                    )
+                await repo.release(conn, batch.id, built.overflow + built.oversized)
+            if built.lines == 0:
+                async with self._engine.begin() as conn:
+                    if await repo.mark_failed(conn, batch.id, "empty: no request left to submit"):
+                        await enqueue(conn, self._config.batch_completed_topic, [self._completed(batch)])
+                self._on_commit()
+                return
+            uploaded = await self._provider.upload_file(path, filename=f"batchline-{batch.id}.jsonl")
+        async with self._engine.begin() as conn:
+            await repo.record_upload(conn, batch.id, uploaded.id, built.bytes)
+        self._crash_if("after_upload")
+        created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
+        self._crash_if("after_create")
+        await self._record(batch, created.id, request_count=built.lines)
+
+    async def _record(
+        self, batch: repo.Unsubmitted, provider_batch_id: str, request_count: int | None = None
+    ) -> None:
+        async with self._engine.begin() as conn:
+            if not await repo.record_submitted(
+                conn, batch.id, provider_batch_id, self._config.poll_interval_s
+            ):
+                return
+            await enqueue(
+                conn,
+                self._config.batch_created_topic,
+                [
+                    BatchCreated(
+                        event_id=f"{batch.id}:created",
+                        batch_id=str(batch.id),
+                        company_id=batch.company_id,
+                        model=batch.model,
+                        provider_batch_id=provider_batch_id,
+                        request_count=request_count or 0,
+                    )
+                ],
+            )
+        self.submitted += 1
+        self._on_commit()
+        log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
+
+    async def _fail(self, batch: repo.Unsubmitted, error: str) -> None:
+        log.error("batch failed at submission", batch_id=str(batch.id), error=error)
+        async with self._engine.begin() as conn:
+            if await repo.mark_failed(conn, batch.id, error):
+                await enqueue(conn, self._config.batch_completed_topic, [self._completed(batch)])
+        self._on_commit()
+
+    @staticmethod
+    def _completed(batch: repo.Unsubmitted) -> BatchCompleted:
+        return BatchCompleted(
+            event_id=f"{batch.id}:completed",
+            batch_id=str(batch.id),
+            company_id=batch.company_id,
+            model=batch.model,
+            status="FAILED",
+        )
+
+    async def _find_on_provider(self, batch: repo.Unsubmitted) -> ProviderBatch | None:
+        oldest = batch.created_at.timestamp() - LOOKUP_SLACK_S
+        async for candidate in self._provider.list_batches():
+            if candidate.local_batch_id == str(batch.id):
+                return candidate
+            if candidate.created_at < oldest:
+                break  # newest first: everything further is older than our batch
+        return None
+
+    def _crash_if(self, point: str) -> None:
+        if self._config.crash_point == point:
+            log.warning("test crash point reached; exiting without cleanup", point=point)
+            os._exit(86)

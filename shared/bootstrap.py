@@ -1,0 +1,78 @@
+"""Wiring shared by the four services: one engine, one producer, one outbox relay per process.
+
+Each service's ``main.run(settings, stop)`` opens a ``ServiceContext`` here, builds its handlers with
+the context's adapters (passed in, never imported as globals) and runs its components.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared import logging as blog
+from shared.db.engine import make_engine
+from shared.events import _Event, decode
+from shared.kafka.config import client_options
+from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
+from shared.kafka.producer import make_producer
+from shared.outbox import OutboxRelay
+from shared.settings import Settings
+
+E = TypeVar("E", bound=_Event)
+
+
+def database_url(settings: Settings) -> str:
+    """``BATCHLINE_DATABASE_URL`` when set, else the embedded PostgreSQL of ``batchline dev up``."""
+    if settings.database_url:
+        return settings.database_url
+    from shared.devinfra.postgres import resolve_database_url
+
+    return resolve_database_url(settings)
+
+
+def configure_logging(settings: Settings, service: str) -> None:
+    secrets = [settings.openai_api_key.get_secret_value()]
+    if settings.kafka_sasl_password is not None:
+        secrets.append(settings.kafka_sasl_password.get_secret_value())
+    blog.configure(level=settings.log_level, json=settings.log_json, secrets=secrets, service=service)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    settings: Settings
+    service: str
+    engine: AsyncEngine
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+
+    def consumer_loop(
+        self, topics: Sequence[str], event_type: type[E], handle: Handler[E]
+    ) -> ConsumerLoop[E]:
+        group = self.settings.group_id(self.service)
+        return ConsumerLoop(
+            consumer=make_consumer(client_options(self.settings), group, client_id=f"{group}-consumer"),
+            dlq_producer=self.producer,
+            topics=topics,
+            group_id=group,
+            decode=partial(decode, event_type),
+            handle=handle,
+            max_records=self.settings.consumer_max_records,
+        )
+
+
+@asynccontextmanager
+async def service_context(settings: Settings, service: str) -> AsyncIterator[ServiceContext]:
+    engine = make_engine(database_url(settings), pool_size=settings.db_pool_size, application_name=service)
+    producer = make_producer(settings, client_id=f"batchline-{service}")
+    await producer.start()
+    try:
+        yield ServiceContext(settings, service, engine, producer, OutboxRelay(engine, producer))
+    finally:
+        await producer.stop()
+        await engine.dispose()
