@@ -1,0 +1,84 @@
+"""What analysts read: results and costs per company, computed in SQL (one grouped query each).
+
+Cost of a request = its tokens at the model's list price x the batch discount; the real-time
+equivalent is the same tokens at list price, and the difference is what batching saved.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.settings import ModelPrice, Settings
+
+
+@dataclass(slots=True)
+class CompanyReport:
+    company_id: str
+    sessions: int = 0
+    requests: dict[str, int] = field(default_factory=dict)
+    categories: dict[str, int] = field(default_factory=dict)
+    sentiments: dict[str, int] = field(default_factory=dict)
+    languages: dict[str, int] = field(default_factory=dict)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    batch_cost_usd: float = 0.0
+    realtime_cost_usd: float = 0.0
+    unpriced_models: set[str] = field(default_factory=set)
+
+    @property
+    def savings_usd(self) -> float:
+        return self.realtime_cost_usd - self.batch_cost_usd
+
+
+def cost_usd(price: ModelPrice, prompt_tokens: int, completion_tokens: int) -> float:
+    return (
+        prompt_tokens * price.input_per_million + completion_tokens * price.output_per_million
+    ) / 1_000_000
+
+
+async def company_reports(conn: AsyncConnection, settings: Settings) -> list[CompanyReport]:
+    reports: dict[str, CompanyReport] = {}
+
+    def get(company: str) -> CompanyReport:
+        return reports.setdefault(company, CompanyReport(company))
+
+    for row in await conn.execute(text("SELECT company_id, count(*) AS n FROM sessions GROUP BY company_id")):
+        get(row.company_id).sessions = row.n
+    for column, attr in (("category", "categories"), ("sentiment", "sentiments"), ("language", "languages")):
+        rows = await conn.execute(
+            text(
+                f"SELECT company_id, {column} AS value, count(*) AS n FROM sessions "  # noqa: S608 - fixed names
+                f"WHERE {column} IS NOT NULL GROUP BY 1, 2"
+            )
+        )
+        for row in rows:
+            getattr(get(row.company_id), attr)[row.value] = row.n
+    totals: dict[str, dict[str, int]] = defaultdict(dict)
+    for row in await conn.execute(
+        text("SELECT company_id, status, count(*) AS n FROM ai_processing_requests GROUP BY 1, 2")
+    ):
+        totals[row.company_id][row.status] = row.n
+    for company, by_status in totals.items():
+        get(company).requests = by_status
+    for row in await conn.execute(
+        text(
+            "SELECT company_id, model, coalesce(sum(prompt_tokens), 0) AS pt, "
+            "coalesce(sum(completion_tokens), 0) AS ct FROM ai_processing_requests GROUP BY 1, 2"
+        )
+    ):
+        report = get(row.company_id)
+        report.prompt_tokens += int(row.pt)
+        report.completion_tokens += int(row.ct)
+        price = settings.model_prices.get(row.model)
+        if price is None:
+            if row.pt or row.ct:
+                report.unpriced_models.add(row.model)
+            continue
+        realtime = cost_usd(price, int(row.pt), int(row.ct))
+        report.realtime_cost_usd += realtime
+        report.batch_cost_usd += realtime * settings.batch_discount
+    return sorted(reports.values(), key=lambda r: r.company_id)

@@ -1,0 +1,73 @@
+"""Rendering company reports as rich tables (the demo's final screen and `batchline report`)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from shared.report import CompanyReport, company_reports
+from shared.settings import Settings
+
+
+async def load_reports(settings: Settings) -> list[CompanyReport]:
+    from shared.bootstrap import database_url
+    from shared.db.engine import make_engine
+
+    engine = make_engine(database_url(settings), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return await company_reports(conn, settings)
+    finally:
+        await engine.dispose()
+
+
+def _top(counts: dict[str, int], n: int = 3) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    rest = len(counts) - len(ranked)
+    text = ", ".join(f"{k} {v}" for k, v in ranked)
+    return f"{text} (+{rest})" if rest > 0 else text
+
+
+def render_reports(console: Console, reports: list[CompanyReport], settings: Settings) -> None:
+    table = Table(title="batchline results per company", show_lines=False)
+    for column in (
+        "company",
+        "sessions",
+        "complete",
+        "failed",
+        "top categories",
+        "sentiment",
+        "languages",
+        "tokens in/out",
+        "batch $",
+        "real-time $",
+        "saved $",
+    ):
+        table.add_column(column, justify="right" if column in {"sessions", "complete", "failed"} else "left")
+    total_batch = total_rt = 0.0
+    for r in reports:
+        table.add_row(
+            r.company_id,
+            str(r.sessions),
+            str(r.requests.get("PROCESSING_COMPLETE", 0)),
+            str(r.requests.get("PROCESSING_FAILED", 0)),
+            _top(r.categories),
+            _top(r.sentiments),
+            _top(r.languages, 4),
+            f"{r.prompt_tokens:,}/{r.completion_tokens:,}",
+            f"{r.batch_cost_usd:.4f}",
+            f"{r.realtime_cost_usd:.4f}",
+            f"{r.savings_usd:.4f}",
+        )
+        total_batch += r.batch_cost_usd
+        total_rt += r.realtime_cost_usd
+    console.print(table)
+    console.print(
+        f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
+        f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
+    )
+    unpriced = sorted({m for r in reports for m in r.unpriced_models})
+    if unpriced:
+        console.print(
+            f"[yellow]no price configured for: {', '.join(unpriced)} (BATCHLINE_MODEL_PRICES)[/yellow]"
+        )

@@ -1,0 +1,87 @@
+"""Event contracts: what upstream may send, and the reasons bad records are dead-lettered with."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from shared.analysis import ProcessingType
+from shared.events import (
+    BatchCompleted,
+    DecodeError,
+    RequestPending,
+    SessionEvent,
+    decode,
+)
+
+GOOD = {
+    "event_id": "e-1",
+    "company_id": "acme",
+    "session_id": "s-1",
+    "started_at": "2026-05-01T10:00:00Z",
+    "messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+}
+
+
+def raw(**changes: object) -> bytes:
+    data = {**GOOD, **changes}
+    return orjson.dumps({k: v for k, v in data.items() if v is not ...})
+
+
+def test_minimal_event_gets_defaults_and_company_key() -> None:
+    event = decode(SessionEvent, raw())
+    assert event.schema_version == 1
+    assert event.processing_types == [ProcessingType.FULL_ANALYSIS]
+    assert event.models is None and event.reanalyze is False
+    assert event.key() == b"acme"
+    assert event.ordered_messages() == [(0, "user", "Hi"), (1, "assistant", "Hello")]
+
+
+def test_unknown_fields_are_tolerated() -> None:
+    event = decode(SessionEvent, raw(tenant_region="eu", extra={"nested": [1, 2]}))
+    assert event.session_id == "s-1"
+
+
+def test_round_trip_of_every_pipeline_event() -> None:
+    pending = RequestPending(event_id="x", request_id="r", company_id="c", session_id="s",
+                             processing_type=ProcessingType.SUMMARY, model="gpt-4o-mini", attempt=2, approx_bytes=10)
+    assert decode(RequestPending, pending.to_bytes()) == pending
+    done = BatchCompleted(event_id="y", batch_id="b", company_id="c", model="m", status="EXPIRED")
+    assert decode(BatchCompleted, done.to_bytes()) == done
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (None, "tombstone"),
+        (raw(company_id=...), "company_id: Field required"),
+        (raw(messages=[]), "messages: List should have at least 1 item"),
+        (raw(processing_types=["horoscope"]), "processing_types.0: Input should be"),
+        (raw(started_at="yesterday"), "started_at: Input should be a valid datetime"),
+        (raw(schema_version=2), "unsupported schema_version 2"),
+        (raw(ended_at="2026-04-01T00:00:00Z"), "ended_at is before started_at"),
+        (raw(messages=[{"role": "user", "content": "a", "order": 1},
+                       {"role": "user", "content": "b", "order": 1}]), "duplicate 'order'"),
+        (raw(messages=[{"role": "user", "content": "a\u0000b"}]), "NUL character"),
+        (raw(company_id=""), "company_id: String should have at least 1 character"),
+        (raw(models=["gpt 4; DROP TABLE"]), "models.0: String should match pattern"),
+        (b"\xff\xfe{}", "not valid JSON"),
+    ],
+)
+def test_bad_events_are_rejected_with_a_reason_naming_the_problem(payload: bytes | None, reason: str) -> None:
+    with pytest.raises(DecodeError) as info:
+        decode(SessionEvent, payload)
+    assert reason in str(info.value)
+
+
+def test_deeply_nested_unknown_field_does_not_crash_the_decoder() -> None:
+    nested = b'{"x":' * 2000 + b"1" + b"}" * 2000
+    with pytest.raises(DecodeError):
+        decode(SessionEvent, nested)
+
+
+def test_naive_timestamps_are_taken_as_utc() -> None:
+    event = decode(SessionEvent, raw(started_at="2026-05-01T10:00:00"))
+    assert event.started_at.utcoffset() is not None

@@ -1,0 +1,65 @@
+"""Producer decisions: which requests an event creates, and why replays create nothing new."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.producer.sessions import (
+    LINE_OVERHEAD_BYTES,
+    approx_line_bytes,
+    content_hash,
+    latest_per_session,
+    plan_requests,
+    request_id,
+)
+from shared.analysis import ProcessingType
+from shared.events import SessionEvent
+
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def event(n_messages: int = 2, **kw: object) -> SessionEvent:
+    base: dict[str, object] = {
+        "event_id": "e", "company_id": "acme", "session_id": "s1", "started_at": T0,
+        "messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"} for i in range(n_messages)],
+    }
+    return SessionEvent.model_validate({**base, **kw})
+
+
+def test_one_request_per_type_and_model() -> None:
+    e = event(processing_types=["full_analysis", "summary"], models=["a", "b"])
+    plan = plan_requests([e], default_model="d", max_conversation_chars=1000)
+    assert {(p.processing_type, p.model) for p in plan} == {
+        (ProcessingType.FULL_ANALYSIS, "a"), (ProcessingType.FULL_ANALYSIS, "b"),
+        (ProcessingType.SUMMARY, "a"), (ProcessingType.SUMMARY, "b"),
+    }
+    assert len({p.id for p in plan}) == 4
+
+
+def test_default_model_and_stable_ids_across_replays() -> None:
+    first = plan_requests([event()], default_model="gpt-4o-mini", max_conversation_chars=1000)
+    again = plan_requests([event(event_id="other-delivery")], default_model="gpt-4o-mini", max_conversation_chars=1000)
+    assert [p.id for p in first] == [p.id for p in again]
+    assert first[0].model == "gpt-4o-mini"
+    assert first[0].id == request_id("s1", ProcessingType.FULL_ANALYSIS, "gpt-4o-mini", content_hash(event()))
+
+
+def test_changed_conversation_gets_a_new_revision_only_when_reanalysis_is_asked() -> None:
+    old, new = event(2), event(4, reanalyze=True)
+    assert content_hash(old) != content_hash(new)
+    plan = plan_requests([old, new], default_model="m", max_conversation_chars=1000)
+    assert len(plan) == 1 and plan[0].reanalyze and plan[0].revision == content_hash(new)
+    no_ask = plan_requests([old, event(4)], default_model="m", max_conversation_chars=1000)
+    assert len(no_ask) == 1 and no_ask[0].revision == content_hash(old)
+
+
+def test_longest_conversation_wins_so_a_late_duplicate_cannot_shrink_it() -> None:
+    chosen = latest_per_session([event(4, event_id="a"), event(2, event_id="b")])
+    assert len(chosen["s1"].messages) == 4
+
+
+def test_size_estimate_is_capped_by_truncation_and_counts_utf8() -> None:
+    ascii_event = event(messages=[{"role": "user", "content": "a" * 10_000}])
+    greek = event(messages=[{"role": "user", "content": "α" * 10_000}])
+    assert approx_line_bytes(greek, 100_000) > approx_line_bytes(ascii_event, 100_000) * 1.5
+    assert approx_line_bytes(ascii_event, 1_000) < 1_000 * 1.2 + LINE_OVERHEAD_BYTES
