@@ -124,9 +124,12 @@ class Api:
                     )
                 )
             try:
-                return await handler(request)
+                response = await handler(request)
             except ApiError as err:
                 return _error(err)
+            if fault.lose_response:
+                return _error(ApiError(502, "Bad gateway.", type="server_error"))
+            return response
 
         return gated
 

@@ -48,6 +48,9 @@ class FaultConfig(BaseModel):
     latency_ms: int = Field(default=0, ge=0, description="Added to every request.")
     stall_next: int = Field(default=0, ge=0, description="The next N requests sleep stall_s first.")
     stall_s: float = Field(default=5.0, ge=0)
+    lost_response_next: int = Field(
+        default=0, ge=0, description="The next N requests are carried out but answered 502 (lost response)."
+    )
 
 
 class EmulatorConfig(BaseSettings, FaultConfig):

@@ -416,9 +416,10 @@ class Emulator:
         }
 
     def reset(self) -> None:
+        """Forget every file and batch, zero the counters and restore the configured faults."""
         self.store.clear()
         self.counters.clear()
-        self.faults.counters.clear()
+        self.faults.reset()
 
 
 def _check_metadata(metadata: Any) -> None:

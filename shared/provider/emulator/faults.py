@@ -28,14 +28,21 @@ class HttpFault:
     delay_s: float = 0.0
     status: int | None = None
     retry_after_s: float | None = None
+    #: Handle the request, then answer 502 as if a proxy lost the response.
+    lose_response: bool = False
 
 
 class FaultInjector:
     def __init__(self, config: FaultConfig, seed: int) -> None:
-        self.config = config
+        self.initial = config
         self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the configuration and random sequence the injector started with."""
+        self.config = self.initial
         self.counters: Counter[str] = Counter()
-        self._http_rng = random.Random(f"{seed}:http")
+        self._http_rng = random.Random(f"{self.seed}:http")
 
     def update(self, changes: dict[str, Any]) -> FaultConfig:
         """Apply a partial change (validated as a whole) and return the new configuration."""
@@ -60,6 +67,12 @@ class FaultInjector:
                 self.config = self.config.model_copy(update={"http_500_next": self.config.http_500_next - 1})
             self.counters["http_500"] += 1
             return HttpFault(delay, 500)
+        if self.config.lost_response_next > 0:
+            self.config = self.config.model_copy(
+                update={"lost_response_next": self.config.lost_response_next - 1}
+            )
+            self.counters["lost_response"] += 1
+            return HttpFault(delay, lose_response=True)
         return HttpFault(delay)
 
     def batch_fault(self) -> BatchFault | None:

@@ -52,8 +52,9 @@ def phase_at(rec: BatchRecord, now: float, stage_s: float) -> Phase:
     cap = rec.expire_fraction if rec.plan == "expire" else 1.0
 
     def done_at(t: float) -> int:
-        share = min(max((t - v_end) / stage_s, 0.0), cap)
-        return min(math.floor(share * n + 1e-9), n)
+        # rounded: timestamps near 1.7e9 carry ~1e-7 s of float noise, which must not cost a line
+        share = round(min(max((t - v_end) / stage_s, 0.0), cap), 6)
+        return min(math.floor(share * n), n)
 
     started = v_end if rec.plan != "fail" else None
     cancel = rec.cancel_at
