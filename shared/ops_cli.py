@@ -14,7 +14,7 @@ from shared.errors import CliError
 from shared.settings import Settings
 
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics of the pipeline.")
-console = Console()
+console = Console(width=None if Console().is_terminal else 130)
 
 
 def _settings() -> Settings:

@@ -29,39 +29,40 @@ def _top(counts: dict[str, int], n: int = 3) -> str:
 
 
 def render_reports(console: Console, reports: list[CompanyReport], settings: Settings) -> None:
-    table = Table(title="batchline results per company", show_lines=False)
+    costs = Table(title="Requests and cost per company")
     for column in (
         "company",
         "sessions",
         "complete",
         "failed",
-        "top categories",
-        "sentiment",
-        "languages",
-        "tokens in/out",
+        "tokens in",
+        "tokens out",
         "batch $",
         "real-time $",
         "saved $",
     ):
-        table.add_column(column, justify="right" if column in {"sessions", "complete", "failed"} else "left")
+        costs.add_column(column, justify="left" if column == "company" else "right")
+    results = Table(title="Analyses per company (top values)")
+    for column in ("company", "sentiment", "categories", "languages"):
+        results.add_column(column, overflow="fold")
     total_batch = total_rt = 0.0
     for r in reports:
-        table.add_row(
+        costs.add_row(
             r.company_id,
             str(r.sessions),
             str(r.requests.get("PROCESSING_COMPLETE", 0)),
             str(r.requests.get("PROCESSING_FAILED", 0)),
-            _top(r.categories),
-            _top(r.sentiments),
-            _top(r.languages, 4),
-            f"{r.prompt_tokens:,}/{r.completion_tokens:,}",
+            f"{r.prompt_tokens:,}",
+            f"{r.completion_tokens:,}",
             f"{r.batch_cost_usd:.4f}",
             f"{r.realtime_cost_usd:.4f}",
             f"{r.savings_usd:.4f}",
         )
+        results.add_row(r.company_id, _top(r.sentiments), _top(r.categories), _top(r.languages, 4))
         total_batch += r.batch_cost_usd
         total_rt += r.realtime_cost_usd
-    console.print(table)
+    console.print(costs)
+    console.print(results)
     console.print(
         f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
         f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
