@@ -1,0 +1,158 @@
+"""The real infrastructure answers, and the local (no-Docker) lifecycle is idempotent and restartable."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from shared.devinfra import cli as devcli
+from shared.devinfra import kafka, postgres
+from shared.errors import CliError
+from shared.settings import Settings
+from tests.infra import JAR_CACHE, Infra, free_port, local_kafka_node, local_postgres_node, private_stack
+
+Stack = tuple[postgres.PostgresNode, kafka.KafkaNode]
+
+
+async def _roundtrip(bootstrap: str, topic: str, payload: bytes, *, create: bool = True) -> bytes:
+    """Create ``topic`` (optionally), produce ``payload`` to it, read the topic's first record back."""
+    if create:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+        finally:
+            await admin.close()
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            await producer.send_and_wait(topic, payload)
+        finally:
+            await producer.stop()
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), 30)
+    finally:
+        await consumer.stop()
+    assert record.value is not None
+    return bytes(record.value)
+
+
+async def _scalar(url: str, sql: str, *, autocommit: bool = False) -> object:
+    engine = create_async_engine(
+        url, poolclass=NullPool, isolation_level="AUTOCOMMIT" if autocommit else None
+    )
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql))
+            return result.scalar() if result.returns_rows else None
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def local_stack(infra: Infra) -> AsyncIterator[Stack]:
+    """The session's local servers; when the session uses external ones, a private local pair."""
+    if infra.source == "local":
+        yield local_postgres_node(), local_kafka_node()
+        return
+    async with private_stack() as stack:
+        yield stack
+
+
+async def test_kafka_answers(infra: Infra) -> None:
+    topic = f"devinfra-{uuid.uuid4().hex[:12]}"
+    assert await _roundtrip(infra.kafka_bootstrap, topic, b"hello") == b"hello"
+    assert infra.kafka_version
+
+
+async def test_postgres_answers_and_allows_create_database(infra: Infra) -> None:
+    version = await _scalar(infra.database_admin_url, "SELECT version()")
+    assert isinstance(version, str)
+    assert "PostgreSQL" in version
+    name = f"devinfra_{uuid.uuid4().hex[:12]}"
+    await _scalar(infra.database_admin_url, f"CREATE DATABASE {name}", autocommit=True)
+    db_url = make_url(infra.database_admin_url).set(database=name).render_as_string(hide_password=False)
+    assert await _scalar(db_url, "SELECT current_database()") == name
+    await _scalar(infra.database_admin_url, f"DROP DATABASE {name}", autocommit=True)
+
+
+async def test_up_twice_is_harmless(local_stack: Stack) -> None:
+    pg, kf = local_stack
+    pids = (postgres.running_pid(pg), kafka.running_pid(kf))
+    assert None not in pids
+    started = time.monotonic()
+    for _ in range(2):
+        pg_status, kafka_status = await asyncio.gather(postgres.start_postgres(pg), kafka.start_kafka(kf))
+        assert (pg_status.pid, kafka_status.pid) == pids
+    assert time.monotonic() - started < 10, "an idempotent start must not restart anything"
+    assert kafka.kafka_version(kf) == "4.1.1"
+    assert "PostgreSQL" in await postgres.server_version(pg.url)
+
+    settings = Settings(
+        home=kf.home, kafka_port=kf.port, kafka_controller_port=kf.controller_port,
+        kafka_bootstrap_servers=kf.bootstrap, database_url=None,
+    )  # fmt: skip
+    assert postgres.resolve_database_url(settings) == pg.url  # port read from the running server
+    rows = {row.component: row for row in await devcli.status(settings)}
+    assert rows["kafka"].state == rows["postgres"].state == "running"
+    assert rows["kafka"].version == "4.1.1"
+
+
+async def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = int(squatter.getsockname()[1])
+        started = time.monotonic()
+        node = kafka.KafkaNode(home=tmp_path, port=busy, controller_port=free_port(), lib_dir=JAR_CACHE)
+        with pytest.raises(CliError, match=rf"port {busy} \(Kafka\) is already in use"):
+            await kafka.start_kafka(node)
+        with pytest.raises(CliError, match=rf"port {busy} \(PostgreSQL\) is already in use"):
+            await postgres.start_postgres(postgres.PostgresNode(home=tmp_path, port=busy))
+        assert time.monotonic() - started < 5
+    assert kafka.running_pid(node) is None
+
+
+def test_resolve_database_url_prefers_the_configured_url(tmp_path: Path) -> None:
+    url = "postgresql+asyncpg://app:secret@db.example:5432/batchline"
+    assert postgres.resolve_database_url(Settings(home=tmp_path, database_url=url)) == url
+    embedded = postgres.resolve_database_url(Settings(home=tmp_path, database_url=None))
+    assert embedded == f"postgresql+asyncpg://postgres@127.0.0.1:{postgres.DEFAULT_PG_PORT}/batchline"
+
+
+async def test_restart_keeps_data() -> None:
+    """What the reliability tests rely on: a restart (even a crash-like one) loses nothing committed."""
+    async with private_stack() as (pg, kf):
+        await _check_restart_keeps_data(pg, kf)
+
+
+async def _check_restart_keeps_data(pg: postgres.PostgresNode, kf: kafka.KafkaNode) -> None:
+    table = f"devinfra_{uuid.uuid4().hex[:12]}"
+    await _scalar(pg.url, f"CREATE TABLE {table} (v int)")
+    await _scalar(pg.url, f"INSERT INTO {table} VALUES (42)")
+    topic = f"devinfra-{uuid.uuid4().hex[:12]}"
+    assert await _roundtrip(kf.bootstrap, topic, b"before restart") == b"before restart"
+
+    old = (postgres.running_pid(pg), kafka.running_pid(kf))
+    await asyncio.gather(
+        postgres.restart_postgres(pg, mode="immediate"), kafka.restart_kafka(kf, graceful=False)
+    )
+    assert (postgres.running_pid(pg), kafka.running_pid(kf)) != old
+
+    assert await _scalar(pg.url, f"SELECT v FROM {table}") == 42
+    assert await _roundtrip(kf.bootstrap, topic, b"", create=False) == b"before restart"
+    await _scalar(pg.url, f"DROP TABLE {table}")
