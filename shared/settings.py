@@ -62,16 +62,18 @@ class Settings(BaseSettings):
 
     # --- Kafka ----------------------------------------------------------------------------------
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:19092", description="Broker list.")
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."
+    )
     kafka_sasl_mechanism: str | None = Field(default=None, description="e.g. PLAIN, SCRAM-SHA-512.")
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
+    kafka_sasl_username: str | None = Field(default=None, description="SASL user.")
+    kafka_sasl_password: SecretStr | None = Field(default=None, description="SASL password (secret).")
     kafka_ssl_cafile: Path | None = Field(default=None, description="CA bundle for SSL/SASL_SSL.")
     topic_prefix: str = Field(
         default="", description="Prepended to every topic and consumer-group name (isolates environments)."
     )
     topic_partitions: int = Field(default=6, ge=1, description="Partitions per topic at creation.")
-    topic_replication_factor: int = Field(default=1, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1, description="Replicas per topic at creation.")
     consumer_max_records: int = Field(default=500, ge=1, description="Records per `getmany` call.")
 
     # --- Provider -------------------------------------------------------------------------------
@@ -81,14 +83,27 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr = Field(default=SecretStr("sk-local-emulator"), description="Bearer token.")
     provider_timeout_s: float = Field(default=60.0, gt=0, description="Per HTTP request.")
     provider_retry_max_s: float = Field(default=300.0, gt=0, description="Total retry budget per call.")
-    default_model: str = Field(default="gpt-4o-mini")
-    completion_window: str = Field(default="24h")
-    model_prices: dict[str, ModelPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    default_model: str = Field(default="gpt-4o-mini", description="Model when an event names none.")
+    completion_window: str = Field(default="24h", description="Batch completion window sent to the provider.")
+    model_prices: dict[str, ModelPrice] = Field(
+        default_factory=lambda: dict(DEFAULT_PRICES),
+        description="JSON: model -> {input_per_million, output_per_million} list prices in USD.",
+    )
     batch_discount: float = Field(default=0.5, ge=0, le=1, description="Batch price = list price x this.")
 
     # --- Batching -------------------------------------------------------------------------------
-    batch_max_requests: int = Field(default=1_000, ge=1, le=PROVIDER_MAX_REQUESTS_PER_FILE)
-    batch_max_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1024, le=PROVIDER_MAX_FILE_BYTES)
+    batch_max_requests: int = Field(
+        default=1_000,
+        ge=1,
+        le=PROVIDER_MAX_REQUESTS_PER_FILE,
+        description="Requests per batch file (max 50,000).",
+    )
+    batch_max_bytes: int = Field(
+        default=PROVIDER_MAX_FILE_BYTES,
+        ge=1024,
+        le=PROVIDER_MAX_FILE_BYTES,
+        description="Bytes per batch file.",
+    )
     batch_linger_s: float = Field(
         default=60.0, ge=0, description="Oldest pending request waits at most this."
     )
@@ -107,15 +122,17 @@ class Settings(BaseSettings):
 
     # --- Local infrastructure -------------------------------------------------------------------
     home: Path = Field(default=Path(".batchline"), description="Data, logs and caches of `batchline dev`.")
-    kafka_port: int = Field(default=19092, ge=1, le=65535)
-    kafka_controller_port: int = Field(default=19093, ge=1, le=65535)
-    emulator_port: int = Field(default=18080, ge=1, le=65535)
-    log_level: str = Field(default="INFO")
+    kafka_port: int = Field(default=19092, ge=1, le=65535, description="Local broker port (`dev up`).")
+    kafka_controller_port: int = Field(
+        default=19093, ge=1, le=65535, description="Local KRaft controller port."
+    )
+    postgres_port: int = Field(default=15432, ge=1, le=65535, description="Local embedded PostgreSQL port.")
+    emulator_port: int = Field(default=18080, ge=1, le=65535, description="Provider emulator port (demo).")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=False, description="JSON log lines instead of console rendering.")
     test_crash_point: Literal["after_upload", "after_create"] | None = Field(
         default=None, description="Test hook only: the submitter exits at this point of a submission."
     )
-    metrics_port: int | None = Field(default=None, description="Prometheus /metrics port, unset = off.")
 
     @field_validator("topic_prefix")
     @classmethod

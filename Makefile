@@ -1,0 +1,34 @@
+# The two commands of the README: `make demo` and `make test`. Both install what is missing first
+# (a virtualenv with batchline and its dev tools; Java 17 + Maven through apt-get if absent).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test install lint bench clean-infra
+
+$(STAMP): pyproject.toml
+	@command -v java >/dev/null && command -v mvn >/dev/null || scripts/install-jdk.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/batchline demo
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.ingest_bulk
+
+clean-infra: $(STAMP)
+	-$(BIN)/batchline dev down
+	rm -rf .batchline
