@@ -15,9 +15,9 @@ the emulator must never produce an answer :mod:`shared.analysis` rejects.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -33,11 +33,26 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 _ROLE_PREFIX = re.compile(r"^\s*[\w .-]{1,24}:\s+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 _NEGATORS = frozenset({"not", "no", "never", "nicht", "kein", "pas", "niet", "nie", "ne", "non"})
-_LANG_WEIGHT: dict[str, float] = {
-    word: 1.0 / sum(word in words for words in STOP_WORDS.values())
-    for words in STOP_WORDS.values()
-    for word in words
-}
+
+
+def _language_index() -> dict[str, tuple[tuple[str, float], ...]]:
+    """word -> ((language, weight), ...); a word shared by k languages weighs 1/k in each."""
+    langs_of: dict[str, list[str]] = {}
+    for lang, words in STOP_WORDS.items():
+        for word in words:
+            langs_of.setdefault(word, []).append(lang)
+    return {word: tuple((lang, 1.0 / len(langs)) for lang in langs) for word, langs in langs_of.items()}
+
+
+_LANG_INDEX = _language_index()
+_CATEGORY_WORDS: dict[str, list[str]] = {}
+_CATEGORY_PHRASES: list[tuple[str, str]] = []
+for _category, _keywords in CATEGORY_KEYWORDS.items():
+    for _kw in _keywords:
+        if " " in _kw:
+            _CATEGORY_PHRASES.append((_kw, _category))
+        else:
+            _CATEGORY_WORDS.setdefault(_kw, []).append(_category)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +78,8 @@ def _words(text: str) -> list[str]:
 def guess_language(words: list[str]) -> str:
     scores: dict[str, float] = {}
     for word in words:
-        if (weight := _LANG_WEIGHT.get(word)) is None:
-            continue
-        for lang, stop in STOP_WORDS.items():
-            if word in stop:
-                scores[lang] = scores.get(lang, 0.0) + weight
+        for lang, weight in _LANG_INDEX.get(word, ()):
+            scores[lang] = scores.get(lang, 0.0) + weight
     if not scores:
         return "en"
     best = max(scores.values())
@@ -85,16 +97,19 @@ def guess_sentiment(words: list[str]) -> str:
 
 
 def guess_category(text: str, words: list[str]) -> str:
+    """Most keyword hits wins (a phrase counts double); ties go to the category listed first."""
+    hits: dict[str, int] = {}
+    for word in words:
+        for category in _CATEGORY_WORDS.get(word, ()):
+            hits[category] = hits.get(category, 0) + 1
     lowered = text.lower()
-    counts = Counter(words)
-    best, best_hits = "UNRECOGNIZED_OTHER", 0
-    for category in CATEGORIES:
-        hits = sum(
-            lowered.count(kw) * 2 if " " in kw else counts[kw] for kw in CATEGORY_KEYWORDS.get(category, ())
-        )
-        if hits > best_hits:
-            best, best_hits = category, hits
-    return best
+    for phrase, category in _CATEGORY_PHRASES:
+        if phrase in lowered:
+            hits[category] = hits.get(category, 0) + 2 * lowered.count(phrase)
+    if not hits:
+        return "UNRECOGNIZED_OTHER"
+    best = max(hits.values())
+    return next(c for c in CATEGORIES if hits.get(c) == best)
 
 
 def first_sentence(text: str) -> str:
@@ -108,7 +123,9 @@ def first_sentence(text: str) -> str:
     return "Empty conversation."
 
 
+@functools.lru_cache(maxsize=4096)
 def analyse(conversation: str) -> Analysis:
+    """All four judgements of one conversation (cached: batches often repeat a conversation)."""
     words = _words(conversation)
     return Analysis(
         sentiment=guess_sentiment(words),
