@@ -303,7 +303,10 @@ async def wait_until_ready(
                 with contextlib.suppress(Exception):
                     await admin.close()
         await asyncio.sleep(0.25)
-    raise CliError(f"Kafka at {bootstrap} not ready after {timeout_s:.0f}s ({last_error}); {log_tails(logs)}")
+    raise CliError(
+        f"Kafka at {bootstrap} not ready after {timeout_s:.0f}s ({last_error})"
+        + (f"; {log_tails(logs)}" if logs else "")
+    )
 
 
 # --- internals -----------------------------------------------------------------------------------
