@@ -120,7 +120,34 @@ def report() -> None:
     render_reports(console, asyncio.run(load_reports(settings)), settings)
 
 
+SERVICE_TOPICS = {
+    "producer": "session_events",
+    "submitter": "request_pending",
+    "poller": "batch_created",
+    "ingester": "batch_completed",
+}
+
+
+def replay(
+    service: Annotated[str, typer.Argument(help="producer, submitter, poller or ingester.")],
+) -> None:
+    """Move a service's consumer group back to the earliest offsets (stop its processes first)."""
+    from shared.kafka.replay import reset_to_earliest
+
+    if service not in SERVICE_TOPICS:
+        raise CliError(f"unknown service {service!r}; choose one of {', '.join(SERVICE_TOPICS)}")
+    settings = _settings()
+    topic = getattr(settings.topics, SERVICE_TOPICS[service])
+    group = settings.group_id(service)
+    try:
+        count = asyncio.run(reset_to_earliest(settings, group, [topic]))
+    except Exception as exc:
+        raise CliError(f"cannot reset {group} (are its processes stopped?): {exc!r}") from None
+    console.print(f"{group}: {count} partitions of {topic} reset to the earliest offset; restart the service")
+
+
 def register_ops(app: typer.Typer) -> None:
+    app.command("replay")(replay)
     app.command("migrate")(migrate)
     app.add_typer(topics_app, name="topics")
     app.command("publish")(publish)

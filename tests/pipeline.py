@@ -16,7 +16,9 @@ from shared.kafka.producer import make_producer
 from shared.settings import Settings
 
 
-async def publish(settings: Settings, events: Iterable[dict[str, Any] | bytes], topic: str | None = None) -> int:
+async def publish(
+    settings: Settings, events: Iterable[dict[str, Any] | bytes], topic: str | None = None
+) -> int:
     producer = make_producer(settings, client_id="test-publisher")
     await producer.start()
     try:
@@ -34,8 +36,9 @@ async def publish(settings: Settings, events: Iterable[dict[str, Any] | bytes], 
 
 
 @contextlib.asynccontextmanager
-async def running_services(settings: Settings, services: Sequence[str] = ("producer", "submitter", "poller",
-                                                                          "ingester")) -> AsyncIterator[asyncio.Event]:
+async def running_services(
+    settings: Settings, services: Sequence[str] = ("producer", "submitter", "poller", "ingester")
+) -> AsyncIterator[asyncio.Event]:
     """Run services in this event loop (fast feedback); e2e tests run them as separate processes."""
     from services.ingester.main import run as ingester
     from services.poller.main import run as poller
@@ -66,11 +69,17 @@ async def rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
 
 
 async def request_status_counts(engine: AsyncEngine) -> dict[str, int]:
-    return {r.status: r.n for r in await rows(
-        engine, "SELECT status, count(*) AS n FROM ai_processing_requests GROUP BY status")}
+    return {
+        r.status: r.n
+        for r in await rows(
+            engine, "SELECT status, count(*) AS n FROM ai_processing_requests GROUP BY status"
+        )
+    }
 
 
-async def wait_until_terminal(engine: AsyncEngine, expected_requests: int, timeout_s: float) -> dict[str, int]:
+async def wait_until_terminal(
+    engine: AsyncEngine, expected_requests: int, timeout_s: float
+) -> dict[str, int]:
     """Wait until ``expected_requests`` exist and none is still pending or in a batch."""
     deadline = time.monotonic() + timeout_s
     counts: dict[str, int] = {}

@@ -57,8 +57,8 @@ class PostgresNode:
     fsync: bool = True
 
     @classmethod
-    def from_settings(cls, settings: Settings, port: int = DEFAULT_PG_PORT) -> PostgresNode:
-        return cls(home=settings.home.expanduser().resolve(), port=port)
+    def from_settings(cls, settings: Settings) -> PostgresNode:
+        return cls(home=settings.home.expanduser().resolve(), port=settings.postgres_port)
 
     @property
     def pgdata(self) -> Path:

@@ -11,7 +11,10 @@ from tests.pipeline import publish, rows, running_services, scalar, wait_until_t
 
 def session_event(i: int, company: str, model: str | None = None, **extra: object) -> dict[str, object]:
     topics = [
-        ("I need to change my shift schedule next week, can you help?", "Sure, I can help with the schedule."),
+        (
+            "I need to change my shift schedule next week, can you help?",
+            "Sure, I can help with the schedule.",
+        ),
         ("Ich bin krank und kann heute nicht arbeiten.", "Gute Besserung! Bitte melde dich krank."),
         ("Quand vais-je recevoir ma fiche de paie ?", "La fiche de paie arrive le 25 du mois."),
     ]
@@ -29,8 +32,9 @@ def session_event(i: int, company: str, model: str | None = None, **extra: objec
     return event
 
 
-async def test_sessions_flow_to_validated_results(settings: Settings, engine: AsyncEngine,
-                                                  emulator: EmulatorServer) -> None:
+async def test_sessions_flow_to_validated_results(
+    settings: Settings, engine: AsyncEngine, emulator: EmulatorServer
+) -> None:
     events = [session_event(i, f"c{i % 2}", model="gpt-4o-mini" if i % 3 else "gpt-4o") for i in range(30)]
     events.append(b"{this is not json")
     async with running_services(settings):
@@ -41,11 +45,14 @@ async def test_sessions_flow_to_validated_results(settings: Settings, engine: As
     assert len(sessions) == 30
     assert all(s.sentiment and s.category and s.language and s.summary for s in sessions)
     # Every batch holds one company and one model, and is fully processed.
-    mixed = await scalar(engine, """
+    mixed = await scalar(
+        engine,
+        """
         SELECT count(*) FROM (SELECT i.batch_id FROM ai_batch_items i JOIN ai_processing_requests r
         ON r.id = i.request_id JOIN ai_batch_requests b ON b.id = i.batch_id
         GROUP BY i.batch_id HAVING count(DISTINCT r.company_id) > 1 OR count(DISTINCT r.model) > 1
-            OR bool_or(r.company_id <> b.company_id OR r.model <> b.model)) x""")
+            OR bool_or(r.company_id <> b.company_id OR r.model <> b.model)) x""",
+    )
     assert mixed == 0
     assert await scalar(engine, "SELECT count(*) FROM ai_batch_requests WHERE status <> 'PROCESSED'") == 0
     assert await scalar(engine, "SELECT sum(total_tokens) FROM ai_processing_requests") > 0

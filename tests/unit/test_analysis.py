@@ -27,7 +27,9 @@ def test_strict_schema_lists_exactly_the_fields_the_type_writes(ptype: Processin
     schema = fmt["json_schema"]["schema"]
     assert fmt["json_schema"]["strict"] is True and fmt["json_schema"]["name"] == f"{ptype.value}_result"
     assert schema["additionalProperties"] is False
-    assert tuple(schema["required"]) == SESSION_FIELDS[ptype] or set(schema["required"]) == set(SESSION_FIELDS[ptype])
+    assert tuple(schema["required"]) == SESSION_FIELDS[ptype] or set(schema["required"]) == set(
+        SESSION_FIELDS[ptype]
+    )
     assert set(ANSWER_MODELS[ptype].model_fields) == set(SESSION_FIELDS[ptype])
 
 

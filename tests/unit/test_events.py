@@ -43,8 +43,16 @@ def test_unknown_fields_are_tolerated() -> None:
 
 
 def test_round_trip_of_every_pipeline_event() -> None:
-    pending = RequestPending(event_id="x", request_id="r", company_id="c", session_id="s",
-                             processing_type=ProcessingType.SUMMARY, model="gpt-4o-mini", attempt=2, approx_bytes=10)
+    pending = RequestPending(
+        event_id="x",
+        request_id="r",
+        company_id="c",
+        session_id="s",
+        processing_type=ProcessingType.SUMMARY,
+        model="gpt-4o-mini",
+        attempt=2,
+        approx_bytes=10,
+    )
     assert decode(RequestPending, pending.to_bytes()) == pending
     done = BatchCompleted(event_id="y", batch_id="b", company_id="c", model="m", status="EXPIRED")
     assert decode(BatchCompleted, done.to_bytes()) == done
@@ -62,8 +70,15 @@ def test_round_trip_of_every_pipeline_event() -> None:
         (raw(started_at="yesterday"), "started_at: Input should be a valid datetime"),
         (raw(schema_version=2), "unsupported schema_version 2"),
         (raw(ended_at="2026-04-01T00:00:00Z"), "ended_at is before started_at"),
-        (raw(messages=[{"role": "user", "content": "a", "order": 1},
-                       {"role": "user", "content": "b", "order": 1}]), "duplicate 'order'"),
+        (
+            raw(
+                messages=[
+                    {"role": "user", "content": "a", "order": 1},
+                    {"role": "user", "content": "b", "order": 1},
+                ]
+            ),
+            "duplicate 'order'",
+        ),
         (raw(messages=[{"role": "user", "content": "a\u0000b"}]), "NUL character"),
         (raw(company_id=""), "company_id: String should have at least 1 character"),
         (raw(models=["gpt 4; DROP TABLE"]), "models.0: String should match pattern"),

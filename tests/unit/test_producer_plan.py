@@ -20,8 +20,13 @@ T0 = datetime(2026, 5, 1, tzinfo=UTC)
 
 def event(n_messages: int = 2, **kw: object) -> SessionEvent:
     base: dict[str, object] = {
-        "event_id": "e", "company_id": "acme", "session_id": "s1", "started_at": T0,
-        "messages": [{"role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"} for i in range(n_messages)],
+        "event_id": "e",
+        "company_id": "acme",
+        "session_id": "s1",
+        "started_at": T0,
+        "messages": [
+            {"role": "user" if i % 2 == 0 else "assistant", "content": f"m{i}"} for i in range(n_messages)
+        ],
     }
     return SessionEvent.model_validate({**base, **kw})
 
@@ -30,15 +35,19 @@ def test_one_request_per_type_and_model() -> None:
     e = event(processing_types=["full_analysis", "summary"], models=["a", "b"])
     plan = plan_requests([e], default_model="d", max_conversation_chars=1000)
     assert {(p.processing_type, p.model) for p in plan} == {
-        (ProcessingType.FULL_ANALYSIS, "a"), (ProcessingType.FULL_ANALYSIS, "b"),
-        (ProcessingType.SUMMARY, "a"), (ProcessingType.SUMMARY, "b"),
+        (ProcessingType.FULL_ANALYSIS, "a"),
+        (ProcessingType.FULL_ANALYSIS, "b"),
+        (ProcessingType.SUMMARY, "a"),
+        (ProcessingType.SUMMARY, "b"),
     }
     assert len({p.id for p in plan}) == 4
 
 
 def test_default_model_and_stable_ids_across_replays() -> None:
     first = plan_requests([event()], default_model="gpt-4o-mini", max_conversation_chars=1000)
-    again = plan_requests([event(event_id="other-delivery")], default_model="gpt-4o-mini", max_conversation_chars=1000)
+    again = plan_requests(
+        [event(event_id="other-delivery")], default_model="gpt-4o-mini", max_conversation_chars=1000
+    )
     assert [p.id for p in first] == [p.id for p in again]
     assert first[0].model == "gpt-4o-mini"
     assert first[0].id == request_id("s1", ProcessingType.FULL_ANALYSIS, "gpt-4o-mini", content_hash(event()))

@@ -14,10 +14,17 @@ from shared.analysis import ProcessingType
 
 RID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 TYPES = {RID: ProcessingType.FULL_ANALYSIS, "sent": ProcessingType.SENTIMENT_ANALYSIS}
-GOOD_ANSWER = {"sentiment": "POSITIVE", "category": "LEAVE_VACATION", "summary": "Asked about leave.", "language": "de"}
+GOOD_ANSWER = {
+    "sentiment": "POSITIVE",
+    "category": "LEAVE_VACATION",
+    "summary": "Asked about leave.",
+    "language": "de",
+}
 
 
-def line(content: Any = None, *, custom_id: str = RID, status: int = 200, error: Any = None, **body: Any) -> bytes:
+def line(
+    content: Any = None, *, custom_id: str = RID, status: int = 200, error: Any = None, **body: Any
+) -> bytes:
     if content is None:
         content = GOOD_ANSWER
     text = content if isinstance(content, str) else orjson.dumps(content).decode()
@@ -26,11 +33,16 @@ def line(content: Any = None, *, custom_id: str = RID, status: int = 200, error:
         "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
         **body,
     }
-    return orjson.dumps({
-        "id": "batch_req_1", "custom_id": custom_id,
-        "response": {"status_code": status, "request_id": "r", "body": response_body} if error is None else None,
-        "error": error,
-    })
+    return orjson.dumps(
+        {
+            "id": "batch_req_1",
+            "custom_id": custom_id,
+            "response": {"status_code": status, "request_id": "r", "body": response_body}
+            if error is None
+            else None,
+            "error": error,
+        }
+    )
 
 
 def test_valid_answer_yields_the_fields_of_its_type_and_tokens() -> None:
@@ -66,20 +78,36 @@ def test_invalid_answers_fail_with_reason_and_write_nothing(content: Any, reason
 def test_error_file_lines_fail_with_provider_reason() -> None:
     expired = parse_line(line(error={"code": "batch_expired", "message": "expired"}), TYPES)
     assert expired.reason == "batch_expired: expired"
-    http = orjson.dumps({"custom_id": RID, "error": None, "response": {
-        "status_code": 400, "body": {"error": {"code": "invalid_request", "message": "bad model"}}}})
+    http = orjson.dumps(
+        {
+            "custom_id": RID,
+            "error": None,
+            "response": {
+                "status_code": 400,
+                "body": {"error": {"code": "invalid_request", "message": "bad model"}},
+            },
+        }
+    )
     assert parse_line(http, TYPES).reason == "http_400: invalid_request: bad model"
 
 
-@pytest.mark.parametrize("raw", [b"garbage", b"[]", b'{"custom_id": 5}', orjson.dumps({"custom_id": "not-ours"})])
+@pytest.mark.parametrize(
+    "raw", [b"garbage", b"[]", b'{"custom_id": 5}', orjson.dumps({"custom_id": "not-ours"})]
+)
 def test_lines_that_name_no_request_of_this_batch_are_unreadable(raw: bytes) -> None:
     with pytest.raises(UnreadableLine):
         parse_line(raw, TYPES)
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

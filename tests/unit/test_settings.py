@@ -15,7 +15,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 
 def test_every_setting_is_documented_in_the_readme() -> None:
     text = README.read_text()
-    missing = [f"BATCHLINE_{n.upper()}" for n in Settings.model_fields if f"`BATCHLINE_{n.upper()}`" not in text]
+    missing = [
+        f"BATCHLINE_{n.upper()}" for n in Settings.model_fields if f"`BATCHLINE_{n.upper()}`" not in text
+    ]
     assert missing == []
     assert settings_table() in text, "README table is stale: paste `python -m shared.settings_doc` output"
 
@@ -27,17 +29,26 @@ def test_environment_variables_configure_and_secrets_stay_hidden(monkeypatch: py
     monkeypatch.setenv("BATCHLINE_MODEL_PRICES", '{"m": {"input_per_million": 1, "output_per_million": 2}}')
     s = Settings()
     assert s.batch_max_requests == 50_000
-    assert s.topics.session_events == "staging.session.events" and s.group_id("poller") == "staging.batchline-poller"
+    assert (
+        s.topics.session_events == "staging.session.events"
+        and s.group_id("poller") == "staging.batchline-poller"
+    )
     assert "sk-very-secret-value" not in repr(s) and "sk-very-secret-value" not in str(s.model_dump())
     assert s.model_prices["m"].output_per_million == 2
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("BATCHLINE_BATCH_MAX_REQUESTS", "50001"), ("BATCHLINE_BATCH_MAX_BYTES", str(300 * 1024 * 1024)),
-     ("BATCHLINE_TOPIC_PREFIX", "bad prefix!"), ("BATCHLINE_POLL_INTERVAL_S", "0")],
+    [
+        ("BATCHLINE_BATCH_MAX_REQUESTS", "50001"),
+        ("BATCHLINE_BATCH_MAX_BYTES", str(300 * 1024 * 1024)),
+        ("BATCHLINE_TOPIC_PREFIX", "bad prefix!"),
+        ("BATCHLINE_POLL_INTERVAL_S", "0"),
+    ],
 )
-def test_values_beyond_provider_limits_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+def test_values_beyond_provider_limits_are_refused(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()

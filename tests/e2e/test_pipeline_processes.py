@@ -1,0 +1,182 @@
+"""The four services as separate OS processes against real Kafka, PostgreSQL and the emulator process.
+
+Figures (durations, batch counts) are printed, not asserted: speed lives in bench/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.dataset import generate_events, malformed_events
+from shared.kafka.replay import reset_to_earliest
+from shared.kafka.topics import ensure_topics
+from shared.settings import Settings
+from tests.e2e.harness import (
+    assert_pipeline_invariants,
+    logs_of,
+    pipeline_stack,
+    snapshot,
+    wait_caught_up,
+    wait_terminal,
+)
+from tests.pipeline import publish, scalar
+
+COMPANIES = ["acme-retail", "nordlicht-logistik", "soleil-hotels", "vistula-foods", "baltic-tech"]
+MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+
+
+def expected_requests(events: list[dict[str, object]]) -> int:
+    return sum(len(e.get("processing_types") or ["full_analysis"]) for e in events)  # type: ignore[arg-type]
+
+
+async def e2e_settings(make_settings: Callable[..., Settings], **overrides: object) -> Settings:
+    settings = make_settings(topic_partitions=6, batch_linger_s=1.0, **overrides)
+    await ensure_topics(settings)
+    return settings
+
+
+async def test_2000_sessions_5_companies_2_models(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = await e2e_settings(make_settings)
+    events = list(generate_events(2000, companies=COMPANIES, models=MODELS, seed=21))
+    started = time.monotonic()
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        await publish(settings, [*events, *malformed_events()])
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        figures = await assert_pipeline_invariants(engine, stack)
+    assert counts.get("PROCESSING_COMPLETE", 0) == expected_requests(events)
+    assert await scalar(engine, "SELECT count(*) FROM sessions") == 2000
+    pairs = await scalar(engine, "SELECT count(DISTINCT (company_id, model)) FROM ai_batch_requests")
+    assert pairs == len(COMPANIES) * len(MODELS)
+    print(f"\n2000 sessions: {counts}, {figures}, {time.monotonic() - started:.1f}s")
+
+
+async def test_two_instances_of_every_service(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = await e2e_settings(make_settings, batch_max_requests=100)
+    events = list(generate_events(1200, companies=COMPANIES, models=MODELS, seed=22))
+    with pipeline_stack(settings, tmp_path / "logs", instances=2) as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        await assert_pipeline_invariants(engine, stack)
+        poll_logs = [stack.service(f"poller-{i}").log_path.read_text() for i in (0, 1)]
+        submit_logs = [stack.service(f"submitter-{i}").log_path.read_text() for i in (0, 1)]
+    assert counts == {"PROCESSING_COMPLETE": expected_requests(events)}
+    # Each request went into exactly one batch.
+    assert await scalar(engine, "SELECT count(*) FROM ai_batch_items") == expected_requests(events)
+    # Both pollers finished batches and both submitters submitted: the work was shared.
+    assert all("batch finished" in log for log in poll_logs), "one poller never finished a batch"
+    assert all("batch submitted" in log for log in submit_logs), "one submitter never submitted a batch"
+
+
+async def test_faults_retries_and_capped_attempts(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = await e2e_settings(make_settings, batch_max_requests=150, max_attempts=3)
+    events = list(generate_events(900, companies=COMPANIES[:3], models=MODELS, seed=23))
+    faults = (
+        "--line-error-rate",
+        "0.05",
+        "--malformed-rate",
+        "0.05",
+        "--expire-batches",
+        "1",
+        "--token-limit-batches",
+        "1",
+        "--http-429-rate",
+        "0.05",
+        "--retry-after-seconds",
+        "0.2",
+    )
+    with pipeline_stack(settings, tmp_path / "logs", emulator_args=faults) as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=400)
+        await assert_pipeline_invariants(engine, stack, max_attempts=3)
+        stats = stack.emulator_stats()
+    statuses = {b["status"] for b in stats["batches"]}
+    assert {"expired", "failed", "completed"} <= statuses, statuses
+    retried_ok = await scalar(
+        engine,
+        "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE' AND attempt > 1",
+    )
+    assert retried_ok > 0
+    requeued = await scalar(
+        engine, "SELECT count(*) FROM ai_batch_requests WHERE 'token_limit_exceeded' = ANY(error_codes)"
+    )
+    assert requeued >= 1
+    assert stats["counters"].get("fault_http_429", 0) > 0 or any("429" in k for k in stats["counters"])
+    print(f"\nfaults: {counts}, retried and completed: {retried_ok}, batches: {len(stats['batches'])}")
+
+
+async def test_duplicates_and_replay_of_every_topic_change_nothing(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = await e2e_settings(make_settings, batch_max_requests=200)
+    events = list(generate_events(400, companies=COMPANIES[:2], models=MODELS, seed=24))
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        await publish(settings, events)
+        await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        await wait_caught_up(settings)
+        before = await snapshot(engine, stack)
+
+        await publish(settings, events[:100])  # upstream retries: the same events again
+        stack.group.stop_all()
+        for service, topic in (
+            ("producer", settings.topics.session_events),
+            ("submitter", settings.topics.request_pending),
+            ("poller", settings.topics.batch_created),
+            ("ingester", settings.topics.batch_completed),
+        ):
+            assert await reset_to_earliest(settings, settings.group_id(service), [topic]) > 0
+        stack.group.start_all()
+        await wait_caught_up(settings, timeout_s=120)
+        await asyncio.sleep(3 * settings.batch_linger_s)  # give any (wrong) re-batching the chance to happen
+        await wait_terminal(engine, stack, expected_requests(events), timeout_s=60)
+        after = await snapshot(engine, stack)
+    assert after.requests == before.requests
+    assert after.sessions == before.sessions
+    assert after.provider_batches == before.provider_batches
+
+
+async def test_submitter_killed_between_upload_and_recording_makes_one_provider_batch(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    settings = await e2e_settings(make_settings, batch_max_requests=1000)
+    events = list(generate_events(120, companies=COMPANIES[:1], models=MODELS[:1], seed=25))
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        submitter = stack.service("submitter-0")
+        submitter.stop()
+        submitter.env = {**submitter.env, "BATCHLINE_TEST_CRASH_POINT": "after_create"}
+        submitter.start()
+        await publish(settings, events)
+        deadline = time.monotonic() + 60
+        while submitter.alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert submitter.proc is not None
+        assert submitter.proc.returncode == 86, logs_of(stack)[-2000:]
+        # The provider batch exists, the database does not know its id yet.
+        assert len(stack.emulator_stats()["batches"]) == 1
+        assert (
+            await scalar(engine, "SELECT count(*) FROM ai_batch_requests WHERE provider_batch_id IS NULL")
+            == 1
+        )
+
+        submitter.env = {k: v for k, v in submitter.env.items() if k != "BATCHLINE_TEST_CRASH_POINT"}
+        submitter.start()
+        await wait_terminal(engine, stack, expected_requests(events), timeout_s=120)
+        await assert_pipeline_invariants(engine, stack)
+        batches = stack.emulator_stats()["batches"]
+        log = submitter.log_path.read_text()
+    assert len(batches) == 1, "a second provider batch was created for the same requests"
+    assert "reconciled: provider batch already existed" in log
+    completed = await scalar(
+        engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'"
+    )
+    assert completed == expected_requests(events)

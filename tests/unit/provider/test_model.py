@@ -1,0 +1,177 @@
+"""The deterministic stand-in model: schema-valid answers, plausible judgements, usage numbers."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from shared.analysis import ANSWER_MODELS, ProcessingType, chat_body, response_format
+from shared.provider.emulator.model import (
+    analyse,
+    answer,
+    chat_completion,
+    first_sentence,
+    guess_category,
+    guess_language,
+    guess_sentiment,
+    processing_type,
+)
+
+
+def _words(text: str) -> list[str]:
+    return text.lower().split()
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("Hello, I have a question about my schedule for the next week, thanks", "en"),
+        ("Hallo, ich habe eine Frage zu meinem Dienstplan und bitte um Hilfe", "de"),
+        ("Bonjour, je ne trouve pas mon contrat, merci pour votre aide", "fr"),
+        ("Hola, tengo una pregunta sobre mi contrato, gracias por la ayuda", "es"),
+        ("Ciao, non trovo il mio contratto, grazie per l'aiuto e sono qui", "it"),
+        ("Hallo, ik heb een vraag over mijn rooster, dank voor het antwoord", "nl"),
+        ("Hej, jag har en fråga om min lön och det är inte klart, tack", "sv"),
+        ("Dzień dobry, mam pytanie, czy jest to możliwe, dziękuję", "pl"),
+        ("Καλημέρα, έχω μια ερώτηση για το πρόγραμμα και δεν είναι σαφές, ευχαριστώ", "el"),
+        ("Здравейте, аз имам въпрос за моя график и не е ясно, благодаря", "bg"),
+        ("Hei, minä en ymmärrä miten tämä toimii, kiitos", "fi"),
+        ("Jó napot, nem értem hogy van ez, köszönöm", "hu"),
+    ],
+)
+def test_language_guess(text: str, lang: str) -> None:
+    assert guess_language(_words(text)) == lang
+
+
+def test_language_defaults_to_english() -> None:
+    assert guess_language([]) == "en"
+    assert guess_language(["xyzzy"]) == "en"
+
+
+@pytest.mark.parametrize(
+    ("text", "sentiment"),
+    [
+        ("thanks, that was really helpful and great", "POSITIVE"),
+        ("this is terrible and i am very frustrated", "NEGATIVE"),
+        ("i would like to know my schedule", "NEUTRAL"),
+        ("that is not good", "NEGATIVE"),
+    ],
+)
+def test_sentiment(text: str, sentiment: str) -> None:
+    assert guess_sentiment(_words(text)) == sentiment
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("can i swap my shift on friday", "SCHEDULE_HOURS"),
+        ("i want to book annual leave in july for my holiday", "LEAVE_VACATION"),
+        ("i am sick and need to see a doctor", "SICK_LEAVE_RECOVERY"),
+        ("my payslip shows the wrong salary", "SALARY_COMPENSATION"),
+        ("can i change my contract to part-time", "CONTRACT_HOURS"),
+        ("what happens on my first day, is there an onboarding", "ONBOARDING"),
+        ("i want to resign, what is my notice period", "OFFBOARDING"),
+        ("where do i get a new uniform", "WORKWEAR_STAFF_PASS"),
+        ("who is my manager and what is the phone number", "TEAM_CONTACTS"),
+        ("i moved and need an address change", "PERSONAL_QUESTIONS"),
+        ("i forgot my password and cannot log in", "ACCESS_LOGIN"),
+        ("when is the christmas party", "SOCIAL_QUESTIONS"),
+        ("what is the meaning of life", "UNRECOGNIZED_OTHER"),
+    ],
+)
+def test_category(text: str, category: str) -> None:
+    assert guess_category(text, _words(text)) == category
+
+
+def test_summary_is_the_first_sentence_without_the_role() -> None:
+    text = "user: I need my payslip. It is late again!\nassistant: I will check."
+    assert first_sentence(text) == "I need my payslip."
+    assert len(first_sentence("user: " + "x" * 5000)) <= 200
+    assert first_sentence("") == "Empty conversation."
+
+
+@pytest.mark.parametrize("ptype", list(ProcessingType))
+def test_answers_validate_against_the_processing_types_model(ptype: ProcessingType) -> None:
+    body = chat_body(ptype, "gpt-4o-mini", "user: Hallo, mein Gehalt ist falsch. Das ist ärgerlich!")
+    assert processing_type(body) is ptype
+    content = chat_completion(body, completion_id="c", created=1)["choices"][0]["message"]["content"]
+    parsed = ANSWER_MODELS[ptype].model_validate_json(content)
+    if ptype is ProcessingType.FULL_ANALYSIS:
+        assert parsed.model_dump() == {
+            "sentiment": "NEGATIVE",
+            "category": "SALARY_COMPENSATION",
+            "summary": "Hallo, mein Gehalt ist falsch.",
+            "language": "de",
+        }
+
+
+def test_processing_type_from_the_system_prompt_alone() -> None:
+    body = chat_body(ProcessingType.CATEGORIZATION, "m", "user: hi")
+    del body["response_format"]
+    assert processing_type(body) is ProcessingType.CATEGORIZATION
+    assert set(answer(body)) == {"category"}
+
+
+def test_honours_any_json_schema() -> None:
+    body = {
+        "model": "m",
+        "messages": [{"role": "user", "content": "thanks, great"}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {
+                "name": "custom",
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "sentiment": {"type": "string", "enum": ["POSITIVE", "NEGATIVE"]},
+                        "mood": {"type": "string", "enum": ["calm", "angry"]},
+                        "score": {"type": "number"},
+                        "note": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+    assert answer(body) == {"sentiment": "POSITIVE", "mood": "calm", "score": 0, "note": "n/a"}
+
+
+@pytest.mark.parametrize("how", ["not_json", "off_schema"])
+@pytest.mark.parametrize("ptype", list(ProcessingType))
+def test_malformed_answers_fail_validation(ptype: ProcessingType, how: str) -> None:
+    body = chat_body(ptype, "m", "user: hello there. thanks")
+    content = chat_completion(body, completion_id="c", created=1, malformed=how)["choices"][0]["message"][
+        "content"
+    ]  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        ANSWER_MODELS[ptype].model_validate_json(content)
+
+
+def test_completion_object_shape_and_usage() -> None:
+    body = chat_body(ProcessingType.SUMMARY, "gpt-4o-mini", "user: " + "word " * 400)
+    out = chat_completion(body, completion_id="chatcmpl-1", created=123)
+    assert out["object"] == "chat.completion"
+    assert out["model"] == "gpt-4o-mini"
+    assert out["choices"][0]["finish_reason"] == "stop"
+    assert out["choices"][0]["message"]["refusal"] is None
+    usage = out["usage"]
+    chars = sum(len(m["content"]) for m in body["messages"])
+    assert chars / 4 <= usage["prompt_tokens"] <= chars / 4 + 10
+    assert usage["completion_tokens"] >= len(out["choices"][0]["message"]["content"]) / 4
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+def test_deterministic() -> None:
+    body = chat_body(ProcessingType.FULL_ANALYSIS, "m", "user: je voudrais des vacances. merci")
+    assert orjson.dumps(answer(body)) == orjson.dumps(answer(body))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=400), ptype=st.sampled_from(list(ProcessingType)))
+def test_any_conversation_gets_a_valid_answer(text: str, ptype: ProcessingType) -> None:
+    analyse.cache_clear()
+    content = orjson.dumps(answer(chat_body(ptype, "m", text)))
+    ANSWER_MODELS[ptype].model_validate_json(content)
+    assert response_format(ptype)["json_schema"]["name"] == f"{ptype.value}_result"
