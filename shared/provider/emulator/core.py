@@ -16,6 +16,7 @@ from typing import Any
 from shared.provider.emulator.config import EmulatorConfig
 from shared.provider.emulator.faults import FaultInjector
 from shared.provider.emulator.lifecycle import CANCELLABLE, Phase, phase_at
+from shared.provider.emulator.objects import batch_object, by_creation, paginate, stats_entry
 from shared.provider.emulator.results import build_results
 from shared.provider.emulator.state import BatchRecord, FileRecord, Store
 from shared.provider.emulator.validation import ParsedInput, validate_input
@@ -133,8 +134,8 @@ class Emulator:
             for f in self.store.files.values()
             if not f.deleted and (purpose is None or f.purpose == purpose)
         ]
-        files = _by_creation(files, list(self.store.files), newest_first=order == "desc")
-        page, has_more = _page(files, after, limit)
+        files = by_creation(files, list(self.store.files), newest_first=order == "desc")
+        page, has_more = paginate(files, after, limit)
         return {
             "object": "list",
             "data": [f.to_api() for f in page],
@@ -204,7 +205,7 @@ class Emulator:
         self._plan(rec, parsed)
         self.store.save_batch(rec)
         self.counters["batches_created"] += 1
-        return self._batch_api(rec, phase_at(rec, now, self.config.stage_s))
+        return batch_object(rec, phase_at(rec, now, self.config.stage_s))
 
     def _plan(self, rec: BatchRecord, parsed: ParsedInput) -> None:
         """Decide at creation how the batch ends; the lifecycle then only replays the decision."""
@@ -255,7 +256,7 @@ class Emulator:
 
     def get_batch(self, batch_id: str) -> dict[str, Any]:
         rec = self._batch(batch_id)
-        return self._batch_api(rec, self.refresh(rec))
+        return batch_object(rec, self.refresh(rec))
 
     def cancel_batch(self, batch_id: str) -> dict[str, Any]:
         rec = self._batch(batch_id)
@@ -267,14 +268,14 @@ class Emulator:
             phase = self.refresh(rec)
         elif phase.status not in ("cancelling", "cancelled"):
             raise ApiError(400, f"Cannot cancel a batch with status '{phase.status}'.", param="batch_id")
-        return self._batch_api(rec, phase)
+        return batch_object(rec, phase)
 
     def list_batches(self, *, after: str | None, limit: int) -> dict[str, Any]:
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit must be between 1 and 100", param="limit")
         batches = sorted(self.store.batches.values(), key=lambda b: b.seq, reverse=True)
-        page, has_more = _page(batches, after, limit)
-        data = [self._batch_api(b, self.refresh(b)) for b in page]
+        page, has_more = paginate(batches, after, limit)
+        data = [batch_object(b, self.refresh(b)) for b in page]
         out: dict[str, Any] = {"object": "list", "data": data, "has_more": has_more}
         if data:
             out["first_id"], out["last_id"] = data[0]["id"], data[-1]["id"]
@@ -334,79 +335,12 @@ class Emulator:
         )
         return file_id
 
-    def _batch_api(self, rec: BatchRecord, phase: Phase) -> dict[str, Any]:
-        """The batch object. Unset optional fields are left out: the spec types them non-null."""
-        out: dict[str, Any] = {
-            "id": rec.id,
-            "object": "batch",
-            "endpoint": rec.endpoint,
-            "input_file_id": rec.input_file_id,
-            "completion_window": rec.completion_window,
-            "status": phase.status,
-            "created_at": int(rec.created_at),
-            "expires_at": int(rec.expires_at),
-            "request_counts": self._counts(rec, phase),
-            "metadata": rec.metadata,
-        }
-        if rec.model:
-            out["model"] = rec.model
-        if phase.status == "failed":
-            out["errors"] = {"object": "list", "data": rec.errors}
-        for name in (
-            "in_progress_at",
-            "finalizing_at",
-            "completed_at",
-            "failed_at",
-            "expired_at",
-            "cancelling_at",
-            "cancelled_at",
-        ):
-            if (value := getattr(phase, name)) is not None:
-                out[name] = int(value)
-        if phase.terminal:
-            if rec.output_file_id:
-                out["output_file_id"] = rec.output_file_id
-            if rec.error_file_id:
-                out["error_file_id"] = rec.error_file_id
-            if rec.usage:
-                out["usage"] = rec.usage
-        return out
-
-    @staticmethod
-    def _counts(rec: BatchRecord, phase: Phase) -> dict[str, int]:
-        if phase.status in ("validating", "failed") or (phase.in_progress_at is None and phase.done == 0):
-            return {"total": 0, "completed": 0, "failed": 0}
-        failed = sum(1 for i in rec.order[: phase.done] if rec.outcomes[i] == "error")
-        completed = phase.done - failed
-        if phase.status in ("expired", "cancelled"):
-            failed += rec.total - phase.done
-        return {"total": rec.total, "completed": completed, "failed": failed}
-
-    # --- admin -----------------------------------------------------------------------------
-
     def stats(self, *, include_requests: bool = True) -> dict[str, Any]:
         self.refresh_all()
-        batches = []
-        for rec in sorted(self.store.batches.values(), key=lambda b: b.seq):
-            phase = self.refresh(rec)
-            item: dict[str, Any] = {
-                "id": rec.id,
-                "seq": rec.seq,
-                "status": phase.status,
-                "plan": rec.plan,
-                "created_at": rec.created_at,
-                "input_file_id": rec.input_file_id,
-                "model": rec.model,
-                "metadata": rec.metadata or {},
-                "request_counts": self._counts(rec, phase),
-                "output_file_id": rec.output_file_id,
-                "error_file_id": rec.error_file_id,
-                "errors": rec.errors,
-            }
-            if include_requests:
-                item["custom_ids"] = rec.custom_ids
-                item["results"] = rec.results
-            batches.append(item)
+        batches = [
+            stats_entry(rec, self.refresh(rec), include_requests=include_requests)
+            for rec in sorted(self.store.batches.values(), key=lambda b: b.seq)
+        ]
         return {
             "now": self.now(),
             "counters": dict(self.counters) | {f"fault_{k}": v for k, v in self.faults.counters.items()},
@@ -434,18 +368,3 @@ def _check_metadata(metadata: Any) -> None:
                 "metadata keys are at most 64 and values at most 512 characters, and values must be strings",
                 param="metadata",
             )
-
-
-def _by_creation(files: list[FileRecord], insertion: list[str], *, newest_first: bool) -> list[FileRecord]:
-    """Ordered by ``created_at``; ties (same second) broken by upload order, never arbitrarily."""
-    rank = {file_id: i for i, file_id in enumerate(insertion)}
-    return sorted(files, key=lambda f: (f.created_at, rank[f.id]), reverse=newest_first)
-
-
-def _page(items: list[Any], after: str | None, limit: int) -> tuple[list[Any], bool]:
-    start = 0
-    if after is not None:
-        ids = [item.id for item in items]
-        start = ids.index(after) + 1 if after in ids else len(items)
-    page = items[start : start + limit]
-    return page, start + limit < len(items)
