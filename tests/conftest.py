@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.infra"]
+pytest_plugins = ["tests.infra", "tests.support"]
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
