@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -107,7 +107,7 @@ class Ingester:
         self._on_commit()
         log.info(
             "batch ingested",
-            **{k: v for k, v in vars(report).items() if k != "batch_id"},
+            **{k: v for k, v in asdict(report).items() if k != "batch_id"},
             batch_id=report.batch_id,
         )
         return report

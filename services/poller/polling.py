@@ -109,9 +109,14 @@ class Poller:
         )
         if window_passed and target not in PROVIDER_TERMINAL and target is not BatchStatus.CANCELLING:
             log.warning("batch overdue; cancelling", batch_id=str(batch.id), provider_batch_id=remote.id)
-            remote = await self._provider.cancel_batch(remote.id)
-            target = from_provider_status(remote.status)
-            overdue_marked = True
+            try:
+                remote = await self._provider.cancel_batch(remote.id)
+                target = from_provider_status(remote.status)
+                overdue_marked = True
+            except ProviderError as exc:
+                # e.g. a batch already finalizing cannot be cancelled (400): it is about to finish on
+                # its own, so keep polling it instead of failing the round.
+                log.warning("cancel refused; polling on", batch_id=str(batch.id), error=str(exc))
         if overdue_marked and target is BatchStatus.CANCELLED:
             target = BatchStatus.EXPIRED
 

@@ -50,7 +50,12 @@ async def test_2000_sessions_5_companies_2_models(
         await publish(settings, [*events, *malformed_events()])
         counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
         figures = await assert_pipeline_invariants(engine, stack)
+        logs = logs_of(stack)
     assert counts.get("PROCESSING_COMPLETE", 0) == expected_requests(events)
+    # Without faults nothing may fail along the way, not even a retried handler or a crashed component.
+    for sign in ("handler failed", "component failed", "Traceback", "flush failed", "poll failed"):
+        assert sign not in logs, f"{sign!r} in service logs"
+    assert logs.count("dead-lettered") == len(malformed_events())
     assert await scalar(engine, "SELECT count(*) FROM sessions") == 2000
     pairs = await scalar(engine, "SELECT count(DISTINCT (company_id, model)) FROM ai_batch_requests")
     assert pairs == len(COMPANIES) * len(MODELS)
