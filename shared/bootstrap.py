@@ -22,6 +22,7 @@ from shared.kafka.config import client_options
 from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
 from shared.kafka.producer import make_producer
 from shared.outbox import OutboxRelay
+from shared.provider.base import BatchProvider
 from shared.settings import Settings
 
 E = TypeVar("E", bound=_Event)
@@ -64,6 +65,21 @@ class ServiceContext:
             handle=handle,
             max_records=self.settings.consumer_max_records,
         )
+
+
+@asynccontextmanager
+async def provider_scope(settings: Settings, given: BatchProvider | None) -> AsyncIterator[BatchProvider]:
+    """The injected provider (tests), or one built from settings and closed on exit."""
+    if given is not None:
+        yield given
+        return
+    from shared.provider.openai import build_provider
+
+    built = build_provider(settings)
+    try:
+        yield built
+    finally:
+        await built.aclose()
 
 
 @asynccontextmanager

@@ -10,8 +10,9 @@ so an old consumer dead-letters a newer event rather than misreading it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import orjson
 from pydantic import (
@@ -144,6 +145,39 @@ class RequestPending(_Event):
 
     def company_key(self) -> str:
         return self.company_id
+
+
+class PendingRequestRow(Protocol):
+    """What a database row needs to be announced as pending (producer inserts, ingester retries)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def session_id(self) -> str: ...
+    @property
+    def company_id(self) -> str: ...
+    @property
+    def processing_type(self) -> str: ...
+    @property
+    def model(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def approx_bytes(self) -> int: ...
+
+
+def pending_event(row: PendingRequestRow, cause: str) -> RequestPending:
+    """``request.pending`` for a request row; ``cause`` keeps event ids unique per announcement."""
+    return RequestPending(
+        event_id=f"{row.id}:{row.attempt}:{cause}",
+        request_id=str(row.id),
+        company_id=row.company_id,
+        session_id=row.session_id,
+        processing_type=ProcessingType(row.processing_type),
+        model=row.model,
+        attempt=row.attempt,
+        approx_bytes=row.approx_bytes,
+    )
 
 
 class BatchCreated(_Event):

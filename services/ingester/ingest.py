@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.ingester import repository as repo
 from services.ingester.results import LineOutcome, UnreadableLine, Usage, parse_line
-from shared.events import RequestPending
+from shared.events import pending_event
 from shared.lifecycle import PROVIDER_TERMINAL, BatchStatus, OutcomeKind, resolve_request, unfinished_reason
 from shared.outbox import enqueue
 from shared.provider.base import BatchProvider
@@ -140,19 +140,7 @@ class Ingester:
         await enqueue(
             conn,
             self._config.request_pending_topic,
-            [
-                RequestPending(
-                    event_id=f"{r.id}:{r.attempt}:{batch_id}",
-                    request_id=str(r.id),
-                    company_id=r.company_id,
-                    session_id=r.session_id,
-                    processing_type=r.processing_type,
-                    model=r.model,
-                    attempt=r.attempt,
-                    approx_bytes=r.approx_bytes,
-                )
-                for r in repending
-            ],
+            [pending_event(r, f"retry-{batch_id}") for r in repending],
         )
 
 

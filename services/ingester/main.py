@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 
 from services.ingester.ingest import Ingester, IngesterConfig
-from shared.bootstrap import service_context
+from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCompleted
 from shared.kafka.consumer import Delivery, Rejection
 from shared.provider.base import BatchProvider
@@ -38,25 +38,18 @@ class CompletedHandler:
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    from shared.provider.openai import build_provider
-
-    active: BatchProvider = provider if provider is not None else build_provider(settings)
-    try:
-        async with service_context(settings, SERVICE) as ctx:
-            ingester = Ingester(
-                ctx.engine,
-                active,
-                IngesterConfig(
-                    max_attempts=settings.max_attempts,
-                    retry_backoff_s=settings.retry_backoff_s,
-                    request_pending_topic=settings.topics.request_pending,
-                ),
-                on_commit=ctx.relay.wake,
-            )
-            loop = ctx.consumer_loop(
-                [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
-            )
-            await run_components([("consumer", loop.run), ("outbox", ctx.relay.run)], stop)
-    finally:
-        if provider is None:
-            await active.aclose()
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+        ingester = Ingester(
+            ctx.engine,
+            active,
+            IngesterConfig(
+                max_attempts=settings.max_attempts,
+                retry_backoff_s=settings.retry_backoff_s,
+                request_pending_topic=settings.topics.request_pending,
+            ),
+            on_commit=ctx.relay.wake,
+        )
+        loop = ctx.consumer_loop(
+            [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
+        )
+        await run_components([("consumer", loop.run), ("outbox", ctx.relay.run)], stop)

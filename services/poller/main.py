@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.poller import repository as repo
 from services.poller.polling import Poller, PollerConfig
 from shared.aio import sleep_or_stop
-from shared.bootstrap import service_context
+from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated
 from shared.kafka.consumer import Delivery, Rejection
 from shared.lifecycle import parse_window
@@ -58,35 +58,24 @@ async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> No
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    from shared.provider.openai import build_provider
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+        poller = Poller(
+            ctx.engine,
+            active,
+            PollerConfig(
+                min_interval_s=settings.poll_interval_s,
+                max_interval_s=max(settings.poll_interval_s, settings.poll_max_interval_s),
+                window=parse_window(settings.completion_window),
+                grace=timedelta(seconds=settings.batch_expiry_grace_s),
+                batch_completed_topic=settings.topics.batch_completed,
+                lease_s=max(30.0, settings.provider_timeout_s * 2),
+            ),
+            on_commit=ctx.relay.wake,
+        )
+        loop = ctx.consumer_loop([settings.topics.batch_created], BatchCreated, CreatedHandler(ctx.engine))
+        tick = max(0.05, min(1.0, settings.poll_interval_s / 4))
 
-    active: BatchProvider = provider if provider is not None else build_provider(settings)
-    try:
-        async with service_context(settings, SERVICE) as ctx:
-            poller = Poller(
-                ctx.engine,
-                active,
-                PollerConfig(
-                    min_interval_s=settings.poll_interval_s,
-                    max_interval_s=max(settings.poll_interval_s, settings.poll_max_interval_s),
-                    window=parse_window(settings.completion_window),
-                    grace=timedelta(seconds=settings.batch_expiry_grace_s),
-                    batch_completed_topic=settings.topics.batch_completed,
-                    lease_s=max(30.0, settings.provider_timeout_s * 2),
-                ),
-                on_commit=ctx.relay.wake,
-            )
-            loop = ctx.consumer_loop(
-                [settings.topics.batch_created], BatchCreated, CreatedHandler(ctx.engine)
-            )
-            tick = max(0.05, min(1.0, settings.poll_interval_s / 4))
+        async def polling(stop: asyncio.Event) -> None:
+            await poll_forever(poller, tick, stop)
 
-            async def polling(stop: asyncio.Event) -> None:
-                await poll_forever(poller, tick, stop)
-
-            await run_components(
-                [("consumer", loop.run), ("poller", polling), ("outbox", ctx.relay.run)], stop
-            )
-    finally:
-        if provider is None:
-            await active.aclose()
+        await run_components([("consumer", loop.run), ("poller", polling), ("outbox", ctx.relay.run)], stop)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.producer import repository as repo
 from services.producer.sessions import content_hash, latest_per_session, plan_requests
-from shared.events import RequestPending, SessionEvent
+from shared.events import SessionEvent, pending_event
 from shared.kafka.consumer import Delivery, Rejection
 from shared.outbox import enqueue
 
@@ -78,21 +78,7 @@ class SessionEventsHandler:
             )
             created = await repo.insert_requests(conn, planned)
             await enqueue(
-                conn,
-                self._config.request_pending_topic,
-                [
-                    RequestPending(
-                        event_id=f"{c.id}:1",
-                        request_id=str(c.id),
-                        company_id=c.company_id,
-                        session_id=c.session_id,
-                        processing_type=c.processing_type,
-                        model=c.model,
-                        attempt=1,
-                        approx_bytes=c.approx_bytes,
-                    )
-                    for c in created
-                ],
+                conn, self._config.request_pending_topic, [pending_event(c, "created") for c in created]
             )
         self._on_commit()
         log.info(

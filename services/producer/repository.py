@@ -116,6 +116,7 @@ class CreatedRequest:
     processing_type: str
     model: str
     approx_bytes: int
+    attempt: int = 1
 
 
 async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedRequest]) -> list[CreatedRequest]:

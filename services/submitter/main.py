@@ -18,7 +18,7 @@ from services.submitter.accumulator import Accumulator, GroupKey
 from services.submitter.repository import pending_groups
 from services.submitter.submission import Submitter, SubmitterConfig
 from shared.aio import sleep_or_stop
-from shared.bootstrap import service_context
+from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
 from shared.provider.base import BatchProvider
@@ -92,54 +92,46 @@ async def reconcile_forever(submitter: Submitter, interval_s: float, stop: async
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    from shared.provider.openai import build_provider
-
-    own_provider = provider is None
-    active: BatchProvider = provider if provider is not None else build_provider(settings)
-    try:
-        async with service_context(settings, SERVICE) as ctx:
-            accumulator = Accumulator(
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+        accumulator = Accumulator(
+            max_requests=settings.batch_max_requests,
+            max_bytes=settings.batch_max_bytes,
+            linger_s=settings.batch_linger_s,
+        )
+        work_dir = settings.home.resolve() / "tmp"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        submitter = Submitter(
+            ctx.engine,
+            active,
+            SubmitterConfig(
                 max_requests=settings.batch_max_requests,
                 max_bytes=settings.batch_max_bytes,
-                linger_s=settings.batch_linger_s,
-            )
-            work_dir = settings.home.resolve() / "tmp"
-            work_dir.mkdir(parents=True, exist_ok=True)
-            submitter = Submitter(
-                ctx.engine,
-                active,
-                SubmitterConfig(
-                    max_requests=settings.batch_max_requests,
-                    max_bytes=settings.batch_max_bytes,
-                    max_conversation_chars=settings.max_conversation_chars,
-                    poll_interval_s=settings.poll_interval_s,
-                    retry_delay_s=settings.retry_backoff_s,
-                    batch_created_topic=settings.topics.batch_created,
-                    batch_completed_topic=settings.topics.batch_completed,
-                    work_dir=work_dir,
-                    crash_point=settings.test_crash_point,
-                ),
-                on_commit=ctx.relay.wake,
-            )
-            loop = ctx.consumer_loop(
-                [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
-            )
-            flusher = Flusher(submitter, accumulator, settings, ctx.engine)
-            reconcile_interval = max(1.0, min(30.0, settings.batch_linger_s * 2))
+                max_conversation_chars=settings.max_conversation_chars,
+                poll_interval_s=settings.poll_interval_s,
+                retry_delay_s=settings.retry_backoff_s,
+                batch_created_topic=settings.topics.batch_created,
+                batch_completed_topic=settings.topics.batch_completed,
+                work_dir=work_dir,
+                crash_point=settings.test_crash_point,
+            ),
+            on_commit=ctx.relay.wake,
+        )
+        loop = ctx.consumer_loop(
+            [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
+        )
+        flusher = Flusher(submitter, accumulator, settings, ctx.engine)
+        reconcile_interval = max(1.0, min(30.0, settings.batch_linger_s * 2))
 
-            async def reconciler(stop: asyncio.Event) -> None:
-                await reconcile_forever(submitter, reconcile_interval, stop)
+        async def reconciler(stop: asyncio.Event) -> None:
+            await reconcile_forever(submitter, reconcile_interval, stop)
 
-            await submitter.reconcile_once()
-            await run_components(
-                [
-                    ("consumer", loop.run),
-                    ("flusher", flusher.run),
-                    ("reconciler", reconciler),
-                    ("outbox", ctx.relay.run),
-                ],
-                stop,
-            )
-    finally:
-        if own_provider:
-            await active.aclose()
+        await submitter.reconcile_once()
+        await run_components(
+            [
+                ("consumer", loop.run),
+                ("flusher", flusher.run),
+                ("reconciler", reconciler),
+                ("outbox", ctx.relay.run),
+            ],
+            stop,
+        )
