@@ -47,15 +47,12 @@ def main() -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except Exception as exc:  # click usage errors: one line, not a traceback
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            typer.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.TyperException as exc:  # usage errors (bad argument, unknown option): one line
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"error: {message}", err=True)
+        sys.exit(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":
