@@ -33,10 +33,17 @@ def run(service: Annotated[Service, typer.Argument(help="Which service to run in
 
 
 async def _run(service: Service, settings: Settings) -> None:
-    from shared.runtime import install_signal_handlers
+    from shared.runtime import StoppedBeforeStart, install_signal_handlers
 
     stop = asyncio.Event()
     install_signal_handlers(stop)
+    try:
+        await _run_service(service, settings, stop)
+    except StoppedBeforeStart:
+        return  # SIGTERM while waiting for the broker: nothing was consumed, nothing to commit
+
+
+async def _run_service(service: Service, settings: Settings, stop: asyncio.Event) -> None:
     if service is Service.producer:
         from services.producer.main import run as run_producer
 

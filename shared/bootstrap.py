@@ -6,6 +6,7 @@ the context's adapters (passed in, never imported as globals) and runs its compo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,11 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import logging as blog
 from shared.db.engine import make_engine
 from shared.events import _Event, decode
-from shared.kafka.config import client_options
+from shared.kafka.config import client_options, start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
 from shared.kafka.producer import make_producer
 from shared.outbox import OutboxRelay
 from shared.provider.base import BatchProvider
+from shared.runtime import StoppedBeforeStart
 from shared.settings import Settings
 
 E = TypeVar("E", bound=_Event)
@@ -83,10 +85,21 @@ async def provider_scope(settings: Settings, given: BatchProvider | None) -> Asy
 
 
 @asynccontextmanager
-async def service_context(settings: Settings, service: str) -> AsyncIterator[ServiceContext]:
+async def service_context(
+    settings: Settings, service: str, stop: asyncio.Event | None = None
+) -> AsyncIterator[ServiceContext]:
+    """Engine, producer and relay of one service process.
+
+    The producer is started once the broker answers, however long that takes: a process started
+    while the broker is down waits instead of exiting (``StoppedBeforeStart`` if ``stop`` is set
+    meanwhile). Nothing here touches the database, so a database outage cannot stop a start either.
+    """
     engine = make_engine(database_url(settings), pool_size=settings.db_pool_size, application_name=service)
     producer = make_producer(settings, client_id=f"batchline-{service}")
-    await producer.start()
+    if not await start_when_reachable(producer, name=f"batchline-{service}", stop=stop):
+        await producer.stop()
+        await engine.dispose()
+        raise StoppedBeforeStart(service)
     try:
         yield ServiceContext(settings, service, engine, producer, OutboxRelay(engine, producer))
     finally:

@@ -18,6 +18,10 @@ log = structlog.get_logger(__name__)
 Component = Callable[[asyncio.Event], Awaitable[None]]
 
 
+class StoppedBeforeStart(Exception):
+    """Shutdown was requested while the service still waited for its infrastructure to answer."""
+
+
 def install_signal_handlers(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

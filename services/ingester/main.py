@@ -38,7 +38,7 @@ class CompletedHandler:
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         ingester = Ingester(
             ctx.engine,
             active,

@@ -58,7 +58,7 @@ async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> No
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         poller = Poller(
             ctx.engine,
             active,

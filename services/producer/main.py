@@ -14,7 +14,7 @@ SERVICE = "producer"
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
-    async with service_context(settings, SERVICE) as ctx:
+    async with service_context(settings, SERVICE, stop) as ctx:
         handler = SessionEventsHandler(
             ctx.engine,
             ProducerConfig(

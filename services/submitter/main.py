@@ -92,7 +92,7 @@ async def reconcile_forever(submitter: Submitter, interval_s: float, stop: async
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE) as ctx:
+    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         accumulator = Accumulator(
             max_requests=settings.batch_max_requests,
             max_bytes=settings.batch_max_bytes,
@@ -125,7 +125,6 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         async def reconciler(stop: asyncio.Event) -> None:
             await reconcile_forever(submitter, reconcile_interval, stop)
 
-        await submitter.reconcile_once()
         await run_components(
             [
                 ("consumer", loop.run),

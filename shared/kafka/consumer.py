@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.aio import sleep_or_stop
 from shared.events import DeadLetter, DecodeError
+from shared.kafka.config import start_when_reachable
 from shared.settings import Topics
 
 log = structlog.get_logger(__name__)
@@ -124,7 +125,9 @@ class ConsumerLoop(Generic[T]):
 
     async def run(self, stop: asyncio.Event) -> None:
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
-        await self._consumer.start()
+        if not await start_when_reachable(self._consumer, name=self._group_id, stop=stop):
+            await self._consumer.stop()
+            return
         log.info("consumer started", group=self._group_id, topics=self._topics)
         try:
             while not stop.is_set():

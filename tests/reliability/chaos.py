@@ -1,0 +1,203 @@
+"""A seeded chaos driver: SIGKILLs service instances at random moments and restarts the broker and
+the database while the pipeline runs. It also supervises: an instance that died on its own (not
+killed by the driver) is recorded as a crash, with the tail of its log, and started again.
+
+Every random choice (which instance, when, how long it stays down, when the broker and the database
+restart, graceful or not) comes from one ``random.Random(seed)``, so a failing seed names a
+reproducible schedule (up to the timing of the processes themselves).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.stack import Stack
+from shared.devinfra import kafka, postgres
+from shared.processes import ManagedProcess
+
+
+@dataclass(frozen=True)
+class ChaosPlan:
+    """How much chaos, and how it is spread. Times are seconds of wall clock."""
+
+    kills: int
+    #: Pause between two kills.
+    interval_s: tuple[float, float] = (1.0, 4.0)
+    #: How long a killed instance stays down before it is started again.
+    down_s: tuple[float, float] = (0.2, 4.0)
+    #: Share of kills that take down every instance of one service at once (nobody left to take over).
+    wipe_fraction: float = 0.1
+    kafka_restarts: int = 1
+    postgres_restarts: int = 1
+    #: How long the broker / the database stay down during their restart (on top of stop + start).
+    infra_down_s: tuple[float, float] = (1.0, 5.0)
+
+    @property
+    def window_s(self) -> float:
+        """Expected length of the kill schedule; infrastructure restarts are placed inside it."""
+        return self.kills * sum(self.interval_s) / 2
+
+
+@dataclass(frozen=True)
+class ChaosEvent:
+    at_s: float
+    kind: str  # kill | restart | crash | kafka_stop | kafka_start | postgres_stop | postgres_start
+    target: str
+    detail: str = ""
+
+
+@dataclass
+class ChaosDriver:
+    stack: Stack
+    plan: ChaosPlan
+    seed: int
+    kafka_node: kafka.KafkaNode | None = None
+    postgres_node: postgres.PostgresNode | None = None
+    events: list[ChaosEvent] = field(default_factory=list)
+    crash_logs: dict[str, str] = field(default_factory=dict)
+    _rng: random.Random = field(init=False)
+    _started: float = field(init=False, default=0.0)
+    _down: set[str] = field(init=False, default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        # Drawn up front, so the infrastructure schedule does not depend on how the kills went.
+        window = self.plan.window_s
+        self._kafka_at = sorted(
+            self._rng.uniform(0.15, 0.45) * window for _ in range(self.plan.kafka_restarts)
+        )
+        self._postgres_at = sorted(
+            self._rng.uniform(0.55, 0.85) * window for _ in range(self.plan.postgres_restarts)
+        )
+        self._kafka_graceful = [self._rng.random() < 0.5 for _ in self._kafka_at]
+        self._infra_rng = random.Random(f"{self.seed}:infra")
+
+    # --- figures ----------------------------------------------------------------------------
+
+    def count(self, kind: str) -> int:
+        return sum(1 for e in self.events if e.kind == kind)
+
+    def figures(self) -> dict[str, Any]:
+        kinds = Counter(e.kind for e in self.events)
+        return {
+            "seed": self.seed,
+            "kills": kinds["kill"],
+            "service_restarts": kinds["restart"],
+            "kills_by_service": dict(
+                Counter(e.target.rsplit("-", 1)[0] for e in self.events if e.kind == "kill")
+            ),
+            "kafka_restarts": kinds["kafka_start"],
+            "postgres_restarts": kinds["postgres_start"],
+            "crashes": kinds["crash"],
+        }
+
+    def timeline(self) -> list[str]:
+        return [f"{e.at_s:7.1f}s {e.kind:15} {e.target} {e.detail}".rstrip() for e in self.events]
+
+    # --- running ----------------------------------------------------------------------------
+
+    def _record(self, kind: str, target: str, detail: str = "") -> None:
+        self.events.append(ChaosEvent(round(time.monotonic() - self._started, 2), kind, target, detail))
+
+    async def run(self) -> None:
+        """Carry out the whole plan; returns when every instance is running again."""
+        self._started = time.monotonic()
+        supervisor = asyncio.create_task(self._supervise(), name="chaos-supervisor")
+        try:
+            infra = [
+                *(
+                    self._restart_kafka(at, g)
+                    for at, g in zip(self._kafka_at, self._kafka_graceful, strict=True)
+                ),
+                *(self._restart_postgres(at) for at in self._postgres_at),
+            ]
+            await asyncio.gather(self._kill_loop(), *infra)
+            self._ensure_all_started()
+        finally:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
+
+    async def _kill_loop(self) -> None:
+        restarts: list[asyncio.Task[None]] = []
+        kills = 0
+        while kills < self.plan.kills:
+            await asyncio.sleep(self._rng.uniform(*self.plan.interval_s))
+            candidates = [p for p in self._services() if p.name not in self._down and p.alive()]
+            if not candidates:
+                continue
+            if self._rng.random() < self.plan.wipe_fraction:
+                service = self._rng.choice(sorted({p.name.rsplit("-", 1)[0] for p in candidates}))
+                victims = [p for p in candidates if p.name.rsplit("-", 1)[0] == service]
+            else:
+                # The least-killed service first (ties drawn at random), so every service gets its share.
+                killed = Counter(e.target.rsplit("-", 1)[0] for e in self.events if e.kind == "kill")
+                services = sorted({p.name.rsplit("-", 1)[0] for p in candidates})
+                fewest = min(killed[s] for s in services)
+                service = self._rng.choice([s for s in services if killed[s] == fewest])
+                victims = [self._rng.choice([p for p in candidates if p.name.rsplit("-", 1)[0] == service])]
+            down = self._rng.uniform(*self.plan.down_s)
+            for victim in victims:
+                self._down.add(victim.name)
+                victim.kill()
+                kills += 1
+                self._record("kill", victim.name, f"down {down:.1f}s")
+                restarts.append(asyncio.create_task(self._restart_later(victim, down)))
+        await asyncio.gather(*restarts)
+
+    async def _restart_later(self, proc: ManagedProcess, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
+        proc.start()
+        self._down.discard(proc.name)
+        self._record("restart", proc.name)
+
+    async def _restart_kafka(self, at_s: float, graceful: bool) -> None:
+        if self.kafka_node is None:
+            return
+        await self._sleep_until(at_s)
+        await kafka.stop_kafka(self.kafka_node, graceful=graceful)
+        self._record("kafka_stop", "kafka", "graceful" if graceful else "SIGKILL")
+        await asyncio.sleep(self._infra_rng.uniform(*self.plan.infra_down_s))
+        await kafka.start_kafka(self.kafka_node)
+        self._record("kafka_start", "kafka")
+
+    async def _restart_postgres(self, at_s: float) -> None:
+        if self.postgres_node is None:
+            return
+        await self._sleep_until(at_s)
+        await postgres.stop_postgres(self.postgres_node, mode="immediate")
+        self._record("postgres_stop", "postgres", "immediate (crash, recovery on start)")
+        await asyncio.sleep(self._infra_rng.uniform(*self.plan.infra_down_s))
+        await postgres.start_postgres(self.postgres_node)
+        self._record("postgres_start", "postgres")
+
+    async def _sleep_until(self, at_s: float) -> None:
+        await asyncio.sleep(max(0.0, self._started + at_s - time.monotonic()))
+
+    async def _supervise(self) -> None:
+        """An instance that exited without being killed by us crashed: note why, start it again."""
+        while True:
+            await asyncio.sleep(0.5)
+            for p in self._services():
+                if p.proc is None or p.alive() or p.name in self._down:
+                    continue
+                tail = p.log_path.read_text(errors="replace")[-4000:] if p.log_path.exists() else ""
+                self.crash_logs[f"{p.name}#{p.starts}"] = tail
+                self._record("crash", p.name, f"exit code {p.proc.returncode}")
+                p.start()
+                self._record("restart", p.name, "after crash")
+
+    def _ensure_all_started(self) -> None:
+        for p in self._services():
+            if not p.alive():
+                p.start()
+                self._record("restart", p.name, "final")
+
+    def _services(self) -> list[ManagedProcess]:
+        return list(self.stack.group.processes)

@@ -1,0 +1,146 @@
+"""Chaos run: the four services as separate processes (two instances each) on their own Kafka and
+PostgreSQL, the emulator with faults on, while a seeded driver SIGKILLs random instances, restarts
+the broker once and PostgreSQL once (immediate shutdown = crash recovery).
+
+At the end every request is terminal, nothing is lost, no request was answered in two successful
+provider batches (counted from the emulator's own records), no batch mixes companies or models,
+every provider batch is known to the database, and no service instance died on its own.
+
+Two forms:
+- ``test_chaos_ci``: 1,000 sessions, >= 5 kills; part of the normal ``pytest`` run (CI).
+- ``test_chaos_full``: 10,000 sessions, 10 companies, >= 20 kills; deselected by default
+  (marker ``chaos_full``), run it with ``pytest -m chaos_full -s``.
+
+``BATCHLINE_CHAOS_SEEDS=1,2,3`` runs either form once per seed (defaults: "1" for the CI form,
+"1,2,3" for the full one). Figures are printed (``-s``, and in the terminal summary) and written to
+``<tmp>/chaos-<form>-seed<N>.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.dataset import generate_events
+from tests.e2e.harness import assert_pipeline_invariants, wait_terminal
+from tests.reliability.chaos import ChaosDriver, ChaosPlan
+from tests.reliability.harness import (
+    CHAOS_FAULTS,
+    Stopwatch,
+    assert_nothing_lost,
+    assert_provider_batches_unmixed,
+    expected_requests,
+    feed,
+    log_counts,
+    outcome_figures,
+    private_pipeline,
+    report,
+)
+
+MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+MAX_ATTEMPTS = 4
+
+
+def seeds(default: str) -> list[int]:
+    return [int(s) for s in os.environ.get("BATCHLINE_CHAOS_SEEDS", default).split(",") if s.strip()]
+
+
+async def chaos_run(
+    tmp_path: Path,
+    *,
+    name: str,
+    seed: int,
+    sessions: int,
+    companies: list[str],
+    plan: ChaosPlan,
+    feed_chunks: int,
+    feed_s: float,
+    settle_timeout_s: float,
+    **settings: Any,
+) -> dict[str, Any]:
+    events = list(generate_events(sessions, companies=companies, models=MODELS, seed=1_000 + seed))
+    expected = expected_requests(events)
+    clock = Stopwatch()
+    figures: dict[str, Any] = {"form": name, "seed": seed}
+    driver: ChaosDriver | None = None
+    try:
+        async with private_pipeline(
+            tmp_path, instances=2, emulator_args=CHAOS_FAULTS, emulator_seed=seed, **settings
+        ) as env:
+            figures["log_dir"] = str(env.log_dir)
+            driver = ChaosDriver(env.stack, plan, seed, kafka_node=env.kafka, postgres_node=env.pg)
+            feeder = asyncio.create_task(feed(env.settings, events, chunks=feed_chunks, over_s=feed_s))
+            try:
+                await driver.run()
+                figures["republished_chunks"] = await feeder
+            finally:
+                if not feeder.done():
+                    feeder.cancel()
+                    with contextlib.suppress(BaseException):
+                        await feeder
+            figures["chaos_s"] = clock()
+            await wait_terminal(env.engine, env.stack, sum(expected.values()), timeout_s=settle_timeout_s)
+            figures["duration_s"] = clock()
+            figures.update(driver.figures())
+            figures.update(await assert_nothing_lost(env.engine, events))
+            figures.update(await outcome_figures(env.engine, env.stack))
+            invariants = await assert_pipeline_invariants(env.engine, env.stack, max_attempts=MAX_ATTEMPTS)
+            figures["requests_answered_by_provider"] = invariants["answered"]
+            await assert_provider_batches_unmixed(env.engine, env.stack)
+            figures["service_logs"] = log_counts(env.stack)
+    finally:
+        if driver is not None:
+            figures.setdefault("duration_s", clock())
+            figures.update({k: v for k, v in driver.figures().items() if k not in figures})
+            figures["timeline"] = driver.timeline()
+            figures["crash_logs"] = driver.crash_logs
+        report(f"chaos-{name}-seed{seed}", figures, tmp_path)
+    assert driver is not None
+    assert figures["kills"] >= plan.kills
+    assert figures["kafka_restarts"] == plan.kafka_restarts
+    assert figures["postgres_restarts"] == plan.postgres_restarts
+    assert figures["crashes"] == 0, f"instances died on their own: {list(driver.crash_logs)}"
+    return figures
+
+
+@pytest.mark.reliability
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("seed", seeds("1"))
+async def test_chaos_ci(tmp_path: Path, seed: int) -> None:
+    """The shortened form CI runs: 1,000 sessions, 8 kills, one broker and one database restart."""
+    await chaos_run(
+        tmp_path,
+        name="ci",
+        seed=seed,
+        sessions=1_000,
+        companies=["acme-retail", "nordlicht-logistik", "soleil-hotels", "vistula-foods", "baltic-tech"],
+        plan=ChaosPlan(kills=8, interval_s=(2.0, 5.0)),
+        feed_chunks=10,
+        feed_s=20.0,
+        settle_timeout_s=300.0,
+    )
+
+
+@pytest.mark.reliability
+@pytest.mark.chaos_full
+@pytest.mark.timeout(3 * 3600)
+@pytest.mark.parametrize("seed", seeds("1,2,3"))
+async def test_chaos_full(tmp_path: Path, seed: int) -> None:
+    """The full run: 10,000 sessions across 10 companies, >= 20 kills, broker + database restarts."""
+    await chaos_run(
+        tmp_path,
+        name="full",
+        seed=seed,
+        sessions=10_000,
+        companies=[f"company-{i:02d}" for i in range(10)],
+        plan=ChaosPlan(kills=24, interval_s=(3.0, 9.0)),
+        feed_chunks=40,
+        feed_s=100.0,
+        settle_timeout_s=1_800.0,
+        batch_max_requests=500,
+    )

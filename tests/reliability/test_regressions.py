@@ -1,0 +1,127 @@
+"""Regression tests for the bugs the chaos and outage runs found, each small enough for every run.
+
+1. A service instance started while the broker was down exited at once (``producer.start()`` /
+   ``consumer.start()`` raise ``KafkaConnectionError``); a supervisor restarting it during a broker
+   restart got a crash loop. Now it waits for the broker, and still stops cleanly on SIGTERM.
+2. The submitter ran a reconciliation before its components started, outside any error handling:
+   started while PostgreSQL was down (restart, failover), it exited. The reconciler component
+   already does this first round, with retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from services.stack import free_port, settings_env
+from shared.events import SessionEvent
+from shared.kafka.config import start_when_reachable
+from shared.kafka.consumer import ConsumerLoop, make_consumer
+from shared.kafka.producer import make_producer
+from shared.kafka.topics import ensure_topics
+from shared.processes import ManagedProcess, service_argv
+from shared.settings import Settings
+from tests.infra import Infra
+
+pytestmark = pytest.mark.reliability
+
+DEAD_DATABASE = "postgresql+asyncpg://postgres@127.0.0.1:{port}/nothing"
+
+
+class FlakyClient:
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def start(self) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise KafkaConnectionError("Unable to bootstrap from [('127.0.0.1', 1)]")
+
+
+async def test_start_when_reachable_retries_until_the_broker_answers() -> None:
+    client = FlakyClient(failures=3)
+    assert await start_when_reachable(client, name="t", backoff_s=(0.01, 0.02))
+    assert client.calls == 4
+
+
+async def test_start_when_reachable_gives_up_only_when_stopped() -> None:
+    client = FlakyClient(failures=10**6)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.3, stop.set)
+    started = time.monotonic()
+    assert not await start_when_reachable(client, name="t", stop=stop, backoff_s=(0.05, 0.05))
+    assert time.monotonic() - started < 2
+    assert client.calls > 1
+
+
+async def test_consumer_loop_started_without_broker_waits_then_stops_cleanly() -> None:
+    settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
+    producer = make_producer(settings)
+    options = {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    loop = ConsumerLoop(
+        consumer=make_consumer(options, "g", client_id="c"),
+        dlq_producer=producer,
+        topics=["t"],
+        group_id="g",
+        decode=lambda raw: SessionEvent.model_validate_json(raw or b""),
+        handle=lambda deliveries: asyncio.sleep(0, result=[]),
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(1.5, stop.set)
+    try:
+        await asyncio.wait_for(loop.run(stop), timeout=10)  # before the fix: KafkaConnectionError
+    finally:
+        await producer.stop()
+
+
+def _service(tmp_path: Path, service: str, settings: Settings) -> ManagedProcess:
+    env = {**settings_env(settings), "PYTHONUNBUFFERED": "1"}
+    return ManagedProcess(service, service_argv(service), env, tmp_path / f"{service}.log")
+
+
+def _stays_up_then_stops_on_sigterm(proc: ManagedProcess, up_s: float, expect_in_log: str) -> None:
+    proc.start()
+    try:
+        deadline = time.monotonic() + up_s
+        while time.monotonic() < deadline:
+            assert proc.alive(), f"{proc.name} exited: {proc.log_path.read_text()[-3000:]}"
+            time.sleep(0.2)
+        assert expect_in_log in proc.log_path.read_text()
+        assert proc.proc is not None
+        proc.proc.send_signal(signal.SIGTERM)
+        assert proc.proc.wait(timeout=15) == 0, proc.log_path.read_text()[-3000:]
+    finally:
+        proc.stop()
+
+
+def test_service_started_while_the_broker_is_down_waits_for_it(tmp_path: Path) -> None:
+    settings = Settings(
+        kafka_bootstrap_servers=f"127.0.0.1:{free_port()}",
+        database_url=DEAD_DATABASE.format(port=free_port()),
+        home=tmp_path / "home",
+    )
+    _stays_up_then_stops_on_sigterm(
+        _service(tmp_path, "producer", settings), 5.0, "kafka not reachable; waiting to start"
+    )
+
+
+async def test_submitter_started_while_the_database_is_down_waits_for_it(
+    tmp_path: Path, infra: Infra
+) -> None:
+    settings = Settings(
+        kafka_bootstrap_servers=infra.kafka_bootstrap,
+        topic_prefix=f"reg{free_port()}.",
+        database_url=DEAD_DATABASE.format(port=free_port()),
+        home=tmp_path / "home",
+        batch_linger_s=0.5,
+    )
+    await ensure_topics(settings)
+    await asyncio.to_thread(
+        _stays_up_then_stops_on_sigterm, _service(tmp_path, "submitter", settings), 6.0, "reconcile failed"
+    )
