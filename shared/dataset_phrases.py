@@ -1,8 +1,8 @@
 """Phrase tables for the sample-session generator (``shared.dataset``): 24 languages, 13 topics.
 
 Each language is a text file ``shared/phrases/<code>.txt`` of lines ``<key><marker> <phrase>``.
-The marker says who speaks: ``?`` the employee (user), ``!`` the HR assistant. Keys are a topic code (see ``TOPIC_CODES``, one per
-category) or a conversation part:
+The marker says who speaks: ``?`` the employee (user), ``!`` the HR assistant. Keys are a topic
+code (see ``TOPIC_CODES``, one per category) or a conversation part:
 
 * user: ``greet`` (opener), ``follow`` (neutral follow-up), ``positive`` / ``negative`` / ``neutral``
   (how the employee closes: thanks, frustration, a plain acknowledgement);
