@@ -22,6 +22,7 @@ from shared.events import _Event, decode
 from shared.kafka.config import client_options, start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
 from shared.kafka.producer import make_producer
+from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.provider.base import BatchProvider
 from shared.runtime import StoppedBeforeStart
@@ -53,12 +54,13 @@ class ServiceContext:
     engine: AsyncEngine
     producer: AIOKafkaProducer
     relay: OutboxRelay
+    metrics: ServiceMetrics
 
     def consumer_loop(
         self, topics: Sequence[str], event_type: type[E], handle: Handler[E]
     ) -> ConsumerLoop[E]:
         group = self.settings.group_id(self.service)
-        return ConsumerLoop(
+        loop: ConsumerLoop[E] = ConsumerLoop(
             consumer=make_consumer(client_options(self.settings), group, client_id=f"{group}-consumer"),
             dlq_producer=self.producer,
             topics=topics,
@@ -67,6 +69,8 @@ class ServiceContext:
             handle=handle,
             max_records=self.settings.consumer_max_records,
         )
+        self.metrics.add_source("consumer", lambda: loop.stats)
+        return loop
 
 
 @asynccontextmanager
@@ -101,7 +105,12 @@ async def service_context(
         await engine.dispose()
         raise StoppedBeforeStart(service)
     try:
-        yield ServiceContext(settings, service, engine, producer, OutboxRelay(engine, producer))
+        relay = OutboxRelay(engine, producer)
+        metrics = ServiceMetrics(service)
+        metrics.add_source("outbox", lambda: {"published": relay.published})
+        if settings.metrics_port is not None:
+            metrics.serve(settings.metrics_port)
+        yield ServiceContext(settings, service, engine, producer, relay, metrics)
     finally:
         await producer.stop()
         await engine.dispose()

@@ -57,6 +57,13 @@ class Ingester:
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
+        self.stats = {
+            "batches_ingested": 0,
+            "requests_completed": 0,
+            "requests_retried": 0,
+            "requests_failed": 0,
+            "unreadable_lines": 0,
+        }
 
     async def ingest(self, batch_id: uuid.UUID) -> IngestReport:
         report = IngestReport(str(batch_id))
@@ -105,6 +112,11 @@ class Ingester:
             await self._resolve(conn, batch_id, members, failures, report)
             await repo.mark_processed(conn, batch_id, completed=report.completed, failed=report.failed)
         self._on_commit()
+        self.stats["batches_ingested"] += 1
+        self.stats["requests_completed"] += report.completed
+        self.stats["requests_retried"] += report.retried
+        self.stats["requests_failed"] += report.failed
+        self.stats["unreadable_lines"] += report.unreadable_lines
         log.info(
             "batch ingested",
             **{k: v for k, v in asdict(report).items() if k != "batch_id"},

@@ -49,6 +49,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
             ),
             on_commit=ctx.relay.wake,
         )
+        ctx.metrics.add_source("ingester", lambda: ingester.stats)
         loop = ctx.consumer_loop(
             [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
         )

@@ -72,6 +72,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
             ),
             on_commit=ctx.relay.wake,
         )
+        ctx.metrics.add_source("poller", lambda: poller.stats)
         loop = ctx.consumer_loop([settings.topics.batch_created], BatchCreated, CreatedHandler(ctx.engine))
         tick = max(0.05, min(1.0, settings.poll_interval_s / 4))
 

@@ -59,7 +59,7 @@ class Poller:
         self._config = config
         self._on_commit = on_commit
         self._limit = asyncio.Semaphore(config.concurrency)
-        self.polls = 0
+        self.stats = {"polls": 0, "batches_finished": 0, "poll_errors": 0}
 
     async def poll_due_once(self) -> int:
         async with self._engine.begin() as conn:
@@ -73,10 +73,11 @@ class Poller:
             try:
                 await self._poll(batch)
             except Exception as exc:  # the lease hands the batch back to whoever polls next
+                self.stats["poll_errors"] += 1
                 log.warning("poll failed", batch_id=str(batch.id), error=repr(exc)[:300])
 
     async def _poll(self, batch: repo.DueBatch) -> None:
-        self.polls += 1
+        self.stats["polls"] += 1
         delay = next_poll_delay_s(
             batch.poll_count + 1,
             min_interval_s=self._config.min_interval_s,
@@ -187,4 +188,5 @@ class Poller:
                 ],
             )
         self._on_commit()
+        self.stats["batches_finished"] += 1
         log.info("batch finished", batch_id=str(batch.id), status=status.value, detail=detail)

@@ -116,6 +116,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
             ),
             on_commit=ctx.relay.wake,
         )
+        ctx.metrics.add_source("submitter", lambda: submitter.stats)
         loop = ctx.consumer_loop(
             [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
         )

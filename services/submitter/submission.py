@@ -67,7 +67,12 @@ class Submitter:
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
-        self.submitted = 0
+        self.stats = {
+            "batches_submitted": 0,
+            "batches_reconciled": 0,
+            "batches_failed": 0,
+            "attempt_errors": 0,
+        }
 
     async def flush_group(self, key: GroupKey) -> int:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
@@ -142,6 +147,7 @@ class Submitter:
         except PermanentProviderError as exc:
             await self._fail(batch, f"provider rejected the batch: {exc}")
         except ProviderError as exc:
+            self.stats["attempt_errors"] += 1
             delay = min(600.0, self._config.retry_delay_s * 2 ** min(batch.submit_attempts - 1, 5))
             log.warning(
                 "submission failed, will retry", batch_id=str(batch_id), error=str(exc), retry_in_s=delay
@@ -205,12 +211,13 @@ class Submitter:
                     )
                 ],
             )
-        self.submitted += 1
+        self.stats["batches_submitted"] += 1
         self._on_commit()
         log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
 
     async def _fail(self, batch: repo.Unsubmitted, error: str) -> None:
         log.error("batch failed at submission", batch_id=str(batch.id), error=error)
+        self.stats["batches_failed"] += 1
         async with self._engine.begin() as conn:
             if await repo.mark_failed(conn, batch.id, error):
                 await enqueue(conn, self._config.batch_completed_topic, [self._completed(batch)])
