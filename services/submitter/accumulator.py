@@ -50,6 +50,11 @@ class Accumulator:
             or now - g.first_seen >= self._linger_s
         )
 
+    def mark_due(self, key: GroupKey) -> None:
+        """Make a group due at once (its flush failed and must be tried again on the next tick)."""
+        group = self._groups.setdefault(key, _Pending())
+        group.first_seen = float("-inf")
+
     def take(self, key: GroupKey) -> None:
         """Forget a group once a flush claimed what is pending in the database."""
         self._groups.pop(key, None)

@@ -72,7 +72,7 @@ class Flusher:
                 failures += 1
                 log.warning("flush failed", error=repr(exc)[:300], failures=failures)
                 for key in keys:
-                    self._acc.add(key, f"retry-{failures}", 0, 0.0)  # due again on the next tick
+                    self._acc.mark_due(key)
                 await sleep_or_stop(stop, min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
             await sleep_or_stop(stop, self._tick)

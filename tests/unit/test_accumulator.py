@@ -35,3 +35,12 @@ def test_companies_and_models_never_share_a_group() -> None:
     acc.add(GroupKey("other", "m1"), "r2", 1, now=0)
     acc.add(GroupKey("acme", "m2"), "r3", 1, now=0)
     assert acc.due(now=1) == []
+
+
+def test_a_failed_flush_makes_the_group_due_again() -> None:
+    acc = Accumulator(max_requests=100, max_bytes=10**9, linger_s=60)
+    acc.add(A, "r1", 1, now=0)
+    acc.take(A)
+    assert acc.due(now=1) == []
+    acc.mark_due(A)
+    assert acc.due(now=1) == [A]
