@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 import orjson
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -29,8 +30,25 @@ from shared.analysis import ProcessingType
 
 SCHEMA_VERSION: Literal[1] = 1
 
-#: Identifiers come from upstream systems; bound them so a hostile value cannot bloat keys or rows.
-Ident = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+
+def _storable_text(v: str) -> str:
+    """PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8."""
+    if "\x00" in v:
+        raise ValueError("contains a NUL character")
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("contains a lone surrogate (not valid Unicode text)") from None
+    return v
+
+
+#: Identifiers come from upstream systems; bound them so a hostile value cannot bloat keys or rows,
+#: and keep them storable (a NUL would otherwise fail the handler's SQL instead of the decode).
+Ident = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_storable_text),
+]
 ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:/-]+$")]
 
 MAX_MESSAGES_PER_SESSION = 5_000
@@ -70,14 +88,7 @@ class SessionMessage(BaseModel):
     @field_validator("role", "content")
     @classmethod
     def _storable(cls, v: str) -> str:
-        # PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
-        if "\x00" in v:
-            raise ValueError("contains a NUL character")
-        try:
-            v.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("contains a lone surrogate (not valid Unicode text)") from None
-        return v
+        return _storable_text(v)
 
 
 class SessionEvent(_Event):
@@ -108,6 +119,13 @@ class SessionEvent(_Event):
     def _aware(cls, v: datetime | None) -> datetime | None:
         if v is not None and v.tzinfo is None:
             return v.replace(tzinfo=UTC)
+        if v is not None:
+            # timestamptz is stored in UTC: 0001-01-01T00:00+05:00 or 9999-12-31T23:00-05:00 is a
+            # valid Python datetime whose UTC instant is not (it failed the handler's SQL).
+            try:
+                v.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("out of range once converted to UTC") from None
         return v
 
     @model_validator(mode="after")
@@ -210,8 +228,15 @@ class BatchCompleted(_Event):
         return self.company_id
 
 
+#: Original bytes a dead letter carries in full. Base64 makes them 4/3 larger, and the letter must fit
+#: the broker's default ``message.max.bytes`` (1 MiB) even for a record just under that size, so a
+#: larger value (or key) is kept as a prefix, with its full size and SHA-256 to identify it.
+DLQ_MAX_ORIGINAL_BYTES = 512 * 1024
+DLQ_MAX_KEY_BYTES = 4 * 1024
+
+
 class DeadLetter(BaseModel):
-    """What lands on ``<topic>.dlq``: the untouched record plus why it could not be processed."""
+    """What lands on ``<topic>.dlq``: the original record plus why it could not be processed."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -219,11 +244,16 @@ class DeadLetter(BaseModel):
     topic: str
     partition: int
     offset: int
-    key: str | None = Field(description="Original key, base64.")
-    value: str | None = Field(description="Original bytes, base64 (they may not be UTF-8 or JSON).")
+    key: str | None = Field(description="Original key, base64 (a prefix if truncated).")
+    value: str | None = Field(
+        description="Original bytes, base64 (they may not be UTF-8 or JSON); a prefix if truncated."
+    )
     error: str
     consumer_group: str
     failed_at: datetime
+    truncated: bool = Field(default=False, description="key/value hold only a prefix of the original.")
+    value_bytes: int | None = Field(default=None, description="Size of the original value.")
+    value_sha256: str | None = Field(default=None, description="SHA-256 of the original value (hex).")
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(self.model_dump(mode="json"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +27,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.aio import sleep_or_stop
-from shared.events import DeadLetter, DecodeError
+from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
 from shared.kafka.config import start_when_reachable
 from shared.settings import Topics
 
@@ -205,17 +206,24 @@ class ConsumerLoop(Generic[T]):
         now = datetime.now(UTC)
         futures = []
         for r in rejected:
+            key = r.key[:DLQ_MAX_KEY_BYTES] if r.key is not None else None
+            value = r.value[:DLQ_MAX_ORIGINAL_BYTES] if r.value is not None else None
             letter = DeadLetter(
                 topic=r.topic,
                 partition=r.partition,
                 offset=r.offset,
-                key=base64.b64encode(r.key).decode() if r.key is not None else None,
-                value=base64.b64encode(r.value).decode() if r.value is not None else None,
+                key=base64.b64encode(key).decode() if key is not None else None,
+                value=base64.b64encode(value).decode() if value is not None else None,
                 error=r.reason[:4000],
                 consumer_group=self._group_id,
                 failed_at=now,
+                # Bounded so the letter always fits the broker: an oversized one used to fail the
+                # send and stop the service, on every restart (a poison pill for the whole group).
+                truncated=key != r.key or value != r.value,
+                value_bytes=len(r.value) if r.value is not None else None,
+                value_sha256=hashlib.sha256(r.value).hexdigest() if r.value is not None else None,
             )
-            futures.append(await self._dlq.send(Topics.dlq(r.topic), letter.to_bytes(), key=r.key))
+            futures.append(await self._dlq.send(Topics.dlq(r.topic), letter.to_bytes(), key=key))
             log.warning(
                 "dead-lettered", topic=r.topic, partition=r.partition, offset=r.offset, reason=r.reason[:300]
             )
