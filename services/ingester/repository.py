@@ -95,9 +95,9 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             ), done AS (
                 UPDATE ai_processing_requests r SET
                     status = 'PROCESSING_COMPLETE', success = true, error_message = NULL,
-                    prompt_tokens = coalesce(r.prompt_tokens, 0) + u.pt,
-                    completion_tokens = coalesce(r.completion_tokens, 0) + u.ct,
-                    total_tokens = coalesce(r.total_tokens, 0) + u.tt,
+                    prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
+                    completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
+                    total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
                 RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
@@ -169,9 +169,9 @@ async def apply_resolutions(
                                   ELSE now() + make_interval(secs => u.delay) END,
                 success = CASE WHEN u.status = 'PROCESSING_FAILED' THEN false ELSE r.success END,
                 completed_at = CASE WHEN u.status = 'PROCESSING_FAILED' THEN now() ELSE r.completed_at END,
-                prompt_tokens = coalesce(r.prompt_tokens, 0) + u.pt,
-                completion_tokens = coalesce(r.completion_tokens, 0) + u.ct,
-                total_tokens = coalesce(r.total_tokens, 0) + u.tt,
+                prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
+                completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
+                total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                 updated_at = now()
             FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
                         CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),

@@ -92,6 +92,10 @@ def _validate(custom_id: str, ptype: ProcessingType, content: str, usage: Usage)
         return _failed(custom_id, f"invalid_answer: {where}: {first['msg']}", usage)
     dumped = answer.model_dump()
     fields = {name: str(dumped[name]) for name in SESSION_FIELDS[ptype]}
+    for name, value in fields.items():
+        if "\x00" in value:
+            # PostgreSQL text cannot hold NUL: storing it failed the whole batch's transaction.
+            return _failed(custom_id, f"invalid_answer: {name}: contains a NUL character", usage)
     return LineOutcome(custom_id, fields, None, usage)
 
 
@@ -137,4 +141,6 @@ def _describe_error(error: Any) -> str:
 
 
 def _failed(custom_id: str, reason: str, usage: Usage) -> LineOutcome:
+    # The reason quotes provider text (error messages, refusals) and is stored: no NUL in text columns.
+    reason = reason.replace("\x00", "\ufffd")
     return LineOutcome(custom_id, None, reason[:MAX_REASON_CHARS] or "failed", usage)
