@@ -51,14 +51,16 @@ class SessionEventsHandler:
                 return []
 
             stored = await repo.lock_sessions(conn, (d.event.session_id for d in fresh))
-            accepted: list[SessionEvent] = []
+            # Tenant isolation: a session id never moves to another company's data. The owner is the
+            # stored one, else the first event of this batch that names the session.
+            owners = {sid: s.company_id for sid, s in stored.items()}
+            kept: list[Delivery[SessionEvent]] = []
             for d in fresh:
-                owner = stored.get(d.event.session_id)
-                if owner is not None and owner.company_id != d.event.company_id:
-                    # Tenant isolation: a session id never moves to another company's data.
+                if owners.setdefault(d.event.session_id, d.event.company_id) != d.event.company_id:
                     rejections.append(Rejection.of(d, "session_id belongs to another company"))
                     continue
-                accepted.append(d.event)
+                kept.append(d)
+            accepted = [d.event for d in kept]
 
             latest = latest_per_session(accepted)
             to_write = []
@@ -69,6 +71,18 @@ class SessionEventsHandler:
                 if before is None or before.content_hash != content_hash(event):
                     to_write.append(event)
             await repo.upsert_sessions(conn, to_write)
+            new_ids = {e.session_id for e in to_write} - stored.keys()
+            if new_ids:
+                # Another producer may have created one of these sessions for another company after our
+                # lock read found nothing to lock; the upsert left its row alone. Re-read the owners.
+                now = await repo.lock_sessions(conn, new_ids)
+                lost = {sid for sid, s in now.items() if s.company_id != owners[sid]}
+                if lost:
+                    for d in kept:
+                        if d.event.session_id in lost:
+                            rejections.append(Rejection.of(d, "session_id belongs to another company"))
+                    accepted = [e for e in accepted if e.session_id not in lost]
+                    to_write = [e for e in to_write if e.session_id not in lost]
             await repo.replace_messages(conn, to_write)
 
             planned = plan_requests(

@@ -49,7 +49,10 @@ async def lock_sessions(conn: AsyncConnection, session_ids: Iterable[str]) -> di
 
 
 async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
-    """Insert new sessions, update changed ones; analysis fields are never touched here."""
+    """Insert new sessions, update changed ones; analysis fields are never touched here.
+
+    A session of another company (a concurrent producer created it first) is left as it is.
+    """
     if not events:
         return
     await conn.execute(
@@ -65,8 +68,9 @@ async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent])
                 content_hash = EXCLUDED.content_hash,
                 message_count = EXCLUDED.message_count,
                 updated_at = now()
-            WHERE sessions.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-               OR sessions.ended_at IS DISTINCT FROM EXCLUDED.ended_at
+            WHERE sessions.company_id = EXCLUDED.company_id
+              AND (sessions.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+                   OR sessions.ended_at IS DISTINCT FROM EXCLUDED.ended_at)
             """
         ),
         {
