@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from shared.aio import sleep_or_stop
 from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
 from shared.kafka.config import start_when_reachable
+from shared.provider.base import RetryableProviderError
 from shared.settings import Topics
 
 log = structlog.get_logger(__name__)
@@ -69,8 +70,21 @@ Handler = Callable[[Sequence[Delivery[T]]], Awaitable[Sequence[Rejection]]]
 
 
 def default_is_transient(exc: BaseException) -> bool:
-    """Infrastructure failures heal by waiting; anything else is suspected to be the record's fault."""
-    if isinstance(exc, OSError | asyncio.TimeoutError | KafkaError | InterfaceError | OperationalError):
+    """Infrastructure failures heal by waiting; anything else is suspected to be the record's fault.
+
+    A provider that answers 429/5xx or times out (``RetryableProviderError``, raised once the
+    client's own retry budget is spent) is infrastructure too: the ingester must wait for it, not
+    dead-letter the batch event, which would leave the batch's requests unresolved for good.
+    """
+    if isinstance(
+        exc,
+        OSError
+        | asyncio.TimeoutError
+        | KafkaError
+        | InterfaceError
+        | OperationalError
+        | RetryableProviderError,
+    ):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

@@ -6,6 +6,9 @@
 2. The submitter ran a reconciliation before its components started, outside any error handling:
    started while PostgreSQL was down (restart, failover), it exited. The reconciler component
    already does this first round, with retries.
+3. (provider outage) The consumer loop classed ``RetryableProviderError`` (429/5xx after the
+   client's retry budget) as the record's fault: after a few failures the ingester dead-lettered
+   the ``batch.completed`` event, and the batch's requests stayed BATCHING_IN_PROGRESS forever.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from aiokafka.errors import KafkaConnectionError
 from services.stack import free_port, settings_env
 from shared.events import SessionEvent
 from shared.kafka.config import start_when_reachable
-from shared.kafka.consumer import ConsumerLoop, make_consumer
+from shared.kafka.consumer import ConsumerLoop, Delivery, Rejection, default_is_transient, make_consumer
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics
 from shared.processes import ManagedProcess, service_argv
+from shared.provider.base import PermanentProviderError, RetryableProviderError
 from shared.settings import Settings
 from tests.infra import Infra
 
@@ -125,3 +129,36 @@ async def test_submitter_started_while_the_database_is_down_waits_for_it(
     await asyncio.to_thread(
         _stays_up_then_stops_on_sigterm, _service(tmp_path, "submitter", settings), 6.0, "reconcile failed"
     )
+
+
+def test_provider_unavailable_is_transient_for_the_consumer_loop() -> None:
+    assert default_is_transient(RetryableProviderError("GET /files/x/content failed: HTTP 500", status=500))
+    assert not default_is_transient(PermanentProviderError("HTTP 400", status=400))
+
+
+async def test_consumer_loop_waits_out_a_provider_outage_instead_of_dead_lettering() -> None:
+    calls = 0
+
+    async def ingest(deliveries: object) -> list[Rejection]:
+        nonlocal calls
+        calls += 1
+        if calls <= 6:  # longer than poison_after (3), in batch and alone
+            raise RetryableProviderError("GET /files/f/content failed: HTTP 503", status=503)
+        return []
+
+    loop: ConsumerLoop[str] = ConsumerLoop(
+        consumer=None,  # type: ignore[arg-type]  # not used by _handle_until_done
+        dlq_producer=None,  # type: ignore[arg-type]
+        topics=["batch.completed"],
+        group_id="g",
+        decode=lambda raw: "",
+        handle=ingest,
+        retry_backoff_s=(0.01, 0.01),
+    )
+    rejected: list[Rejection] = []
+    done = await loop._handle_until_done(
+        [Delivery("event", "batch.completed", 0, 7, b"k", b"v")], rejected, asyncio.Event()
+    )
+    assert done
+    assert rejected == []  # before the fix: dead-lettered after the third failure
+    assert calls == 7
