@@ -66,7 +66,11 @@ class _Event(BaseModel):
     event_id: Ident
 
     def key(self) -> bytes:
-        """Kafka message key: the company id, so one company's events stay in order on a partition."""
+        """Kafka message key: the company id, so one company's events share a partition.
+
+        Order across a company's events is not relied on: with relays in several processes, outbox
+        rows may be published out of order, and every consumer is idempotent and order-independent.
+        """
         return self.company_key().encode()
 
     def company_key(self) -> str:

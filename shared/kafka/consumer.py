@@ -245,6 +245,15 @@ class ConsumerLoop(Generic[T]):
         self.stats["dead_lettered"] += len(rejected)
 
     async def commit_processed(self, only: set[TopicPartition] | None) -> None:
+        """Commit processed offsets: of ``only`` (partitions being revoked), else of owned partitions.
+
+        A partition reassigned meanwhile is dropped rather than sent: one foreign partition in the
+        request makes the broker reject the whole commit, re-delivering what we still own.
+        """
+        if only is None:
+            owned = self._consumer.assignment()
+            for lost in [tp for tp in self._processed if tp not in owned]:
+                del self._processed[lost]  # its new owner re-reads it from the last commit
         offsets = {tp: o for tp, o in self._processed.items() if only is None or tp in only}
         if not offsets:
             return
