@@ -124,6 +124,22 @@ class Ingester:
         )
         return report
 
+    async def sweep_once(self, *, older_than_s: float) -> int:
+        """Ingest finished batches whose ``batch.completed`` never got processed; returns how many.
+
+        Events are the fast path; the database is the truth. A batch whose event was lost (or
+        dead-lettered by a bug) would otherwise leave its requests in BATCHING_IN_PROGRESS for good.
+        """
+        async with self._engine.connect() as conn:
+            stale = await repo.overdue_unprocessed(conn, older_than_s=older_than_s)
+        done = 0
+        for batch_id in stale:
+            report = await self.ingest(batch_id)
+            if not report.skipped:
+                log.warning("ingested a batch no event announced", batch_id=str(batch_id))
+                done += 1
+        return done
+
     async def _resolve(
         self,
         conn: AsyncConnection,

@@ -6,7 +6,10 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 
+import structlog
+
 from services.ingester.ingest import Ingester, IngesterConfig
+from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCompleted
 from shared.kafka.consumer import Delivery, Rejection
@@ -15,6 +18,7 @@ from shared.runtime import run_components
 from shared.settings import Settings
 
 SERVICE = "ingester"
+log = structlog.get_logger(__name__)
 
 
 class CompletedHandler:
@@ -37,6 +41,17 @@ class CompletedHandler:
         return rejections
 
 
+async def sweep_forever(
+    ingester: Ingester, *, interval_s: float, older_than_s: float, stop: asyncio.Event
+) -> None:
+    while not stop.is_set():
+        try:
+            await ingester.sweep_once(older_than_s=older_than_s)
+        except Exception as exc:  # database or provider down: the next round tries again
+            log.warning("ingest sweep failed", error=repr(exc)[:300])
+        await sleep_or_stop(stop, interval_s)
+
+
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         ingester = Ingester(
@@ -53,4 +68,10 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         loop = ctx.consumer_loop(
             [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
         )
-        await run_components([("consumer", loop.run), ("outbox", ctx.relay.run)], stop)
+        # The sweep only picks up batches the event path left behind for well over a poll round.
+        grace = max(60.0, settings.poll_interval_s * 10)
+
+        async def sweep(stop: asyncio.Event) -> None:
+            await sweep_forever(ingester, interval_s=grace / 2, older_than_s=grace, stop=stop)
+
+        await run_components([("consumer", loop.run), ("sweep", sweep), ("outbox", ctx.relay.run)], stop)

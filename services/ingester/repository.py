@@ -58,6 +58,22 @@ async def lock_batch(conn: AsyncConnection, batch_id: uuid.UUID) -> BatchRow | N
     )
 
 
+async def overdue_unprocessed(
+    conn: AsyncConnection, *, older_than_s: float, limit: int = 20
+) -> list[uuid.UUID]:
+    """Finished batches nobody ingested (their event was lost or dead-lettered): the recovery sweep."""
+    rows = await conn.execute(
+        text(
+            "SELECT id FROM ai_batch_requests "
+            "WHERE status IN ('COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED') "
+            "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
+            "ORDER BY completed_at LIMIT :n"
+        ),
+        {"age": older_than_s, "n": limit},
+    )
+    return [r.id for r in rows]
+
+
 @dataclass(frozen=True, slots=True)
 class Member:
     processing_type: ProcessingType

@@ -124,3 +124,24 @@ async def test_reingesting_a_processed_batch_changes_nothing(settings: Settings,
     assert await rows(engine, "SELECT id, status, total_tokens, updated_at FROM ai_processing_requests ORDER BY id") == state
     assert await rows(engine, "SELECT sentiment, category, language, summary, updated_at FROM sessions") == session
     assert session[0].category == "LEAVE_VACATION"
+
+
+async def test_sweep_ingests_a_finished_batch_whose_event_was_lost(settings: Settings, engine: AsyncEngine,
+                                                                   tmp_path: Path) -> None:
+    batch_id, request_ids = await seed_batch(engine, settings, tmp_path)
+    await poll_until(poller(engine, settings), engine, batch_id, "COMPLETED")
+    async with engine.begin() as conn:
+        await conn.execute(text("DELETE FROM outbox"))  # the batch.completed announcement never arrives
+    provider = build_provider(settings)
+    ingester = Ingester(engine, provider, IngesterConfig(max_attempts=3, retry_backoff_s=0,
+                                                         request_pending_topic=settings.topics.request_pending),
+                        on_commit=lambda: None)
+    try:
+        assert await ingester.sweep_once(older_than_s=3600) == 0  # not overdue yet: the event path owns it
+        assert await ingester.sweep_once(older_than_s=0) == 1
+        assert await ingester.sweep_once(older_than_s=0) == 0  # processed batches are not swept again
+    finally:
+        await provider.aclose()
+    assert await scalar(engine, "SELECT status FROM ai_batch_requests WHERE id = :b", b=batch_id) == "PROCESSED"
+    assert await scalar(engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'") == len(
+        request_ids)
