@@ -42,7 +42,7 @@ from tests.reliability.test_fuzz_support import corpus, producer_task_alive, rea
 
 pytestmark = pytest.mark.reliability
 
-BAD_CASES = 1_200
+BAD_CASES = 2_000
 GOOD_COMPANIES = ("fz-acme", "fz-nord", "fz-sol")
 DEFAULT_MODEL = "gpt-4o-mini"
 
