@@ -132,8 +132,8 @@ class Poller:
             )
             new = batch.status
         if new in PROVIDER_TERMINAL:
-            codes = [e.code for e in remote.errors if e.code]
-            detail = "; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]) or None
+            codes = [_storable(e.code, 64) for e in remote.errors[:100] if e.code]
+            detail = _storable("; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]), 2000) or None
             await self._finish(batch, new, remote, detail, codes)
             return
         async with self._engine.begin() as conn:
@@ -143,8 +143,8 @@ class Poller:
                 expected=batch.status,
                 status=new,
                 delay_s=delay,
-                completed=remote.request_counts.completed,
-                failed=remote.request_counts.failed,
+                completed=_count(remote.request_counts.completed),
+                failed=_count(remote.request_counts.failed),
                 last_error=OVERDUE_MARK if overdue_marked else None,
             )
 
@@ -164,8 +164,8 @@ class Poller:
                 status=status,
                 output_file_id=remote.output_file_id if remote else None,
                 error_file_id=remote.error_file_id if remote else None,
-                completed=remote.request_counts.completed if remote else None,
-                failed=remote.request_counts.failed if remote else None,
+                completed=_count(remote.request_counts.completed) if remote else None,
+                failed=_count(remote.request_counts.failed) if remote else None,
                 last_error=detail,
                 error_codes=codes,
             )
@@ -190,3 +190,13 @@ class Poller:
         self._on_commit()
         self.stats["batches_finished"] += 1
         log.info("batch finished", batch_id=str(batch.id), status=status.value, detail=detail)
+
+
+def _storable(text: str, limit: int) -> str:
+    """Provider text as the database can hold it: no NUL, bounded length."""
+    return text.replace("\x00", "\ufffd")[:limit]
+
+
+def _count(value: int) -> int:
+    """Provider counters clamped to the int4 columns (a hostile or buggy answer must not fail the write)."""
+    return max(0, min(int(value), 2**31 - 1))

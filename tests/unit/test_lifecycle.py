@@ -158,3 +158,11 @@ def test_overdue_after_window_plus_grace() -> None:
     assert parse_window("30m") == timedelta(minutes=30) and parse_window("2d") == timedelta(days=2)
     with pytest.raises(ValueError, match="unsupported"):
         parse_window("24x")
+
+
+def test_poller_makes_odd_provider_answers_storable() -> None:
+    from services.poller.polling import _count, _storable
+
+    assert _storable("x" * 100 + "\x00", 64) == "x" * 64
+    assert _storable("a\x00b", 10) == "a\ufffdb"
+    assert (_count(2**40), _count(-5), _count(7)) == (2**31 - 1, 0, 7)
