@@ -2,15 +2,23 @@
 
 It recognises the processing type from ``response_format.json_schema.name``
 (``<processing_type>_result``, see :func:`shared.analysis.response_format`) or, failing that,
-from the system prompt, and fills every property the requested schema asks for:
+from the system prompt, and fills every property the requested schema asks for. The judgements come
+from per-language word lists (:mod:`shared.provider.emulator.lexicon`):
 
-* sentiment — a small multilingual lexicon, with one-word negation ("not good");
-* language — stop-word overlap over the 24 supported languages (shared words count less);
-* category — keyword rules for the 13 categories, most hits wins, else ``UNRECOGNIZED_OTHER``;
+* language — stop words of the 24 supported languages (a word shared by k languages counts 1/k),
+  the languages whose keyword stems a word matches, and telltale letters (ø, ő, ș, ħ, ...); Greek
+  and Cyrillic script decide on their own;
+* category — keyword stems of that language, counted per turn: the employee's opening question
+  weighs most, the assistant's replies only support. A category must be a topic of the opening or
+  of two different later questions of the employee, else it is ``UNRECOGNIZED_OTHER``;
+* sentiment — sentiment stems in the employee's turns only (the assistant is polite by design),
+  with one-word negation ("not good") and the closing turn weighing most;
 * summary — the first sentence of the conversation, capped well below the 1,000-char limit.
 
-Same input, same output: the pipeline's tests can assert on values, and a fault-free run through
-the emulator must never produce an answer :mod:`shared.analysis` rejects.
+The conversation is the submitter's ``role: content`` lines; text without role prefixes counts as
+one employee turn, and of a long conversation only the first and last turns are read. Same input,
+same output: the pipeline's tests can assert on values, and a fault-free run through the emulator
+must never produce an answer :mod:`shared.analysis` rejects.
 """
 
 from __future__ import annotations
@@ -23,36 +31,37 @@ from typing import Any, Literal
 
 import orjson
 
-from shared.analysis import CATEGORIES, LANGUAGES, SESSION_FIELDS, SYSTEM_PROMPTS, ProcessingType
-from shared.provider.emulator.lexicon import CATEGORY_KEYWORDS, NEGATIVE_WORDS, POSITIVE_WORDS, STOP_WORDS
+from shared.analysis import CATEGORIES, SESSION_FIELDS, SYSTEM_PROMPTS, ProcessingType
+from shared.provider.emulator.lexicon import (
+    LEXICON,
+    best_language,
+    category_info,
+    language_scores,
+    negators,
+    polarity,
+    token_matches,
+)
 
 Malformation = Literal["not_json", "off_schema"]
 
 SUMMARY_CHARS = 200
-_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_WORD = re.compile(r"[^\W\d_]+(?:'t\b)?")
 _ROLE_PREFIX = re.compile(r"^\s*[\w .-]{1,24}:\s+")
+_USER_ROLES = frozenset({"user", "employee", "human", "customer"})
+_ROLES = "|".join(sorted(_USER_ROLES | {"assistant", "system", "developer", "tool", "agent", "bot"}))
+_ROLE_LINE = re.compile(rf"^\s*({_ROLES})\s*:\s?", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
-_NEGATORS = frozenset({"not", "no", "never", "nicht", "kein", "pas", "niet", "nie", "ne", "non"})
-
-
-def _language_index() -> dict[str, tuple[tuple[str, float], ...]]:
-    """word -> ((language, weight), ...); a word shared by k languages weighs 1/k in each."""
-    langs_of: dict[str, list[str]] = {}
-    for lang, words in STOP_WORDS.items():
-        for word in words:
-            langs_of.setdefault(word, []).append(lang)
-    return {word: tuple((lang, 1.0 / len(langs)) for lang in langs) for word, langs in langs_of.items()}
-
-
-_LANG_INDEX = _language_index()
-_CATEGORY_WORDS: dict[str, list[str]] = {}
-_CATEGORY_PHRASES: list[tuple[str, str]] = []
-for _category, _keywords in CATEGORY_KEYWORDS.items():
-    for _kw in _keywords:
-        if " " in _kw:
-            _CATEGORY_PHRASES.append((_kw, _category))
-        else:
-            _CATEGORY_WORDS.setdefault(_kw, []).append(_category)
+_NORMALISE = str.maketrans({"’": "'", "ş": "ș", "ţ": "ț"})
+_GREETING_TIME = frozenset({"morning", "afternoon", "evening", "night"})
+#: Turns read at each end of a long conversation.
+_EDGE_TURNS = 10
+#: Category weights: the employee's opening, later employee turns, the assistant's turns.
+_OPENING, _USER, _ASSISTANT = 3.0, 1.0, 1.0
+#: A category is a topic of an employee turn with at least one hit per this many words.
+_WORDS_PER_HIT = 40
+#: Sentiment weights of the employee's turns (opening, middle, closing) and the neutral band; a
+#: lone utterance is judged on any sentiment word.
+_SENT_FIRST, _SENT_MIDDLE, _SENT_LAST, _SENT_MIN, _SENT_MIN_ALONE = 0.5, 1.0, 1.5, 1.0, 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,45 +80,138 @@ class Analysis:
         }
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+@dataclass(frozen=True, slots=True)
+class Turn:
+    user: bool
+    words: tuple[str, ...]
+    text: str = ""
+
+
+def _tokens(text: str) -> list[str]:
+    lowered = text.lower()
+    if "’" in lowered or "ş" in lowered or "ţ" in lowered:
+        lowered = lowered.translate(_NORMALISE)
+    return _WORD.findall(lowered)
+
+
+def turns(conversation: str) -> list[Turn]:
+    """``role: content`` lines as turns; lines without a known role continue the previous turn.
+
+    A long conversation is read like a skimming reader would: its first and last
+    :data:`_EDGE_TURNS` turns (opening question, how it ended), which keeps the cost bounded.
+    """
+    parts: list[tuple[bool, list[str]]] = []
+    for line in conversation.splitlines():
+        if line.startswith("[... ") and line.endswith(" omitted ...]"):
+            continue  # the submitter's truncation marker
+        m = _ROLE_LINE.match(line)
+        if m:
+            parts.append((m.group(1).lower() in _USER_ROLES, [line[m.end() :]]))
+        elif parts:
+            parts[-1][1].append(line)
+        else:
+            parts.append((True, [line]))
+    if len(parts) > 2 * _EDGE_TURNS:
+        parts = parts[:_EDGE_TURNS] + parts[-_EDGE_TURNS:]
+    texts = [(user, "\n".join(lines)) for user, lines in parts]
+    return [Turn(user, tuple(_tokens(text)), text) for user, text in texts]
+
+
+def _language_of(all_turns: list[Turn]) -> str:
+    words = [w for t in all_turns for w in t.words]
+    return best_language(language_scores(words, "\n".join(t.text for t in all_turns)))
 
 
 def guess_language(words: list[str]) -> str:
-    scores: dict[str, float] = {}
-    for word in words:
-        for lang, weight in _LANG_INDEX.get(word, ()):
-            scores[lang] = scores.get(lang, 0.0) + weight
-    if not scores:
-        return "en"
-    best = max(scores.values())
-    return next(lang for lang in LANGUAGES if scores.get(lang) == best)
+    """The language of a word list (punctuation around the words is ignored)."""
+    text = " ".join(words)
+    return best_language(language_scores(_tokens(text), text))
 
 
-def guess_sentiment(words: list[str]) -> str:
-    score = 0
+def _turn_polarity(words: tuple[str, ...] | list[str], lang: str) -> float:
+    flips = negators(lang)
+    score = 0.0
     for i, word in enumerate(words):
-        polarity = (word in POSITIVE_WORDS) - (word in NEGATIVE_WORDS)
-        if polarity and i > 0 and words[i - 1] in _NEGATORS:
-            polarity = -polarity
-        score += polarity
-    return "POSITIVE" if score > 0 else "NEGATIVE" if score < 0 else "NEUTRAL"
+        value = polarity(word, lang)
+        if not value:
+            continue
+        if value > 0 and i + 1 < len(words) and words[i + 1] in _GREETING_TIME:
+            continue  # "good morning" is a greeting, not praise
+        if i > 0 and words[i - 1] in flips:
+            value = -value
+        score += value
+    return score
 
 
-def guess_category(text: str, words: list[str]) -> str:
-    """Most keyword hits wins (a phrase counts double); ties go to the category listed first."""
-    hits: dict[str, int] = {}
-    for word in words:
-        for category in _CATEGORY_WORDS.get(word, ()):
-            hits[category] = hits.get(category, 0) + 1
-    lowered = text.lower()
-    for phrase, category in _CATEGORY_PHRASES:
-        if phrase in lowered:
-            hits[category] = hits.get(category, 0) + 2 * lowered.count(phrase)
-    if not hits:
+def _sentiment(all_turns: list[Turn], lang: str) -> str:
+    said = [t.words for t in all_turns if t.user] or [t.words for t in all_turns]
+    if not said:
+        return "NEUTRAL"
+    if len(said) == 1:
+        score = _turn_polarity(said[0], lang)
+        band = _SENT_MIN_ALONE if len(all_turns) == 1 else _SENT_MIN
+    else:
+        weights = [_SENT_FIRST] + [_SENT_MIDDLE] * (len(said) - 2) + [_SENT_LAST]
+        score = sum(w * _turn_polarity(words, lang) for w, words in zip(weights, said, strict=True))
+        band = _SENT_MIN
+    return "POSITIVE" if score >= band else "NEGATIVE" if score <= -band else "NEUTRAL"
+
+
+def guess_sentiment(words: list[str], language: str | None = None) -> str:
+    """Sentiment of one employee utterance given as words."""
+    tokens = _tokens(" ".join(words))
+    return _sentiment([Turn(True, tuple(tokens))], language or guess_language(words))
+
+
+def _category_hits(words: tuple[str, ...], lang: str) -> dict[str, float]:
+    hits: dict[str, float] = {}
+    phrases = LEXICON[lang].categories.phrases
+    for i, word in enumerate(words):
+        rule, starts = category_info(word, lang)
+        if rule is not None:
+            hits[rule.label] = hits.get(rule.label, 0.0) + rule.weight
+        for pid in starts:
+            parts, prule = phrases[pid]
+            if i + len(parts) <= len(words) and all(
+                token_matches(part, words[i + j]) for j, part in enumerate(parts[1:], start=1)
+            ):
+                hits[prule.label] = hits.get(prule.label, 0.0) + prule.weight
+    return hits
+
+
+def _category(all_turns: list[Turn], lang: str) -> str:
+    """Most weighted hits among the categories the employee's own words support."""
+    total: dict[str, float] = {}
+    backed: set[str] = set()  # categories hit in the opening, or in two different later questions
+    later: dict[str, set[tuple[str, ...]]] = {}
+    opening_done = False
+    for turn in all_turns:
+        hits = _category_hits(turn.words, lang)
+        # a topic of a turn: hit at least once per _WORDS_PER_HIT words (a passing mention is not)
+        topics = [label for label, value in hits.items() if value * _WORDS_PER_HIT >= len(turn.words)]
+        if turn.user and not opening_done:
+            weight = _OPENING
+            backed.update(topics)
+            opening_done = bool(hits) or len(turn.words) >= 3  # "Hi!" alone does not open
+        elif turn.user:
+            weight = _USER
+            for label in topics:
+                later.setdefault(label, set()).add(turn.words)
+        else:
+            weight = _ASSISTANT
+        for label, value in hits.items():
+            total[label] = total.get(label, 0.0) + weight * value
+    backed.update(label for label, questions in later.items() if len(questions) >= 2)
+    if not backed:
         return "UNRECOGNIZED_OTHER"
-    best = max(hits.values())
-    return next(c for c in CATEGORIES if hits.get(c) == best)
+    best = max(total[label] for label in backed)
+    return next(c for c in CATEGORIES if c in backed and total[c] == best)
+
+
+def guess_category(text: str, words: list[str] | None = None) -> str:
+    """Category of a conversation (``role: content`` lines, or plain text as one employee turn)."""
+    all_turns = turns(text)
+    return _category(all_turns, _language_of(all_turns))
 
 
 def first_sentence(text: str) -> str:
@@ -126,12 +228,13 @@ def first_sentence(text: str) -> str:
 @functools.lru_cache(maxsize=4096)
 def analyse(conversation: str) -> Analysis:
     """All four judgements of one conversation (cached: batches often repeat a conversation)."""
-    words = _words(conversation)
+    all_turns = turns(conversation)
+    language = _language_of(all_turns)
     return Analysis(
-        sentiment=guess_sentiment(words),
-        category=guess_category(conversation, words),
+        sentiment=_sentiment(all_turns, language),
+        category=_category(all_turns, language),
         summary=first_sentence(conversation),
-        language=guess_language(words),
+        language=language,
     )
 
 

@@ -86,6 +86,76 @@ def test_category(text: str, category: str) -> None:
     assert guess_category(text, _words(text)) == category
 
 
+#: Own wording (not the sample generator's phrases): the lexicons must cover ordinary HR language.
+@pytest.mark.parametrize(
+    ("lang", "text", "category"),
+    [
+        ("en", "I hurt my back at work and need to stay home.", "SICK_LEAVE_RECOVERY"),
+        ("en", "Where do I update my emergency contact details?", "PERSONAL_QUESTIONS"),
+        ("de", "Wie beantrage ich Sonderurlaub für meine Hochzeit?", "LEAVE_VACATION"),
+        (
+            "de",
+            "Der Reißverschluss meiner Arbeitsjacke ist kaputt, bekomme ich neue Dienstkleidung?",
+            "WORKWEAR_STAFF_PASS",
+        ),
+        ("fr", "Mon contrat indique 20 heures mais je travaille 30 heures par semaine.", "CONTRACT_HOURS"),
+        ("es", "¿Quién organiza la cena de Navidad este año?", "SOCIAL_QUESTIONS"),
+        ("it", "Il mio ultimo giorno è venerdì, cosa succede alle ferie residue?", "OFFBOARDING"),
+        ("pt", "Quem é o meu chefe e como o contacto?", "TEAM_CONTACTS"),
+        ("nl", "Ik kan niet inloggen op het portaal, mijn wachtwoord wordt geweigerd.", "ACCESS_LOGIN"),
+        ("sv", "Jag vill säga upp mig, hur lång är uppsägningstiden?", "OFFBOARDING"),
+        ("da", "Hvornår bliver min løn udbetalt?", "SALARY_COMPENSATION"),
+        ("no", "Kan jeg få fri to uker i juli? Jeg vil ta ut ferie.", "LEAVE_VACATION"),
+        ("fi", "Olen sairastunut enkä pääse huomenna töihin.", "SICK_LEAVE_RECOVERY"),
+        ("et", "Ma unustasin oma parooli ära.", "ACCESS_LOGIN"),
+        ("lv", "Kurš ir mans tiešais vadītājs?", "TEAM_CONTACTS"),
+        ("lt", "Noriu pasikeisti pamainą su kolega.", "SCHEDULE_HOURS"),
+        ("pl", "To mój pierwszy tydzień, czy jest szkolenie wstępne?", "ONBOARDING"),
+        ("cs", "Chci přejít na částečný úvazek.", "CONTRACT_HOURS"),
+        ("sk", "Kedy dostanem výplatu za tento mesiac?", "SALARY_COMPENSATION"),
+        ("hu", "Ki szervezi idén a karácsonyi bulit?", "SOCIAL_QUESTIONS"),
+        ("sl", "Želim vzeti dopust v juliju.", "LEAVE_VACATION"),
+        ("hr", "Zaboravio sam lozinku za portal.", "ACCESS_LOGIN"),
+        ("ro", "Unde îmi actualizez persoana de contact pentru urgențe?", "PERSONAL_QUESTIONS"),
+        ("bg", "Кога ще получа заплатата си?", "SALARY_COMPENSATION"),
+        ("el", "Ξέχασα τον κωδικό πρόσβασης.", "ACCESS_LOGIN"),
+        ("mt", "Nixtieq nieħu vaganza f'Lulju.", "LEAVE_VACATION"),
+        ("en", "Can you book me a taxi to the airport?", "UNRECOGNIZED_OTHER"),
+    ],
+)
+def test_language_and_category_in_own_wording(lang: str, text: str, category: str) -> None:
+    got = analyse(f"user: {text}\nassistant: Let me check.")
+    assert (got.language, got.category) == (lang, category)
+
+
+def test_sentiment_is_the_employees_not_the_assistants() -> None:
+    polite = "user: When is my shift?\nassistant: Happy to help, have a great day!\nuser: OK."
+    assert analyse(polite).sentiment == "NEUTRAL"
+    angry = "user: Good morning. When is my shift?\nassistant: Thanks!\nuser: This is unacceptable."
+    assert analyse(angry).sentiment == "NEGATIVE"
+    assert (
+        analyse("user: Wann ist meine Schicht?\nassistant: ok\nuser: Super, danke!").sentiment == "POSITIVE"
+    )
+
+
+def test_a_passing_follow_up_does_not_make_an_off_topic_chat_a_category() -> None:
+    chat = (
+        "user: What will the weather be like tomorrow?\n"
+        "assistant: I can only help with questions about your work.\n"
+        "user: Does this also apply to part-time employees?\n"
+        "assistant: A colleague from HR will contact you."
+    )
+    assert analyse(chat).category == "UNRECOGNIZED_OTHER"
+    assert analyse(chat.replace("weather be like", "shift schedule be")).category == "SCHEDULE_HOURS"
+
+
+def test_long_conversation_is_judged_on_its_opening_and_ending() -> None:
+    middle = "\n".join(["assistant: Let me check that.", "user: And where can I find that?"] * 200)
+    text = f"user: I forgot my password and cannot log in.\n{middle}\nuser: This is frustrating."
+    got = analyse(text)
+    assert (got.category, got.sentiment, got.language) == ("ACCESS_LOGIN", "NEGATIVE", "en")
+
+
 def test_summary_is_the_first_sentence_without_the_role() -> None:
     text = "user: I need my payslip. It is late again!\nassistant: I will check."
     assert first_sentence(text) == "I need my payslip."
