@@ -61,6 +61,38 @@ def demo_settings(base: Settings) -> Settings:
     return base.model_copy(update=overrides)
 
 
+DEMO_DATABASE = "batchline_demo"
+DEMO_TOPIC_PREFIX = "demo-"
+
+
+async def fresh_demo_space(settings: Settings, server_url: str) -> Settings:
+    """Recreate the demo database and move to new topics (deleting earlier demo runs' topics)."""
+    import asyncpg
+    from aiokafka.admin import AIOKafkaAdminClient
+    from sqlalchemy.engine import make_url
+
+    from shared.kafka.config import client_options
+
+    admin_url = make_url(server_url).set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(admin_url.render_as_string(hide_password=False))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
+    finally:
+        await conn.close()
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id="batchline-demo")
+    await admin.start()
+    try:
+        old = [t for t in await admin.list_topics() if t.startswith(DEMO_TOPIC_PREFIX)]
+        if old:
+            await admin.delete_topics(old)
+    finally:
+        await admin.close()
+    run_prefix = f"{DEMO_TOPIC_PREFIX}{int(time.time())}."
+    demo_url = make_url(server_url).set(database=DEMO_DATABASE).render_as_string(hide_password=False)
+    return settings.model_copy(update={"database_url": demo_url, "topic_prefix": run_prefix})
+
+
 def count_valid(path: Path) -> tuple[int, int]:
     good = bad = 0
     with path.open("rb") as f:
@@ -123,6 +155,10 @@ def run_demo(*, dataset: Path | None, keep_running: bool, timeout_s: float) -> i
         row.component: row.state.startswith("running") for row in asyncio.run(dev.status(settings))
     }
     asyncio.run(dev.up(settings))
+    if settings.database_url is None:
+        # Embedded infrastructure: every demo run starts clean (its own database and topics), so the
+        # tables show this run. With BATCHLINE_DATABASE_URL the demo works in that database as it is.
+        settings = asyncio.run(fresh_demo_space(settings, database_url(settings)))
     url = database_url(settings)
     upgrade(url)
     asyncio.run(ensure_topics(settings))
