@@ -171,11 +171,25 @@ async def begin_attempt(conn: AsyncConnection, batch_id: uuid.UUID) -> Unsubmitt
     )
 
 
-async def record_upload(conn: AsyncConnection, batch_id: uuid.UUID, file_id: str, size: int) -> None:
-    await conn.execute(
-        text("UPDATE ai_batch_requests SET input_file_id = :f, file_bytes = :b WHERE id = :id"),
-        {"f": file_id, "b": size, "id": batch_id},
-    )
+async def record_upload(
+    conn: AsyncConnection, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int
+) -> bool:
+    """Store the uploaded file id, only if this is still the batch's latest submission attempt.
+
+    ``attempt`` is a fencing token: a database restart frees the advisory lock of a submitter
+    that lives on, and another submitter's reconciler may take the batch over (counting a new
+    attempt) while the first one is still uploading. False = taken over: do not create it.
+    """
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE ai_batch_requests SET input_file_id = :f, file_bytes = :b "
+                "WHERE id = :id AND status = :s AND submit_attempts = :a RETURNING id"
+            ),
+            {"f": file_id, "b": size, "id": batch_id, "s": UNSUBMITTED, "a": attempt},
+        )
+    ).first()
+    return row is not None
 
 
 async def record_submitted(

@@ -183,7 +183,16 @@ class Submitter:
                 return
             uploaded = await self._provider.upload_file(path, filename=f"batchline-{batch.id}.jsonl")
         async with self._engine.begin() as conn:
-            await repo.record_upload(conn, batch.id, uploaded.id, built.bytes)
+            current = await repo.record_upload(
+                conn, batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts
+            )
+        if not current:
+            log.warning(
+                "batch taken over by another submitter during the upload; not creating it",
+                batch_id=str(batch.id),
+                attempt=batch.submit_attempts,
+            )
+            return
         self._crash_if("after_upload")
         created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
         self._crash_if("after_create")

@@ -219,6 +219,7 @@ def log_counts(stack: Stack) -> dict[str, int]:
         "submission_retries": "submission failed, will retry",
         "provider_call_retries": "provider.retry",
         "reconciled_provider_batches": "reconciled: provider batch already existed",
+        "submission_takeovers_fenced": "batch taken over by another submitter",
         "offset_commit_failures": "offset commit failed",
     }
     counts: Counter[str] = Counter()
