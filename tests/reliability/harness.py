@@ -36,7 +36,7 @@ from tests.pipeline import rows, scalar
 log = structlog.get_logger(__name__)
 
 #: Faults of every chaos run: bad lines, off-schema answers, an expired and a token-limited batch,
-#: and rate limits / server errors on a share of all API calls.
+#: rate limits / server errors on a share of all API calls, and 20 ms of latency on each.
 CHAOS_FAULTS: tuple[str, ...] = (
     "--line-error-rate", "0.02",
     "--malformed-rate", "0.02",
@@ -45,6 +45,7 @@ CHAOS_FAULTS: tuple[str, ...] = (
     "--http-429-rate", "0.02",
     "--http-500-rate", "0.01",
     "--retry-after-seconds", "0.2",
+    "--latency-ms", "20",  # every API call takes a moment, so kills can land in the middle of one
 )  # fmt: skip
 
 
