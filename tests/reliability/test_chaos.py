@@ -9,7 +9,8 @@ every provider batch is known to the database, and no service instance died on i
 Two forms:
 - ``test_chaos_ci``: 1,000 sessions, >= 5 kills; part of the normal ``pytest`` run (CI).
 - ``test_chaos_full``: 10,000 sessions, 10 companies, >= 20 kills; deselected by default
-  (marker ``chaos_full``), run it with ``pytest -m chaos_full -s``.
+  (marker ``chaos_full``, not ``reliability``), run it with ``pytest -m chaos_full -s``.
+  ``pytest -m reliability`` runs every CI form of tests/reliability.
 
 ``BATCHLINE_CHAOS_SEEDS=1,2,3`` runs either form once per seed (defaults: "1" for the CI form,
 "1,2,3" for the full one). Figures are printed (``-s``, and in the terminal summary) and written to
@@ -127,8 +128,7 @@ async def test_chaos_ci(tmp_path: Path, seed: int) -> None:
     )
 
 
-@pytest.mark.reliability
-@pytest.mark.chaos_full
+@pytest.mark.chaos_full  # not `reliability`: `pytest -m reliability` runs the CI forms only
 @pytest.mark.timeout(3 * 3600)
 @pytest.mark.parametrize("seed", seeds("1,2,3"))
 async def test_chaos_full(tmp_path: Path, seed: int) -> None:

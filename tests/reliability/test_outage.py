@@ -41,8 +41,6 @@ from tests.reliability.harness import (
     report,
 )
 
-pytestmark = pytest.mark.reliability
-
 COMPANIES = ["acme-retail", "nordlicht-logistik", "soleil-hotels"]
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
 #: Every /v1 call answers 429 (with Retry-After) or 500; the admin API keeps working.
@@ -149,6 +147,7 @@ async def outage_run(
     return figures
 
 
+@pytest.mark.reliability
 async def test_provider_outage(
     make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
 ) -> None:
