@@ -76,8 +76,8 @@ async def fresh_demo_space(settings: Settings, server_url: str) -> Settings:
     admin_url = make_url(server_url).set(drivername="postgresql", database="postgres")
     conn = await asyncpg.connect(admin_url.render_as_string(hide_password=False))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
+        await conn.execute('DROP DATABASE IF EXISTS "batchline_demo" WITH (FORCE)')
+        await conn.execute('CREATE DATABASE "batchline_demo"')
     finally:
         await conn.close()
     admin = AIOKafkaAdminClient(**client_options(settings), client_id="batchline-demo")
