@@ -215,6 +215,13 @@ async def record_submitted(
     return row is not None
 
 
+async def provider_batch_of(conn: AsyncConnection, batch_id: uuid.UUID) -> str | None:
+    value = await conn.scalar(
+        text("SELECT provider_batch_id FROM ai_batch_requests WHERE id = :id"), {"id": batch_id}
+    )
+    return str(value) if value is not None else None
+
+
 async def record_attempt_error(
     conn: AsyncConnection, batch_id: uuid.UUID, error: str, retry_in_s: float
 ) -> None:

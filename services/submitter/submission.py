@@ -205,6 +205,9 @@ class Submitter:
             if not await repo.record_submitted(
                 conn, batch.id, provider_batch_id, self._config.poll_interval_s
             ):
+                recorded = await repo.provider_batch_of(conn, batch.id)
+                if recorded is not None and recorded != provider_batch_id:
+                    await self._cancel_orphan(batch, provider_batch_id, recorded)
                 return
             await enqueue(
                 conn,
@@ -223,6 +226,23 @@ class Submitter:
         self.stats["batches_submitted"] += 1
         self._on_commit()
         log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
+
+    async def _cancel_orphan(self, batch: repo.Unsubmitted, orphan: str, recorded: str) -> None:
+        """Another submitter recorded its provider batch first (we lost our lock in a database restart
+        and it took over): cancel ours at once so the same requests are not paid for twice."""
+        log.error(
+            "duplicate provider batch created after a takeover; cancelling it",
+            batch_id=str(batch.id),
+            cancelled=orphan,
+            kept=recorded,
+        )
+        self.stats["orphans_cancelled"] = self.stats.get("orphans_cancelled", 0) + 1
+        try:
+            await self._provider.cancel_batch(orphan)
+        except ProviderError as exc:
+            log.error(
+                "cancelling the duplicate provider batch failed", provider_batch_id=orphan, error=str(exc)
+            )
 
     async def _fail(self, batch: repo.Unsubmitted, error: str) -> None:
         log.error("batch failed at submission", batch_id=str(batch.id), error=error)
