@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.submitter import repository as repo
 from services.submitter.accumulator import GroupKey
@@ -53,6 +53,15 @@ class SubmitterConfig:
     work_dir: Path | None = None
     #: Test hook: "after_upload" or "after_create" ends the process there (crash-recovery tests).
     crash_point: str | None = None
+
+
+async def _release(lock_conn: AsyncConnection, batch_id: uuid.UUID) -> None:
+    """Unlock; if the lock's connection died (database restart), the server already dropped the lock."""
+    try:
+        await repo.unlock(lock_conn, batch_id)
+        await lock_conn.commit()
+    except Exception as exc:  # a dead connection fails in several ways; none of them leaves the lock held
+        log.info("advisory lock gone with its connection", batch_id=str(batch_id), error=str(exc)[:200])
 
 
 class Submitter:
@@ -103,8 +112,7 @@ class Submitter:
                     await self._submit_locked(batch_id)
                     made += 1
                 finally:
-                    await repo.unlock(lock_conn, batch_id)
-                    await lock_conn.commit()
+                    await _release(lock_conn, batch_id)
             if claimed < self._config.max_requests:
                 return made
 
@@ -123,8 +131,7 @@ class Submitter:
                     await self._submit_locked(batch_id)
                     resumed += 1
                 finally:
-                    await repo.unlock(lock_conn, batch_id)
-                    await lock_conn.commit()
+                    await _release(lock_conn, batch_id)
         return resumed
 
     async def _submit_locked(self, batch_id: uuid.UUID) -> None:
