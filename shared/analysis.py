@@ -34,6 +34,23 @@ Language = Literal[
     "cs", "sk", "hu", "ro", "bg", "hr", "sl", "et", "lv", "lt", "el", "mt",
 ]  # fmt: skip
 
+#: Short codes for the categories, used by hand-written tables (sample phrases, emulator lexicons).
+CATEGORY_CODES: dict[str, str] = {
+    "sched": "SCHEDULE_HOURS",
+    "leave": "LEAVE_VACATION",
+    "sick": "SICK_LEAVE_RECOVERY",
+    "salary": "SALARY_COMPENSATION",
+    "contract": "CONTRACT_HOURS",
+    "onboard": "ONBOARDING",
+    "offboard": "OFFBOARDING",
+    "wear": "WORKWEAR_STAFF_PASS",
+    "team": "TEAM_CONTACTS",
+    "personal": "PERSONAL_QUESTIONS",
+    "access": "ACCESS_LOGIN",
+    "social": "SOCIAL_QUESTIONS",
+    "other": "UNRECOGNIZED_OTHER",
+}
+
 SENTIMENTS: tuple[str, ...] = get_args(Sentiment)
 CATEGORIES: tuple[str, ...] = get_args(Category)
 LANGUAGES: tuple[str, ...] = get_args(Language)

@@ -20,26 +20,10 @@ from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
 
-from shared.analysis import CATEGORIES, LANGUAGES
+from shared.analysis import CATEGORIES, CATEGORY_CODES, LANGUAGES
 
 #: Short code used in the tables -> category name from ``shared.analysis``.
-TOPIC_CODES: Mapping[str, str] = MappingProxyType(
-    {
-        "sched": "SCHEDULE_HOURS",
-        "leave": "LEAVE_VACATION",
-        "sick": "SICK_LEAVE_RECOVERY",
-        "salary": "SALARY_COMPENSATION",
-        "contract": "CONTRACT_HOURS",
-        "onboard": "ONBOARDING",
-        "offboard": "OFFBOARDING",
-        "wear": "WORKWEAR_STAFF_PASS",
-        "team": "TEAM_CONTACTS",
-        "personal": "PERSONAL_QUESTIONS",
-        "access": "ACCESS_LOGIN",
-        "social": "SOCIAL_QUESTIONS",
-        "other": "UNRECOGNIZED_OTHER",
-    }
-)
+TOPIC_CODES: Mapping[str, str] = MappingProxyType(CATEGORY_CODES)
 USER_PARTS: tuple[str, ...] = ("greet", "follow", "positive", "negative", "neutral")
 ASSISTANT_PARTS: tuple[str, ...] = ("generic", "close", "sorry")
 

@@ -29,26 +29,15 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from shared.analysis import CATEGORY_CODES as ALL_CATEGORY_CODES
 from shared.analysis import LANGUAGES
 from shared.provider.emulator.lexicon_central import CENTRAL
 from shared.provider.emulator.lexicon_north import NORTH
 from shared.provider.emulator.lexicon_south import SOUTH
 from shared.provider.emulator.lexicon_west import WEST
 
-CATEGORY_CODES: Mapping[str, str] = {
-    "sched": "SCHEDULE_HOURS",
-    "leave": "LEAVE_VACATION",
-    "sick": "SICK_LEAVE_RECOVERY",
-    "salary": "SALARY_COMPENSATION",
-    "contract": "CONTRACT_HOURS",
-    "onboard": "ONBOARDING",
-    "offboard": "OFFBOARDING",
-    "wear": "WORKWEAR_STAFF_PASS",
-    "team": "TEAM_CONTACTS",
-    "personal": "PERSONAL_QUESTIONS",
-    "access": "ACCESS_LOGIN",
-    "social": "SOCIAL_QUESTIONS",
-}
+#: Category codes the lexicons use; "other" has no keywords (it is what nothing matched).
+CATEGORY_CODES: Mapping[str, str] = {k: v for k, v in ALL_CATEGORY_CODES.items() if k != "other"}
 _KEYS = frozenset({"stop", "pos", "neg", "not", *CATEGORY_CODES})
 _KEY_LINE = re.compile(r"^(\w+):\s*(.*)$")
 
