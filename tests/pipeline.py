@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import orjson
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.kafka.config import client_options
 from shared.kafka.producer import make_producer
 from shared.settings import Settings
 
@@ -92,3 +94,25 @@ async def wait_until_terminal(
                 return counts
         await asyncio.sleep(0.25)
     raise AssertionError(f"pipeline did not finish in {timeout_s}s: {counts}")
+
+
+async def read_all(settings: Settings, topic: str, partitions: int = 3) -> list[ConsumerRecord]:
+    """Every record currently in ``topic`` (up to the high watermark of each partition)."""
+    consumer = AIOKafkaConsumer(
+        **client_options(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        end = await consumer.end_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        out: list[ConsumerRecord] = []
+        deadline = time.monotonic() + 15
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
+            assert time.monotonic() < deadline, f"could not read {topic} up to {end}"
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                out.extend(records)
+        return out
+    finally:
+        await consumer.stop()

@@ -28,7 +28,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.structs import ConsumerRecord, RecordMetadata
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,6 +38,7 @@ from shared.kafka.consumer import ConsumerLoop, Delivery, Handler, Rejection, ma
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics, topic_names
 from shared.settings import Settings, Topics
+from tests.pipeline import read_all
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PARTITIONS = 3  # what the ``settings`` fixture creates
@@ -81,28 +82,6 @@ async def send_raw(
 
 async def send_events(settings: Settings, events: Iterable[dict[str, Any]]) -> list[RecordMetadata]:
     return await send_raw(settings, (encoded(e) for e in events))
-
-
-async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord]:
-    """Every record currently in ``topic`` (up to the high watermark of each partition)."""
-    consumer = AIOKafkaConsumer(
-        **client_options(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        out: list[ConsumerRecord] = []
-        deadline = time.monotonic() + 15
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            assert time.monotonic() < deadline, f"could not read {topic} up to {end}"
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                out.extend(records)
-        return out
-    finally:
-        await consumer.stop()
 
 
 async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int | None]:
@@ -172,8 +151,13 @@ async def record(engine: AsyncEngine, member: str, batch: Sequence[Delivery[Sess
         await conn.execute(
             INSERT_HANDLED,
             [
-                {"member": member, "topic": d.topic, "part": d.partition, "off": d.offset,
-                 "event_id": d.event.event_id}
+                {
+                    "member": member,
+                    "topic": d.topic,
+                    "part": d.partition,
+                    "off": d.offset,
+                    "event_id": d.event.event_id,
+                }
                 for d in batch
             ],
         )
@@ -270,8 +254,17 @@ async def test_undecodable_records_go_to_the_dlq_with_reason_and_the_loop_goes_o
     bad_utf8 = (b"bad-3", b'{"event_id": "caf\xe9\xff", "company_id": "c"}')
     tombstone = (b"bad-4", None)
     bad = [not_json, missing_field, bad_utf8, tombstone]
-    interleaved = [encoded(good[0]), encoded(good[1]), not_json, *map(encoded, good[2:5]), missing_field,
-                   bad_utf8, encoded(good[5]), tombstone, *map(encoded, good[6:])]
+    interleaved = [
+        encoded(good[0]),
+        encoded(good[1]),
+        not_json,
+        *map(encoded, good[2:5]),
+        missing_field,
+        bad_utf8,
+        encoded(good[5]),
+        tombstone,
+        *map(encoded, good[6:]),
+    ]
     placed = await send_raw(settings, interleaved)
     where = {value: md for (_, value), md in zip(interleaved, placed, strict=True)}
 
@@ -352,7 +345,9 @@ async def test_crash_after_db_commit_before_offset_commit_redelivers(
 
     async with member(settings, "heir", recording_handler(db, "heir"), group=group):
         await eventually(lambda: _has(db, {e["event_id"] for e in events}, "heir"), "the heir handles all")
-    assert first_batch <= await handled_ids(db, "heir"), "records handled before the crash were not re-delivered"
+    assert first_batch <= await handled_ids(db, "heir"), (
+        "records handled before the crash were not re-delivered"
+    )
 
 
 async def test_clean_stop_commits_so_the_next_member_gets_nothing_already_processed(
@@ -371,7 +366,9 @@ async def test_clean_stop_commits_so_the_next_member_gets_nothing_already_proces
     second = [event("second", i) for i in range(10)]
     await send_events(settings, second)
     async with member(settings, "m2", recording_handler(db, "m2"), group=group):
-        await eventually(lambda: _has(db, {e["event_id"] for e in second}, "m2"), "m2 handles the new records")
+        await eventually(
+            lambda: _has(db, {e["event_id"] for e in second}, "m2"), "m2 handles the new records"
+        )
     assert await handled_ids(db, "m2") == {e["event_id"] for e in second}
 
 
@@ -399,7 +396,9 @@ async def test_stop_during_transient_retries_is_prompt_and_leaves_the_batch_for_
     assert sum((await end_offsets(settings, Topics.dlq(topic))).values()) == 0
 
     async with member(settings, "next", recording_handler(db, "next"), group=group):
-        await eventually(lambda: _has(db, {e["event_id"] for e in events}, "next"), "the batch is re-delivered")
+        await eventually(
+            lambda: _has(db, {e["event_id"] for e in events}, "next"), "the batch is re-delivered"
+        )
 
 
 CHILD = r"""
@@ -460,7 +459,13 @@ async def child_process(
     }
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", CHILD, json.dumps(cfg), cwd=REPO_ROOT, stdout=out, stderr=out,
+            sys.executable,
+            "-c",
+            CHILD,
+            json.dumps(cfg),
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=out,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
     try:
@@ -502,7 +507,9 @@ async def test_sigterm_stops_gracefully_and_commits_what_was_processed(
     await send_events(settings, events)
     log = tmp_path / "child.log"
     async with child_process(settings, db, group, log, hang_after_db_commit=False) as proc:
-        await eventually(lambda: _has(db, {e["event_id"] for e in events}, "child"), "the child handles all", 30)
+        await eventually(
+            lambda: _has(db, {e["event_id"] for e in events}, "child"), "the child handles all", 30
+        )
         proc.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(proc.wait(), 10)
     assert code == 0, log.read_text()
@@ -538,8 +545,12 @@ async def test_partitions_move_to_the_remaining_member_without_losing_records(
         async with member(settings, "b", recording_handler(db, "b"), group=group) as b:
             await publish("two", 30)  # while b joins: the group rebalances under load
             await eventually(
-                lambda: _true(bool(a.assigned()) and bool(b.assigned()) and a.assigned() | b.assigned()
-                              == {0, 1, 2} and not a.assigned() & b.assigned()),
+                lambda: _true(
+                    bool(a.assigned())
+                    and bool(b.assigned())
+                    and a.assigned() | b.assigned() == {0, 1, 2}
+                    and not a.assigned() & b.assigned()
+                ),
                 "a and b share the partitions",
             )
             await publish("three", 30)
@@ -636,7 +647,9 @@ async def test_poison_record_is_dead_lettered_and_the_rest_of_its_batch_is_handl
     async with member(settings, "m", rejects_poison) as m:
         others = {e["event_id"] for e in events} - {poison["event_id"]}
         await eventually(lambda: _has(db, others), "the other records of the batch are handled")
-        await eventually(lambda: _true(m.loop.stats["dead_lettered"] == 1), "the poison record is dead-lettered")
+        await eventually(
+            lambda: _true(m.loop.stats["dead_lettered"] == 1), "the poison record is dead-lettered"
+        )
         assert max(attempts) > 1, "the test wanted the poison record inside a multi-record batch"
         letters = await dead_letters(settings)
         assert len(letters) == 1
@@ -650,7 +663,9 @@ async def test_poison_record_is_dead_lettered_and_the_rest_of_its_batch_is_handl
 
         later = [event("after-poison", i) for i in range(4)]
         await send_events(settings, later)
-        await eventually(lambda: _has(db, {e["event_id"] for e in later}), "the loop goes on after the poison")
+        await eventually(
+            lambda: _has(db, {e["event_id"] for e in later}), "the loop goes on after the poison"
+        )
     assert poison["event_id"] not in await handled_ids(db)
 
 
@@ -666,7 +681,9 @@ async def test_records_the_handler_rejects_are_dead_lettered_with_its_reason(
         return [Rejection.of(d, "unknown company co-r-3") for d in batch if d.event.event_id == "r-3"]
 
     async with member(settings, "m", rejects_one) as m:
-        await eventually(lambda: _true(m.loop.stats["dead_lettered"] == 1), "the rejected record is dead-lettered")
+        await eventually(
+            lambda: _true(m.loop.stats["dead_lettered"] == 1), "the rejected record is dead-lettered"
+        )
         await eventually(lambda: _has(db, {e["event_id"] for e in events} - {"r-3"}), "the rest is handled")
     letters = await dead_letters(settings)
     assert [letter.error for letter in letters] == ["unknown company co-r-3"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaTimeoutError
 from aiokafka.structs import ConsumerRecord
 from sqlalchemy import text
@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.db.engine import make_engine
 from shared.events import SessionEvent
-from shared.kafka.config import client_options
 from shared.kafka.producer import make_producer
 from shared.outbox import OutboxRelay, enqueue
 from shared.settings import Settings
+from tests.pipeline import read_all
 
 PARTITIONS = 3  # what the ``settings`` fixture creates
 
@@ -43,28 +43,6 @@ def session(tag: str, i: int, company: str | None = None) -> SessionEvent:
             "messages": [{"role": "user", "content": f"message {i}"}],
         }
     )
-
-
-async def read_all(settings: Settings, topic: str) -> list[ConsumerRecord]:
-    """Every record currently in ``topic`` (up to the high watermark of each partition)."""
-    consumer = AIOKafkaConsumer(
-        **client_options(settings), group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        consumer.assign(tps)
-        end = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
-        out: list[ConsumerRecord] = []
-        deadline = time.monotonic() + 15
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            assert time.monotonic() < deadline, f"could not read {topic} up to {end}"
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                out.extend(records)
-        return out
-    finally:
-        await consumer.stop()
 
 
 def event_ids(records: list[ConsumerRecord]) -> list[str]:
