@@ -27,6 +27,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
                 "provider_batches",
                 "request_retries",
                 "batch_submit_retries",
+                "secret_scan_items",
                 "outage_s",
                 "duration_s",
             )

@@ -9,6 +9,7 @@ batch mixing companies or models (from the emulator's own records), and the run'
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -294,3 +295,36 @@ class Stopwatch:
 
     def __call__(self) -> float:
         return round(time.monotonic() - self.started, 1)
+
+
+async def assert_secret_absent(env: Env) -> int:
+    """The API key appears nowhere a chaos run leaves traces: logs, rows, topics (DLQs included).
+
+    Returns how many items were scanned (printed with the run's figures).
+    """
+    from shared.kafka.topics import topic_names
+    from tests.pipeline import read_all
+    from tests.reliability.test_security_secrets import table_texts
+
+    secret = env.settings.openai_api_key.get_secret_value()
+    forms = (secret, base64.b64encode(secret.encode()).decode().rstrip("="))
+    found: list[str] = []
+    scanned = 0
+
+    def check(blob: str, where: str) -> None:
+        nonlocal scanned
+        scanned += 1
+        found.extend(f"{where}: {form[:10]}..." for form in forms if form in blob)
+
+    for path in sorted(env.log_dir.glob("*.log")):
+        check(path.read_text(errors="replace"), str(path.name))
+    for table, row in await table_texts(env.engine):
+        check(row, table)
+    for topic in topic_names(env.settings):
+        for record in await read_all(env.settings, topic, env.settings.topic_partitions):
+            check((record.value or b"").decode("utf-8", "replace"), topic)
+            if topic.endswith(".dlq") and record.value:
+                original = orjson.loads(record.value).get("value") or ""
+                check(base64.b64decode(original).decode("utf-8", "replace"), f"{topic} (original)")
+    assert not found, found[:10]
+    return scanned

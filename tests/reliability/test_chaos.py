@@ -35,6 +35,7 @@ from tests.reliability.harness import (
     Stopwatch,
     assert_nothing_lost,
     assert_provider_batches_unmixed,
+    assert_secret_absent,
     expected_requests,
     feed,
     log_counts,
@@ -95,6 +96,7 @@ async def chaos_run(
             invariants = await assert_pipeline_invariants(env.engine, env.stack, max_attempts=MAX_ATTEMPTS)
             figures["requests_answered_by_provider"] = invariants["answered"]
             await assert_provider_batches_unmixed(env.engine, env.stack)
+            figures["secret_scan_items"] = await assert_secret_absent(env)
             figures["service_logs"] = log_counts(env.stack)
     finally:
         if driver is not None:
