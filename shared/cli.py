@@ -22,7 +22,7 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    """Attach command groups. Imported here so `batchline --help` never connects to anything."""
+    """Attach command groups (imports only; nothing connects until a command runs)."""
     from shared.devinfra.cli import dev_app
     from shared.ops_cli import register_ops
     from shared.provider.emulator.cli import register_emulator
@@ -30,10 +30,8 @@ def _register() -> None:
     app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
     register_ops(app)
     register_emulator(app)
-    try:
-        from services.cli import register_services
-    except ImportError:  # services land in a later step of the build; the core CLI works without them
-        return
+    from services.cli import register_services
+
     register_services(app)
 
 

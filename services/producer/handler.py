@@ -13,7 +13,12 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.producer import repository as repo
-from services.producer.sessions import content_hash, latest_per_session, plan_requests
+from services.producer.sessions import (
+    claim_ownership,
+    conversations_to_store,
+    first_delivery_of_each_event,
+    plan_requests,
+)
 from shared.events import SessionEvent, pending_event
 from shared.kafka.consumer import Delivery, Rejection
 from shared.outbox import enqueue
@@ -36,54 +41,33 @@ class SessionEventsHandler:
         self._on_commit = on_commit
 
     async def __call__(self, deliveries: Sequence[Delivery[SessionEvent]]) -> list[Rejection]:
-        rejections: list[Rejection] = []
+        refused: list[Delivery[SessionEvent]] = []
         async with self._engine.begin() as conn:
             fresh_ids = await repo.first_seen(
                 conn, self._config.group_id, (d.event.event_id for d in deliveries)
             )
-            seen_in_batch: set[str] = set()
-            fresh: list[Delivery[SessionEvent]] = []
-            for d in deliveries:
-                if d.event.event_id in fresh_ids and d.event.event_id not in seen_in_batch:
-                    seen_in_batch.add(d.event.event_id)
-                    fresh.append(d)
+            fresh = first_delivery_of_each_event(deliveries, fresh_ids, lambda d: d.event.event_id)
             if not fresh:
                 return []
-
             stored = await repo.lock_sessions(conn, (d.event.session_id for d in fresh))
-            # Tenant isolation: a session id never moves to another company's data. The owner is the
-            # stored one, else the first event of this batch that names the session.
-            owners = {sid: s.company_id for sid, s in stored.items()}
-            kept: list[Delivery[SessionEvent]] = []
-            for d in fresh:
-                if owners.setdefault(d.event.session_id, d.event.company_id) != d.event.company_id:
-                    rejections.append(Rejection.of(d, "session_id belongs to another company"))
-                    continue
-                kept.append(d)
-            accepted = [d.event for d in kept]
-
-            latest = latest_per_session(accepted)
-            to_write = []
-            for session_id, event in latest.items():
-                before = stored.get(session_id)
-                if before is not None and len(event.messages) < before.message_count:
-                    continue  # an older, shorter copy of the conversation: keep what we have
-                if before is None or before.content_hash != content_hash(event):
-                    to_write.append(event)
+            kept, refused, owners = claim_ownership(
+                [(d, d.event) for d in fresh], {sid: s.company_id for sid, s in stored.items()}
+            )
+            to_write = conversations_to_store(
+                [d.event for d in kept], {sid: (s.message_count, s.content_hash) for sid, s in stored.items()}
+            )
             await repo.upsert_sessions(conn, to_write)
             new_ids = {e.session_id for e in to_write} - stored.keys()
             if new_ids:
                 # Another producer may have created one of these sessions for another company after our
-                # lock read found nothing to lock; the upsert left its row alone. Re-read the owners.
+                # lock read found nothing to lock (the upsert left its row alone): re-read the owners.
                 now = await repo.lock_sessions(conn, new_ids)
                 lost = {sid for sid, s in now.items() if s.company_id != owners[sid]}
-                if lost:
-                    for d in kept:
-                        if d.event.session_id in lost:
-                            rejections.append(Rejection.of(d, "session_id belongs to another company"))
-                    accepted = [e for e in accepted if e.session_id not in lost]
-                    to_write = [e for e in to_write if e.session_id not in lost]
+                refused += [d for d in kept if d.event.session_id in lost]
+                kept = [d for d in kept if d.event.session_id not in lost]
+                to_write = [e for e in to_write if e.session_id not in lost]
             await repo.replace_messages(conn, to_write)
+            accepted = [d.event for d in kept]
 
             planned = plan_requests(
                 accepted,
@@ -101,6 +85,6 @@ class SessionEventsHandler:
             fresh=len(fresh),
             sessions=len(to_write),
             requests=len(created),
-            rejected=len(rejections),
+            rejected=len(refused),
         )
-        return rejections
+        return [Rejection.of(d, "session_id belongs to another company") for d in refused]

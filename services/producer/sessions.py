@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from shared.analysis import ProcessingType
 from shared.events import SessionEvent
+
+D = TypeVar("D")
 
 #: Namespace of request ids: uuid5(namespace, "session|type|model|revision") is stable across replays.
 REQUEST_NAMESPACE = uuid.UUID("6f1c7f38-2f2e-4bb4-9d7b-8a3c3f4f9b11")
@@ -93,3 +96,49 @@ def latest_per_session(events: Sequence[SessionEvent]) -> dict[str, SessionEvent
         if current is None or len(event.messages) >= len(current.messages):
             chosen[event.session_id] = event
     return chosen
+
+
+def first_delivery_of_each_event(
+    deliveries: Sequence[D], fresh_event_ids: set[str], event_id: Callable[[D], str]
+) -> list[D]:
+    """Deliveries whose event id was not applied before, each event once (a batch may repeat it)."""
+    seen: set[str] = set()
+    out: list[D] = []
+    for d in deliveries:
+        eid = event_id(d)
+        if eid in fresh_event_ids and eid not in seen:
+            seen.add(eid)
+            out.append(d)
+    return out
+
+
+def claim_ownership(
+    events: Sequence[tuple[D, SessionEvent]], stored_owner: Mapping[str, str]
+) -> tuple[list[D], list[D], dict[str, str]]:
+    """Tenant isolation: a session belongs to its stored company, else to the first event naming it.
+
+    Returns (kept, refused, owners): events naming a session another company owns are refused.
+    """
+    owners = dict(stored_owner)
+    kept: list[D] = []
+    refused: list[D] = []
+    for item, event in events:
+        if owners.setdefault(event.session_id, event.company_id) != event.company_id:
+            refused.append(item)
+        else:
+            kept.append(item)
+    return kept, refused, owners
+
+
+def conversations_to_store(
+    accepted: Sequence[SessionEvent], stored: Mapping[str, tuple[int, str]]
+) -> list[SessionEvent]:
+    """New sessions and changed conversations; ``stored`` maps session id -> (message count, hash)."""
+    out = []
+    for session_id, event in latest_per_session(accepted).items():
+        before = stored.get(session_id)
+        if before is not None and len(event.messages) < before[0]:
+            continue  # an older, shorter copy of the conversation: keep what we have
+        if before is None or before[1] != content_hash(event):
+            out.append(event)
+    return out

@@ -72,3 +72,30 @@ def test_size_estimate_is_capped_by_truncation_and_counts_utf8() -> None:
     greek = event(messages=[{"role": "user", "content": "α" * 10_000}])
     assert approx_line_bytes(greek, 100_000) > approx_line_bytes(ascii_event, 100_000) * 1.5
     assert approx_line_bytes(ascii_event, 1_000) < 1_000 * 1.2 + LINE_OVERHEAD_BYTES
+
+
+def test_each_fresh_event_is_applied_once_per_batch() -> None:
+    from services.producer.sessions import first_delivery_of_each_event
+
+    items = ["a", "b", "a", "c"]
+    assert first_delivery_of_each_event(items, {"a", "c"}, lambda x: x) == ["a", "c"]
+
+
+def test_first_company_to_name_a_new_session_owns_it() -> None:
+    from services.producer.sessions import claim_ownership
+
+    mine, theirs, known = event(company_id="acme"), event(company_id="evil"), event(session_id="s2", company_id="evil")
+    kept, refused, owners = claim_ownership([(1, mine), (2, theirs), (3, known)], {"s2": "acme"})
+    assert (kept, refused) == ([1], [2, 3])
+    assert owners == {"s1": "acme", "s2": "acme"}
+
+
+def test_only_new_or_changed_conversations_are_stored() -> None:
+    from services.producer.sessions import conversations_to_store
+
+    same = event(2)
+    grown = event(4, session_id="s2")
+    shrunk = event(1, session_id="s3")
+    stored = {"s1": (2, content_hash(same)), "s2": (2, "old"), "s3": (3, "old")}
+    assert [e.session_id for e in conversations_to_store([same, grown, shrunk, event(2, session_id="s4")], stored)] == [
+        "s2", "s4"]
