@@ -27,7 +27,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/batchline dev up
 	$(BIN)/python -m bench.ingest_bulk
+	$(BIN)/python -m bench.model_accuracy
 
 clean-infra: $(STAMP)
 	-$(BIN)/batchline dev down
