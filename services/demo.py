@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from sqlalchemy import text
@@ -22,12 +21,13 @@ from services.stack import Stack, settings_env
 from shared.db.engine import make_engine
 from shared.errors import CliError
 from shared.events import DecodeError, SessionEvent, decode
+from shared.report_view import make_console
 from shared.settings import Settings
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample_sessions.jsonl"
 DEFAULT_API_KEY = "sk-local-emulator"
 
-console = Console(width=None if Console().is_terminal else 130)
+console = make_console()
 
 
 @dataclass(frozen=True, slots=True)

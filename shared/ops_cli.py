@@ -8,13 +8,13 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 
 from shared.errors import CliError
+from shared.report_view import make_console
 from shared.settings import Settings
 
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics of the pipeline.")
-console = Console(width=None if Console().is_terminal else 130)
+console = make_console()
 
 
 def _settings() -> Settings:

@@ -9,6 +9,11 @@ from shared.report import CompanyReport, company_reports
 from shared.settings import Settings
 
 
+def make_console() -> Console:
+    """A terminal keeps its own width; logs and pipes get 130 columns so tables stay readable."""
+    return Console(width=None if Console().is_terminal else 130)
+
+
 async def load_reports(settings: Settings) -> list[CompanyReport]:
     from shared.bootstrap import database_url
     from shared.db.engine import make_engine

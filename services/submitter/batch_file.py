@@ -9,7 +9,6 @@ returned as overflow (the caller gives them back to pending) instead of breaking
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -108,11 +107,3 @@ def _emit(
     built.lines += 1
     built.included.append(request_id)
     built.models.add(model)
-
-
-def read_custom_ids(path: Path) -> Iterator[str]:
-    """The custom ids of a written file, in order (used by tests and the reliability checks)."""
-    with path.open("rb") as f:
-        for raw in f:
-            if raw.strip():
-                yield orjson.loads(raw)["custom_id"]

@@ -31,16 +31,3 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     worker thread, not from inside a running loop.
     """
     command.upgrade(alembic_config(database_url), revision)
-
-
-async def current(database_url: str) -> str | None:
-    """The revision the database is at (None before the first migration)."""
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
-    finally:
-        await engine.dispose()

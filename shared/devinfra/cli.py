@@ -101,28 +101,10 @@ async def status(settings: Settings) -> list[ComponentRow]:
         rows.append(ComponentRow("postgres", state, address, _short(version), "-", "-"))
     else:
         pg = postgres.postgres_status(postgres.PostgresNode.from_settings(settings))
-        rows.append(
-            ComponentRow(
-                "postgres",
-                "running" if pg.running else "stopped",
-                pg.url,
-                pg.version or "?",
-                str(pg.pid or "-"),
-                str(pg.log_file),
-            )
-        )
+        rows.append(_local_row("postgres", pg, pg.url))
     if kafka_is_local(settings):
         kf = kafka.kafka_status(kafka.KafkaNode.from_settings(settings))
-        rows.append(
-            ComponentRow(
-                "kafka",
-                "running" if kf.running else "stopped",
-                kf.bootstrap,
-                kf.version or "?",
-                str(kf.pid or "-"),
-                str(kf.log_file),
-            )
-        )
+        rows.append(_local_row("kafka", kf, kf.bootstrap))
     elif settings.kafka_security_protocol != "PLAINTEXT":
         rows.append(
             ComponentRow("kafka", "external, not probed", settings.kafka_bootstrap_servers, "?", "-", "-")
@@ -155,6 +137,19 @@ def write_state(settings: Settings) -> Path:
     path = home / "state.json"
     path.write_text(json.dumps(state, indent=2) + "\n")
     return path
+
+
+def _local_row(
+    component: str, state: postgres.PostgresStatus | kafka.KafkaStatus, address: str
+) -> ComponentRow:
+    return ComponentRow(
+        component,
+        "running" if state.running else "stopped",
+        address,
+        state.version or "?",
+        str(state.pid or "-"),
+        str(state.log_file),
+    )
 
 
 def _short(version: str) -> str:
