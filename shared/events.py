@@ -206,7 +206,7 @@ class BatchCreated(_Event):
     """A provider batch exists for a local batch; the poller starts tracking it."""
 
     type: Literal["batch.created"] = "batch.created"
-    batch_id: Ident
+    batch_id: uuid.UUID
     company_id: Ident
     model: ModelName
     provider_batch_id: Ident
@@ -220,7 +220,7 @@ class BatchCompleted(_Event):
     """A batch reached a terminal provider status; the ingester resolves its requests."""
 
     type: Literal["batch.completed"] = "batch.completed"
-    batch_id: Ident
+    batch_id: uuid.UUID
     company_id: Ident
     model: ModelName
     provider_batch_id: Ident | None = None

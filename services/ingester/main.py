@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Sequence
 
 import structlog
@@ -26,20 +25,10 @@ class CompletedHandler:
         self._ingester = ingester
 
     async def __call__(self, deliveries: Sequence[Delivery[BatchCompleted]]) -> list[Rejection]:
-        rejections: list[Rejection] = []
-        done: set[str] = set()
-        for d in deliveries:
-            if d.event.batch_id in done:
-                continue
-            try:
-                batch_id = uuid.UUID(d.event.batch_id)
-            except ValueError:
-                rejections.append(Rejection.of(d, "batch_id is not a UUID"))
-                continue
-            await self._ingester.ingest(batch_id)  # one transaction per batch; raises -> the loop retries
-            done.add(d.event.batch_id)
-        return rejections
-
+        # One transaction per batch, each batch once; a failure raises and the consumer loop retries.
+        for batch_id in dict.fromkeys(d.event.batch_id for d in deliveries):
+            await self._ingester.ingest(batch_id)
+        return []
 
 async def sweep_forever(
     ingester: Ingester, *, interval_s: float, older_than_s: float, stop: asyncio.Event

@@ -177,7 +177,7 @@ class Poller:
                 [
                     BatchCompleted(
                         event_id=f"{batch.id}:completed",
-                        batch_id=str(batch.id),
+                        batch_id=batch.id,
                         company_id=batch.company_id,
                         model=batch.model,
                         provider_batch_id=batch.provider_batch_id,

@@ -222,7 +222,7 @@ class Submitter:
                 [
                     BatchCreated(
                         event_id=f"{batch.id}:created",
-                        batch_id=str(batch.id),
+                        batch_id=batch.id,
                         company_id=batch.company_id,
                         model=batch.model,
                         provider_batch_id=provider_batch_id,
@@ -263,7 +263,7 @@ class Submitter:
     def _completed(batch: repo.Unsubmitted) -> BatchCompleted:
         return BatchCompleted(
             event_id=f"{batch.id}:completed",
-            batch_id=str(batch.id),
+            batch_id=batch.id,
             company_id=batch.company_id,
             model=batch.model,
             status="FAILED",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 import pytest
 
 from shared.analysis import ProcessingType
 from shared.events import (
     BatchCompleted,
+    BatchCreated,
     DecodeError,
     RequestPending,
     SessionEvent,
@@ -54,7 +57,7 @@ def test_round_trip_of_every_pipeline_event() -> None:
         approx_bytes=10,
     )
     assert decode(RequestPending, pending.to_bytes()) == pending
-    done = BatchCompleted(event_id="y", batch_id="b", company_id="c", model="m", status="EXPIRED")
+    done = BatchCompleted(event_id="y", batch_id=uuid.uuid4(), company_id="c", model="m", status="EXPIRED")
     assert decode(BatchCompleted, done.to_bytes()) == done
 
 
@@ -89,6 +92,15 @@ def test_bad_events_are_rejected_with_a_reason_naming_the_problem(payload: bytes
     with pytest.raises(DecodeError) as info:
         decode(SessionEvent, payload)
     assert reason in str(info.value)
+
+
+def test_batch_events_carry_uuid_batch_ids_and_reject_others() -> None:
+    bid = uuid.uuid4()
+    created = BatchCreated(event_id="c", batch_id=bid, company_id="c", model="m", provider_batch_id="b", request_count=1)
+    assert decode(BatchCreated, created.to_bytes()).batch_id == bid
+    bad = orjson.dumps({**orjson.loads(created.to_bytes()), "batch_id": "not-a-uuid"})
+    with pytest.raises(DecodeError, match="batch_id"):
+        decode(BatchCreated, bad)
 
 
 def test_deeply_nested_unknown_field_does_not_crash_the_decoder() -> None:
