@@ -265,13 +265,6 @@ class DeadLetter(BaseModel):
 
 E = TypeVar("E", bound=_Event)
 
-TOPIC_EVENT_TYPES: dict[str, type[_Event]] = {
-    "session.events": SessionEvent,
-    "request.pending": RequestPending,
-    "batch.created": BatchCreated,
-    "batch.completed": BatchCompleted,
-}
-
 
 def decode(model: type[E], raw: bytes | None) -> E:
     """Parse one record value into ``model`` or raise DecodeError with a short, specific reason."""
