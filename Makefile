@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff check shared services cli emulator devtools tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -17,9 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devtools.infra.postgres import resolve_database_url
 from services.ingester import repository as repo
 from services.ingester.results import LineOutcome, Usage
-from shared.bootstrap import database_url
 from shared.db.engine import make_engine
 from shared.db.migrate import upgrade
 from shared.settings import Settings
@@ -102,7 +102,7 @@ async def per_row(engine: AsyncEngine, ids: list[uuid.UUID]) -> float:
 
 
 async def main(rows: int, chunk: int) -> None:
-    admin = make_url(database_url(Settings()))
+    admin = make_url(resolve_database_url(Settings()))
     name = f"bench_{uuid.uuid4().hex[:8]}"
     plain = admin.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
     conn = await asyncpg.connect(plain)

@@ -1,8 +1,8 @@
 """Benchmark: how often the emulator's stand-in model agrees with the sample generator's labels.
 
-Generates labelled sessions (``shared.dataset.generate_labelled``), formats each conversation the
+Generates labelled sessions (``devtools.dataset.generator.generate_labelled``), formats each conversation the
 way the submitter does (``role: content`` lines, truncated at the default
-``max_conversation_chars``), runs :func:`shared.provider.emulator.model.analyse` on it and prints
+``max_conversation_chars``), runs :func:`emulator.model.analyse` on it and prints
 accuracy per language and per category (language, category and sentiment columns), plus the shipped
 sample (``data/sample_sessions.jsonl``, labels regenerated from its seed). Asserts nothing; the
 quality floor is ``tests/unit/provider/test_model_accuracy.py``.
@@ -21,8 +21,7 @@ from typing import Any
 
 import orjson
 
-from shared.analysis import CATEGORIES, LANGUAGES, format_conversation
-from shared.dataset import (
+from devtools.dataset.generator import (
     SAMPLE_COMPANIES,
     SAMPLE_COUNT,
     SAMPLE_LONG_FRACTION,
@@ -31,7 +30,8 @@ from shared.dataset import (
     SessionLabels,
     generate_labelled,
 )
-from shared.provider.emulator.model import Analysis, analyse
+from emulator.model import Analysis, analyse
+from shared.analysis import CATEGORIES, LANGUAGES, format_conversation
 from shared.settings import Settings
 
 MAX_CHARS: int = Settings.model_fields["max_conversation_chars"].default

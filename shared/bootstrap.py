@@ -31,13 +31,15 @@ from shared.settings import Settings
 E = TypeVar("E", bound=_Event)
 
 
-def database_url(settings: Settings) -> str:
-    """``BATCHLINE_DATABASE_URL`` when set, else the embedded PostgreSQL of ``batchline dev up``."""
-    if settings.database_url:
-        return settings.database_url
-    from shared.devinfra.postgres import resolve_database_url
+class MissingDatabaseUrl(RuntimeError):
+    """The core never guesses a database; the CLI fills in the dev default before a service starts."""
 
-    return resolve_database_url(settings)
+
+def database_url(settings: Settings) -> str:
+    """``BATCHLINE_DATABASE_URL``; entry points resolve a local default before calling the core."""
+    if not settings.database_url:
+        raise MissingDatabaseUrl("BATCHLINE_DATABASE_URL is not set")
+    return settings.database_url
 
 
 def configure_logging(settings: Settings, service: str) -> None:

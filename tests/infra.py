@@ -5,7 +5,7 @@ Each component is resolved on its own, first match wins:
 1. ``BATCHLINE_TEST_DATABASE_URL`` / ``BATCHLINE_TEST_KAFKA_BOOTSTRAP``: servers someone else runs (CI
    services, a shared cluster). Used as they are, never stopped.
 2. testcontainers, when a Docker engine answers a ping within a couple of seconds.
-3. The local no-Docker infrastructure of ``batchline dev`` (``shared.devinfra``), but in its own home
+3. The local no-Docker infrastructure of ``batchline dev`` (``devtools.infra``), but in its own home
    (``.batchline/test``) and on its own ports, so a test run never touches a developer's ``dev up``.
    Concurrent pytest runs in one checkout share it: each holds a lease (a file named by its pid), and
    the last one out stops it, and only if a test session started it (``BATCHLINE_TEST_KEEP_INFRA=1``
@@ -33,8 +33,8 @@ from typing import Any
 
 import pytest
 
-from shared.devinfra import kafka, postgres
-from shared.devinfra._proc import file_lock
+from devtools.infra import kafka, postgres
+from devtools.infra._proc import file_lock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO_ROOT / ".batchline" / "test"

@@ -18,11 +18,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.db.engine import make_engine
 from shared.db.migrate import upgrade
 from shared.kafka.topics import ensure_topics
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.settings import Settings
 from tests.infra import Infra
 

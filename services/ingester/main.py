@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import structlog
 
-from services.ingester.ingest import Ingester, IngesterConfig
+from services.ingester.service import Ingester, IngesterConfig
 from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCompleted

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.poller import repository as repo
-from services.poller.polling import Poller, PollerConfig
+from services.poller.service import Poller, PollerConfig
 from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated

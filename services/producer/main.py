@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from services.producer.handler import ProducerConfig, SessionEventsHandler
+from services.producer.service import ProducerConfig, SessionEventsHandler
 from shared.bootstrap import service_context
 from shared.events import SessionEvent
 from shared.runtime import run_components

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.submitter.accumulator import Accumulator, GroupKey
 from services.submitter.repository import pending_groups
-from services.submitter.submission import Submitter, SubmitterConfig
+from services.submitter.service import Submitter, SubmitterConfig
 from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending

@@ -26,9 +26,9 @@ import pytest
 from openapi_schema_validator import OAS30Validator, OAS31Validator
 from pydantic import SecretStr
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.provider.base import LOCAL_BATCH_ID_KEY
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.openai import OpenAIBatchProvider
 from tests.integration.provider.helpers import (
     FAST_RETRY,

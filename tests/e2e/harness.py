@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.stack import Stack, free_port
+from devtools.stack import Stack, free_port
 from shared.kafka.replay import group_lag
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings
 from tests.pipeline import rows, scalar

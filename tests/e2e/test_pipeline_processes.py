@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.dataset import generate_events, malformed_events
+from devtools.dataset.generator import generate_events, malformed_events
 from shared.kafka.replay import reset_to_earliest
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.stack import free_port
+from devtools.stack import free_port
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings
 from tests.pipeline import publish, running_services, scalar

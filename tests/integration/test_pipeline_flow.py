@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.provider.emulator.server import EmulatorServer
+from emulator.server import EmulatorServer
 from shared.settings import Settings
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
 

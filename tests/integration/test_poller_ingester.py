@@ -11,9 +11,9 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.ingest import Ingester, IngesterConfig
+from services.ingester.service import Ingester, IngesterConfig
 from services.poller import repository as poll_repo
-from services.poller.polling import Poller, PollerConfig
+from services.poller.service import Poller, PollerConfig
 from shared.analysis import ProcessingType, chat_body
 from shared.events import BatchCompleted, decode
 from shared.provider.base import LOCAL_BATCH_ID_KEY

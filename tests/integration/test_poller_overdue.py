@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.events import BatchCompleted, decode
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.settings import Settings
 from tests.integration.test_poller_ingester import poll_until, poller, seed_batch
 from tests.pipeline import rows

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from services.submitter import repository as repo
-from services.submitter.submission import Submitter, SubmitterConfig
+from services.submitter.service import Submitter, SubmitterConfig
 from shared.analysis import ProcessingType, chat_body
 from shared.provider.base import LOCAL_BATCH_ID_KEY
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.openai import build_provider
 from shared.settings import Settings
 from tests.pipeline import scalar

@@ -17,9 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.stack import Stack
-from shared.devinfra import kafka, postgres
-from shared.processes import ManagedProcess
+from devtools.infra import kafka, postgres
+from devtools.processes import ManagedProcess
+from devtools.stack import Stack
 
 
 @dataclass(frozen=True)

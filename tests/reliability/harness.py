@@ -24,10 +24,10 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.stack import Stack, free_port
+from devtools.infra import kafka, postgres
+from devtools.stack import Stack, free_port
 from shared.db.engine import make_engine
 from shared.db.migrate import upgrade
-from shared.devinfra import kafka, postgres
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from shared.dataset import generate_events
+from devtools.dataset.generator import generate_events
 from tests.e2e.harness import assert_pipeline_invariants, wait_terminal
 from tests.reliability.chaos import ChaosDriver, ChaosPlan
 from tests.reliability.harness import (

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.ingest import Ingester, IngesterConfig
+from services.ingester.service import Ingester, IngesterConfig
 from shared.analysis import (
     CATEGORIES,
     LANGUAGES,

@@ -34,7 +34,7 @@ from aiokafka.errors import KafkaError
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.dataset import generate_events, malformed_events
+from devtools.dataset.generator import generate_events, malformed_events
 from shared.events import DLQ_MAX_ORIGINAL_BYTES, MAX_MESSAGE_CHARS, MAX_MESSAGES_PER_SESSION, DeadLetter
 from shared.settings import Settings
 from tests.pipeline import publish, rows, running_services

@@ -33,12 +33,12 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emulator.server import EmulatorServer
 from services.submitter import repository as submit_repo
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import write_batch_file
 from shared.analysis import format_conversation
 from shared.kafka.topics import ensure_topics
-from shared.provider.emulator.server import EmulatorServer
 from shared.settings import PROVIDER_MAX_FILE_BYTES, Settings
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
 from tests.reliability.test_fuzz_support import corpus

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.dataset import generate_events
+from devtools.dataset.generator import generate_events
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings
 from tests.e2e.harness import assert_pipeline_invariants, pipeline_stack, wait_terminal

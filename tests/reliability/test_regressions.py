@@ -21,13 +21,13 @@ from pathlib import Path
 import pytest
 from aiokafka.errors import KafkaConnectionError
 
-from services.stack import free_port, settings_env
+from devtools.processes import ManagedProcess, service_argv
+from devtools.stack import free_port, settings_env
 from shared.events import SessionEvent
 from shared.kafka.config import start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Delivery, Rejection, default_is_transient, make_consumer
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics
-from shared.processes import ManagedProcess, service_argv
 from shared.provider.base import PermanentProviderError, RetryableProviderError
 from shared.settings import Settings
 from tests.infra import Infra

@@ -20,10 +20,10 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from emulator import output_files as emulator_results
+from emulator.server import EmulatorServer
 from shared.analysis import CATEGORIES, LANGUAGES, SENTIMENTS
 from shared.kafka.topics import ensure_topics
-from shared.provider.emulator import results as emulator_results
-from shared.provider.emulator.server import EmulatorServer
 from shared.settings import Settings
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
 

@@ -28,12 +28,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.stack import Stack, free_port
+from devtools.dataset.generator import generate_events, malformed_events
+from devtools.processes import SERVICES, ManagedProcess, service_argv
+from devtools.stack import Stack, free_port
 from shared.analysis import CATEGORIES, LANGUAGES, SENTIMENTS
-from shared.dataset import generate_events, malformed_events
 from shared.events import DeadLetter
 from shared.kafka.topics import ensure_topics, topic_names
-from shared.processes import SERVICES, ManagedProcess, service_argv
 from shared.provider.base import ProviderError
 from shared.provider.http import RetryPolicy
 from shared.provider.openai import OpenAIBatchProvider

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.devinfra.postgres import ensure_database
+from cli.report import company_reports
+from devtools.infra.postgres import ensure_database
+from emulator.server import EmulatorServer
 from shared.kafka.topics import ensure_topics
-from shared.provider.emulator.server import EmulatorServer
-from shared.report import company_reports
 from shared.settings import Settings
 from tests.infra import Infra
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
@@ -38,9 +38,9 @@ SQL_WORDS = re.compile(
 #: (file, start of the statement's literal text) -> why interpolating there is safe.
 ALLOWED = {
     # Fixed column names from a literal tuple in the same function (checked below); no value.
-    ("shared/report.py", "SELECT company_id, "): "column names from a constant tuple",
+    ("cli/report.py", "SELECT company_id, "): "column names from a constant tuple",
     # DDL cannot bind an identifier; the database name is quoted with "" doubling (checked below).
-    ("shared/devinfra/postgres.py", "CREATE DATABASE "): "quoted identifier",
+    ("devtools/infra/postgres.py", "CREATE DATABASE "): "quoted identifier",
 }
 RAW_SQL_CALLS = {"text", "exec_driver_sql", "literal_column", "fetch", "fetchval", "fetchrow", "executemany"}
 
@@ -80,7 +80,7 @@ def dynamic_strings(tree: ast.AST) -> list[ast.AST]:
 
 def sources() -> list[tuple[str, ast.AST]]:
     out = []
-    for package in ("services", "shared"):
+    for package in ("services", "shared", "cli", "devtools", "emulator"):
         for path in sorted((ROOT / package).rglob("*.py")):
             out.append((str(path.relative_to(ROOT)), ast.parse(path.read_text(), filename=str(path))))
     assert len(out) > 40
@@ -125,12 +125,12 @@ def test_sql_is_never_built_from_values() -> None:
 def test_the_allowed_interpolations_carry_no_values() -> None:
     trees = dict(sources())
     # report.py: the f-string's only field is the loop variable of a for over a literal tuple.
-    report = trees["shared/report.py"]
+    report = trees["cli/report.py"]
     loops = [
         n
         for n in ast.walk(report)
         if isinstance(n, ast.For)
-        and any(isinstance(s, ast.JoinedStr) and allowed("shared/report.py", s) for s in ast.walk(n))
+        and any(isinstance(s, ast.JoinedStr) and allowed("cli/report.py", s) for s in ast.walk(n))
     ]
     (loop,) = loops
     assert isinstance(loop.iter, ast.Tuple)
@@ -149,7 +149,7 @@ def test_the_allowed_interpolations_carry_no_values() -> None:
     targets = {e.id for e in loop.target.elts} if isinstance(loop.target, ast.Tuple) else set()  # type: ignore[attr-defined]
     assert fields and fields <= targets
     # postgres.py: the interpolated identifier is quoted with "" doubling right before the statement.
-    source = (ROOT / "shared/devinfra/postgres.py").read_text()
+    source = (ROOT / "devtools/infra/postgres.py").read_text()
     assert "quoted = '\"' + name.replace('\"', '\"\"') + '\"'" in source
 
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.producer.handler import ProducerConfig, SessionEventsHandler
+from services.producer.service import ProducerConfig, SessionEventsHandler
 from services.submitter import repository as submit_repo
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import write_batch_file

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.dataset import generate_events
-from shared.devinfra import postgres
+from devtools.dataset.generator import generate_events
+from devtools.infra import postgres
 from tests.e2e.harness import assert_pipeline_invariants, wait_terminal
 from tests.pipeline import scalar
 from tests.reliability.harness import expected_requests, feed, log_counts, private_pipeline

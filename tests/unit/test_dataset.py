@@ -10,8 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from shared.analysis import CATEGORIES, LANGUAGES
-from shared.dataset import (
+from devtools.dataset.generator import (
     LONG_MAX_MESSAGES,
     LONG_MIN_CHARS,
     LONG_MIN_MESSAGES,
@@ -23,7 +22,8 @@ from shared.dataset import (
     malformed_events,
     write_sample,
 )
-from shared.dataset_phrases import PHRASES
+from devtools.dataset.phrases import PHRASES
+from shared.analysis import CATEGORIES, LANGUAGES
 from shared.events import DecodeError, SessionEvent, decode
 
 COMPANIES = ("acme-retail", "nordlicht-logistik", "soleil-hotels")
@@ -236,7 +236,7 @@ def test_write_sample_layout(tmp_path: Path) -> None:
 def test_shipped_sample_matches_the_generator(tmp_path: Path) -> None:
     regenerated = tmp_path / "sample.jsonl"
     write_sample(regenerated)
-    assert regenerated.read_bytes() == SAMPLE_PATH.read_bytes(), "run: python -m shared.dataset"
+    assert regenerated.read_bytes() == SAMPLE_PATH.read_bytes(), "run: python -m devtools.dataset.generator"
 
 
 def test_shipped_sample_has_valid_and_malformed_lines() -> None:

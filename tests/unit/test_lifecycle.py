@@ -161,7 +161,7 @@ def test_overdue_after_window_plus_grace() -> None:
 
 
 def test_poller_makes_odd_provider_answers_storable() -> None:
-    from services.poller.polling import _count, _storable
+    from services.poller.service import _count, _storable
 
     assert _storable("x" * 100 + "\x00", 64) == "x" * 64
     assert _storable("a\x00b", 10) == "a\ufffdb"

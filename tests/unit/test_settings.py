@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from devtools.settings_doc import settings_table
 from shared.settings import Settings
-from shared.settings_doc import settings_table
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -19,7 +19,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
         f"BATCHLINE_{n.upper()}" for n in Settings.model_fields if f"`BATCHLINE_{n.upper()}`" not in text
     ]
     assert missing == []
-    assert settings_table() in text, "README table is stale: paste `python -m shared.settings_doc` output"
+    assert settings_table() in text, "README table is stale: paste `python -m devtools.settings_doc` output"
 
 
 def test_environment_variables_configure_and_secrets_stay_hidden(monkeypatch: pytest.MonkeyPatch) -> None:

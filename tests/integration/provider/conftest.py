@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.provider.openai import OpenAIBatchProvider
 from tests.integration.provider.helpers import make_provider
 

@@ -11,9 +11,9 @@ import httpx
 import orjson
 from pydantic import SecretStr
 
+from emulator.server import EmulatorServer
 from shared.analysis import ProcessingType, chat_body
 from shared.provider.base import BATCH_ENDPOINT, ProviderBatch
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.http import RetryPolicy
 from shared.provider.openai import OpenAIBatchProvider
 

@@ -11,11 +11,11 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
+from emulator.config import EmulatorConfig
+from emulator.model import estimate_prompt_tokens
+from emulator.server import EmulatorServer
 from shared.analysis import ANSWER_MODELS, ProcessingType
 from shared.provider.base import LOCAL_BATCH_ID_KEY, PermanentProviderError, ProviderNotFound
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.model import estimate_prompt_tokens
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.http import RetryPolicy
 from shared.provider.openai import OpenAIBatchProvider
 from tests.integration.provider.helpers import (

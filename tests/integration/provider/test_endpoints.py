@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from emulator.server import EmulatorServer
 from shared.analysis import ANSWER_MODELS, ProcessingType
 from shared.provider.base import LOCAL_BATCH_ID_KEY, BatchProvider, ProviderNotFound
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.openai import OpenAIBatchProvider, build_provider
 from shared.settings import Settings
 from tests.integration.provider.helpers import (

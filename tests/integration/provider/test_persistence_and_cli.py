@@ -12,10 +12,10 @@ import httpx
 import typer
 from typer.testing import CliRunner
 
+from cli.emulator import register_emulator
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.provider.base import LOCAL_BATCH_ID_KEY
-from shared.provider.emulator.cli import register_emulator
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from tests.integration.provider.helpers import lines, make_input, make_provider, wait_terminal
 
 REPO = Path(__file__).resolve().parents[3]
@@ -82,7 +82,7 @@ def test_cli_serves_http(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
     script = (
         "import typer, sys\n"
-        "from shared.provider.emulator.cli import register_emulator\n"
+        "from cli.emulator import register_emulator\n"
         "app = typer.Typer()\n"
         "register_emulator(app)\n"
         "app.command('noop')(lambda: None)\n"

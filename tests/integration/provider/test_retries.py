@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from emulator.server import EmulatorServer
 from shared.provider.base import (
     LOCAL_BATCH_ID_KEY,
     PermanentProviderError,
     ProviderNotFound,
     RetryableProviderError,
 )
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.http import RetryPolicy
 from shared.provider.openai import OpenAIBatchProvider
 from tests.integration.provider.helpers import make_input, make_provider, set_faults, stats, wait_terminal

@@ -12,9 +12,9 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.provider.base import PermanentProviderError, ProviderError
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.http import RetryPolicy
 from shared.provider.openai import OpenAIBatchProvider
 from tests.integration.provider.helpers import make_input, make_provider, set_faults

@@ -9,10 +9,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from emulator.config import EmulatorConfig
+from emulator.server import EmulatorServer
 from shared.analysis import ProcessingType, chat_body
 from shared.provider.base import LOCAL_BATCH_ID_KEY
-from shared.provider.emulator.config import EmulatorConfig
-from shared.provider.emulator.server import EmulatorServer
 from shared.provider.openai import OpenAIBatchProvider
 from shared.settings import PROVIDER_MAX_REQUESTS_PER_FILE
 from tests.integration.provider.helpers import make_provider, wait_terminal

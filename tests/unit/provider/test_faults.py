@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.provider.emulator.config import EmulatorConfig, FaultConfig
-from shared.provider.emulator.faults import FaultInjector
+from emulator.config import EmulatorConfig, FaultConfig
+from emulator.faults import FaultInjector
 
 
 def test_line_plan_is_reproducible_per_seed_and_batch() -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.provider.emulator.lifecycle import phase_at
-from shared.provider.emulator.state import BatchRecord
+from emulator.batch_clock import phase_at
+from emulator.state import BatchRecord
 
 S = 10.0  # seconds per stage
 

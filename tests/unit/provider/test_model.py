@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.analysis import ANSWER_MODELS, ProcessingType, chat_body, response_format
-from shared.provider.emulator.model import (
+from emulator.model import (
     analyse,
     answer,
     chat_completion,
@@ -19,6 +18,7 @@ from shared.provider.emulator.model import (
     guess_sentiment,
     processing_type,
 )
+from shared.analysis import ANSWER_MODELS, ProcessingType, chat_body, response_format
 
 
 def _words(text: str) -> list[str]:

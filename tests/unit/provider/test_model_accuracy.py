@@ -1,6 +1,6 @@
 """Quality floor of the stand-in model: accuracy against the sample generator's own labels.
 
-1,000 labelled sessions from :func:`shared.dataset.generate_labelled` (a fixed seed that is not the
+1,000 labelled sessions from :func:`devtools.dataset.generator.generate_labelled` (a fixed seed that is not the
 shipped sample's), formatted like the submitter formats them, analysed by the emulator's model. The
 data is deterministic, so this fails only when the model (or the generator's wording) changes: a
 regression in one language shows up in the per-language table of the failure message. Print the
@@ -13,9 +13,9 @@ from collections import defaultdict
 
 import pytest
 
+from devtools.dataset.generator import SAMPLE_SEED, generate_labelled
+from emulator.model import analyse
 from shared.analysis import LANGUAGES, format_conversation
-from shared.dataset import SAMPLE_SEED, generate_labelled
-from shared.provider.emulator.model import analyse
 
 SEED = 4242
 COUNT = 1_000

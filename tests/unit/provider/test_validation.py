@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from shared.provider.emulator.validation import validate_input
+from emulator.validation import validate_input
 
 EP = "/v1/chat/completions"
 

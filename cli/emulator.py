@@ -1,0 +1,87 @@
+"""``batchline emulator``: serve the emulated OpenAI Batch API on a local port.
+
+Options override ``BATCHLINE_EMULATOR_*`` environment variables, which override the defaults;
+the port defaults to the project setting ``emulator_port`` so the services' default
+``openai_base_url`` points at it without configuration.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shared.errors import CliError
+
+
+def register_emulator(app: typer.Typer) -> None:
+    """Attach the ``emulator`` command to the root CLI."""
+
+    @app.command("emulator")
+    def emulator(
+        *,
+        port: Annotated[int | None, typer.Option(help="Port (default: setting emulator_port).")] = None,
+        host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+        state_dir: Annotated[
+            Path | None, typer.Option(help="Persist files and batches here (default: memory only).")
+        ] = None,
+        stage_seconds: Annotated[
+            float | None, typer.Option(help="Seconds per lifecycle stage (validating, in_progress, ...).")
+        ] = None,
+        window_seconds: Annotated[float | None, typer.Option(help="Completion window (expires_at).")] = None,
+        api_key: Annotated[
+            str | None, typer.Option(help="Require this bearer key (default: any non-empty key).")
+        ] = None,
+        seed: Annotated[int | None, typer.Option(help="Seed of every injected fault.")] = None,
+        line_error_rate: Annotated[float | None, typer.Option(help="Share of lines answered 500.")] = None,
+        malformed_rate: Annotated[float | None, typer.Option(help="Share of lines with bad content.")] = None,
+        http_429_rate: Annotated[float | None, typer.Option(help="Share of requests answered 429.")] = None,
+        http_500_rate: Annotated[float | None, typer.Option(help="Share of requests answered 500.")] = None,
+        retry_after_seconds: Annotated[float | None, typer.Option(help="Retry-After sent with 429.")] = None,
+        latency_ms: Annotated[int | None, typer.Option(help="Added to every request.")] = None,
+        expire_batches: Annotated[int | None, typer.Option(help="The next N batches expire.")] = None,
+        token_limit_batches: Annotated[
+            int | None, typer.Option(help="The next N batches fail with token_limit_exceeded.")
+        ] = None,
+        validation_fail_batches: Annotated[
+            int | None, typer.Option(help="The next N batches fail validation.")
+        ] = None,
+    ) -> None:
+        """Serve the OpenAI Files + Batch API emulator (admin API under /_emulator)."""
+        import uvicorn
+        from pydantic import ValidationError
+
+        from emulator.app import create_app
+        from emulator.config import EmulatorConfig
+        from shared.settings import Settings
+
+        overrides: dict[str, Any] = {
+            "host": host,
+            "port": port if port is not None else Settings().emulator_port,
+            "state_dir": state_dir,
+            "stage_s": stage_seconds,
+            "window_s": window_seconds,
+            "api_key": api_key,
+            "seed": seed,
+            "line_error_rate": line_error_rate,
+            "malformed_rate": malformed_rate,
+            "http_429_rate": http_429_rate,
+            "http_500_rate": http_500_rate,
+            "retry_after_s": retry_after_seconds,
+            "latency_ms": latency_ms,
+            "expire_batches": expire_batches,
+            "token_limit_batches": token_limit_batches,
+            "validation_fail_batches": validation_fail_batches,
+        }
+        try:
+            config = EmulatorConfig(**{k: v for k, v in overrides.items() if v is not None})
+        except ValidationError as exc:
+            raise CliError(
+                f"invalid emulator option: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+            ) from None
+        typer.echo(f"emulator listening on http://{config.host}:{config.port}/v1 (admin: /_emulator/stats)")
+        try:
+            uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+        except OSError as exc:  # port busy, permission denied
+            raise CliError(f"cannot serve on {config.host}:{config.port}: {exc.strerror}") from None

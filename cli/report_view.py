@@ -1,0 +1,79 @@
+"""Rendering company reports as rich tables (the demo's final screen and `batchline report`)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from cli.report import CompanyReport, company_reports
+from shared.settings import Settings
+
+
+def make_console() -> Console:
+    """A terminal keeps its own width; logs and pipes get 130 columns so tables stay readable."""
+    return Console(width=None if Console().is_terminal else 130)
+
+
+async def load_reports(settings: Settings) -> list[CompanyReport]:
+    from shared.bootstrap import database_url
+    from shared.db.engine import make_engine
+
+    engine = make_engine(database_url(settings), pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            return await company_reports(conn, settings)
+    finally:
+        await engine.dispose()
+
+
+def _top(counts: dict[str, int], n: int = 3) -> str:
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+    rest = len(counts) - len(ranked)
+    text = ", ".join(f"{k} {v}" for k, v in ranked)
+    return f"{text} (+{rest})" if rest > 0 else text
+
+
+def render_reports(console: Console, reports: list[CompanyReport], settings: Settings) -> None:
+    costs = Table(title="Requests and cost per company")
+    for column in (
+        "company",
+        "sessions",
+        "complete",
+        "failed",
+        "tokens in",
+        "tokens out",
+        "batch $",
+        "real-time $",
+        "saved $",
+    ):
+        costs.add_column(column, justify="left" if column == "company" else "right")
+    results = Table(title="Analyses per company (top values)")
+    for column in ("company", "sentiment", "categories", "languages"):
+        results.add_column(column, overflow="fold")
+    total_batch = total_rt = 0.0
+    for r in reports:
+        costs.add_row(
+            r.company_id,
+            str(r.sessions),
+            str(r.requests.get("PROCESSING_COMPLETE", 0)),
+            str(r.requests.get("PROCESSING_FAILED", 0)),
+            f"{r.prompt_tokens:,}",
+            f"{r.completion_tokens:,}",
+            f"{r.batch_cost_usd:.4f}",
+            f"{r.realtime_cost_usd:.4f}",
+            f"{r.savings_usd:.4f}",
+        )
+        results.add_row(r.company_id, _top(r.sentiments), _top(r.categories), _top(r.languages, 4))
+        total_batch += r.batch_cost_usd
+        total_rt += r.realtime_cost_usd
+    console.print(costs)
+    console.print(results)
+    console.print(
+        f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
+        f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
+    )
+    unpriced = sorted({m for r in reports for m in r.unpriced_models})
+    if unpriced:
+        console.print(
+            f"[yellow]no price configured for: {', '.join(unpriced)} (BATCHLINE_MODEL_PRICES)[/yellow]"
+        )

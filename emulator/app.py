@@ -1,0 +1,237 @@
+"""The emulator's HTTP surface: OpenAI's Files and Batch endpoints plus a small admin API.
+
+Every ``/v1`` request goes through the same gate, in the real API's order: bearer-token check
+(401 ``invalid_api_key``), then injected faults (latency, stalls, 429 with ``Retry-After``, 500),
+then the handler. Admin endpoints under ``/_emulator`` skip both, so a test can always reach them:
+
+* ``GET  /_emulator/health``  → ``{"ok": true}``
+* ``GET  /_emulator/faults``  → the current :class:`FaultConfig`
+* ``POST /_emulator/faults``  → partial update, e.g. ``{"http_429_next": 2}``; returns the result
+* ``GET  /_emulator/stats``   → counters and every batch with its custom_ids and their results
+  (``?requests=false`` leaves the per-request lists out)
+* ``POST /_emulator/clock``   → ``{"advance_s": 60}`` moves the emulated clock forward
+* ``POST /_emulator/reset``   → forget every file and batch
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from emulator.config import EmulatorConfig
+from emulator.core import ApiError, Emulator
+
+Handler = Callable[[Request], Awaitable[Response]]
+UPLOAD_CHUNK = 1024 * 1024
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json", headers=headers)
+
+
+def _error(err: ApiError) -> Response:
+    return json_response(err.body, err.status, err.headers)
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Unknown paths, wrong methods, unparseable forms: still OpenAI's error shape."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) else "Internal error"
+    message = f"Invalid URL ({request.method} {request.url.path})" if status in (404, 405) else str(detail)
+    return _error(ApiError(status, message))
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(400, f"Invalid value for '{name}': expected an integer.", param=name) from None
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "We could not parse the JSON body of your request.") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "The request body must be a JSON object.")
+    return data
+
+
+class Api:
+    """Route handlers bound to one :class:`Emulator`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emu = emulator
+
+    def _authorised(self, request: Request) -> ApiError | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return ApiError(
+                401,
+                "You didn't provide an API key. You need to provide your API key in an "
+                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+            )
+        expected = self.emu.config.api_key
+        if expected is not None and not hmac.compare_digest(token.strip(), expected.get_secret_value()):
+            # The real API echoes a masked key; we echo nothing of it.
+            return ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        return None
+
+    def gate(self, handler: Handler) -> Handler:
+        async def gated(request: Request) -> Response:
+            self.emu.counters[f"http {request.method} {request.url.path.split('/')[2]}"] += 1
+            if (denied := self._authorised(request)) is not None:
+                self.emu.counters["http_401"] += 1
+                return _error(denied)
+            fault = self.emu.faults.http_fault()
+            if fault.delay_s:
+                await asyncio.sleep(fault.delay_s)
+            if fault.status is not None:
+                async for _ in request.stream():  # drain the upload so the client sees the answer
+                    pass
+                if fault.status == 429:
+                    after = fault.retry_after_s or 0.0
+                    return _error(
+                        ApiError(
+                            429,
+                            "Rate limit reached for requests. Please try again later.",
+                            type="requests",
+                            code="rate_limit_exceeded",
+                            headers={"retry-after": f"{after:g}", "retry-after-ms": str(int(after * 1000))},
+                        )
+                    )
+                return _error(
+                    ApiError(
+                        500,
+                        "The server had an error while processing your request. Sorry about that!",
+                        type="server_error",
+                    )
+                )
+            try:
+                response = await handler(request)
+            except ApiError as err:
+                return _error(err)
+            if fault.lose_response:
+                return _error(ApiError(502, "Bad gateway.", type="server_error"))
+            return response
+
+        return gated
+
+    # --- files -----------------------------------------------------------------------------
+
+    async def create_file(self, request: Request) -> Response:
+        async with request.form(max_files=1, max_fields=8) as form:
+            purpose, upload = form.get("purpose"), form.get("file")
+            if not isinstance(purpose, str):
+                raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose")
+            if not isinstance(upload, UploadFile):
+                raise ApiError(400, "Missing required parameter: 'file'.", param="file")
+            fh = upload.file
+            chunks = iter(lambda: fh.read(UPLOAD_CHUNK), b"")
+            return json_response(
+                self.emu.upload(filename=upload.filename or "upload", purpose=purpose, chunks=chunks)
+            )
+
+    async def list_files(self, request: Request) -> Response:
+        q = request.query_params
+        return json_response(
+            self.emu.list_files(
+                purpose=q.get("purpose"),
+                limit=_int_param(request, "limit", 10_000),
+                order=q.get("order", "desc"),
+                after=q.get("after"),
+            )
+        )
+
+    async def get_file(self, request: Request) -> Response:
+        return json_response(self.emu.get_file(request.path_params["file_id"]))
+
+    async def delete_file(self, request: Request) -> Response:
+        return json_response(self.emu.delete_file(request.path_params["file_id"]))
+
+    async def file_content(self, request: Request) -> Response:
+        chunks = self.emu.file_content(request.path_params["file_id"])
+        return StreamingResponse(chunks, media_type="application/octet-stream")
+
+    # --- batches ---------------------------------------------------------------------------
+
+    async def create_batch(self, request: Request) -> Response:
+        return json_response(self.emu.create_batch(await _json_body(request)))
+
+    async def list_batches(self, request: Request) -> Response:
+        after = request.query_params.get("after")
+        return json_response(self.emu.list_batches(after=after, limit=_int_param(request, "limit", 20)))
+
+    async def get_batch(self, request: Request) -> Response:
+        return json_response(self.emu.get_batch(request.path_params["batch_id"]))
+
+    async def cancel_batch(self, request: Request) -> Response:
+        return json_response(self.emu.cancel_batch(request.path_params["batch_id"]))
+
+    # --- admin -----------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return json_response({"ok": True})
+
+    async def faults(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.emu.faults.update(orjson.loads(await request.body() or b"{}"))
+            except (orjson.JSONDecodeError, ValidationError, TypeError) as exc:
+                return json_response({"error": {"message": str(exc), "type": "invalid_request_error"}}, 422)
+        return json_response(self.emu.faults.config.model_dump())
+
+    async def stats(self, request: Request) -> Response:
+        include = request.query_params.get("requests", "true").lower() not in ("0", "false", "no")
+        return json_response(self.emu.stats(include_requests=include))
+
+    async def clock(self, request: Request) -> Response:
+        body = orjson.loads(await request.body() or b"{}")
+        self.emu.clock_offset += float(body.get("advance_s", 0.0))
+        return json_response({"now": self.emu.now(), "offset_s": self.emu.clock_offset})
+
+    async def reset(self, request: Request) -> Response:
+        self.emu.reset()
+        return json_response({"ok": True})
+
+
+def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> Starlette:
+    """The ASGI app. ``app.state.emulator`` is the :class:`Emulator`, for in-process inspection."""
+    emu = emulator or Emulator(config)
+    api = Api(emu)
+    g = api.gate
+    routes = [
+        Route("/v1/files", g(api.create_file), methods=["POST"]),
+        Route("/v1/files", g(api.list_files), methods=["GET"]),
+        Route("/v1/files/{file_id}", g(api.get_file), methods=["GET"]),
+        Route("/v1/files/{file_id}", g(api.delete_file), methods=["DELETE"]),
+        Route("/v1/files/{file_id}/content", g(api.file_content), methods=["GET"]),
+        Route("/v1/batches", g(api.create_batch), methods=["POST"]),
+        Route("/v1/batches", g(api.list_batches), methods=["GET"]),
+        Route("/v1/batches/{batch_id}", g(api.get_batch), methods=["GET"]),
+        Route("/v1/batches/{batch_id}/cancel", g(api.cancel_batch), methods=["POST"]),
+        Route("/_emulator/health", api.health, methods=["GET"]),
+        Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
+        Route("/_emulator/stats", api.stats, methods=["GET"]),
+        Route("/_emulator/clock", api.clock, methods=["POST"]),
+        Route("/_emulator/reset", api.reset, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
+    app.state.emulator = emu
+    return app

@@ -1,0 +1,103 @@
+"""Output and error files of a finished batch, in the real API's line formats.
+
+* output file: ``{id, custom_id, response: {status_code: 200, request_id, body: chat.completion},
+  error: null}`` for every request answered 200 (malformed content included: the HTTP call
+  succeeded, it is the *answer* that is bad);
+* error file: requests answered with an HTTP error (``response.body.error``), and requests never
+  run because the batch expired or was cancelled (``response: null``, ``error: {code, message}``).
+
+Lines follow the processing order, which differs from the input order, as with the real API.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from emulator.model import Malformation, chat_completion
+from emulator.state import BatchRecord
+from emulator.validation import iter_lines, parse_request
+
+_SERVER_ERROR = {
+    "message": "The server had an error while processing your request. Sorry about that!",
+    "type": "server_error",
+    "param": None,
+    "code": None,
+}
+_UNFINISHED = {
+    "expired": ("batch_expired", "This request could not be executed before the completion window expired."),
+    "cancelled": ("batch_cancelled", "This request was not executed because the batch was cancelled."),
+}
+
+
+@dataclass(slots=True)
+class BatchResults:
+    output_lines: list[bytes] = field(default_factory=list)
+    error_lines: list[bytes] = field(default_factory=list)
+    results: dict[str, str] = field(default_factory=dict)
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def usage(self) -> dict[str, Any]:
+        return {
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": self.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": self.input_tokens + self.output_tokens,
+        }
+
+
+def _line(custom_id: str, response: dict[str, Any] | None, error: dict[str, str] | None) -> bytes:
+    return orjson.dumps(
+        {
+            "id": f"batch_req_{secrets.token_hex(16)}",
+            "custom_id": custom_id,
+            "response": response,
+            "error": error,
+        }
+    )
+
+
+def build_results(
+    rec: BatchRecord, input_data: bytes, *, done: int, status: str, created: int
+) -> BatchResults:
+    """Run the first ``done`` requests of ``rec.order`` through the stand-in model."""
+    out = BatchResults()
+    bodies: dict[int, dict[str, Any]] = {}
+    wanted = set(rec.order[:done])
+    for position, (_, raw) in enumerate(iter_lines(input_data)):
+        if position in wanted and (obj := parse_request(raw)) is not None:
+            bodies[position] = obj.get("body") or {}
+    for index in rec.order[:done]:
+        custom_id = rec.custom_ids[index]
+        outcome = rec.outcomes[index]
+        request_id = f"req_{secrets.token_hex(16)}"
+        if outcome == "error" or index not in bodies:
+            response = {"status_code": 500, "request_id": request_id, "body": {"error": _SERVER_ERROR}}
+            out.error_lines.append(_line(custom_id, response, None))
+            out.results[custom_id] = "failed"
+            continue
+        malformed: Malformation | None = outcome if outcome in ("not_json", "off_schema") else None  # type: ignore[assignment]
+        body = chat_completion(
+            bodies[index],
+            completion_id=f"chatcmpl-{secrets.token_hex(12)}",
+            created=created,
+            malformed=malformed,
+        )
+        out.input_tokens += body["usage"]["prompt_tokens"]
+        out.output_tokens += body["usage"]["completion_tokens"]
+        out.output_lines.append(
+            _line(custom_id, {"status_code": 200, "request_id": request_id, "body": body}, None)
+        )
+        out.results[custom_id] = "malformed" if malformed else "succeeded"
+    if status in _UNFINISHED:
+        code, message = _UNFINISHED[status]
+        for index in rec.order[done:]:
+            custom_id = rec.custom_ids[index]
+            out.error_lines.append(_line(custom_id, None, {"code": code, "message": message}))
+            out.results[custom_id] = status
+    return out

@@ -1,0 +1,128 @@
+"""The Batch API's input-file rules, reported the way the real API reports them.
+
+A violation never rejects the ``POST /v1/batches`` call itself: the batch is created, sits in
+``validating`` for one stage and then goes ``failed`` with ``errors.data[]`` entries of
+``{code, message, param, line}`` (``line`` 1-based, ``None`` for whole-file problems).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from emulator.model import estimate_prompt_tokens
+
+#: The real API stops listing after a while; so do we, to keep the batch object small.
+MAX_LISTED_ERRORS = 1_000
+
+
+@dataclass(slots=True)
+class ParsedInput:
+    custom_ids: list[str] = field(default_factory=list)
+    model: str | None = None
+    prompt_tokens: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_error(
+        self, code: str, message: str, *, line: int | None = None, param: str | None = None
+    ) -> None:
+        if len(self.errors) < MAX_LISTED_ERRORS:
+            self.errors.append({"code": code, "message": message, "param": param, "line": line})
+
+
+def iter_lines(data: bytes) -> list[tuple[int, bytes]]:
+    """``(line number, text)`` of every non-blank line."""
+    return [(i, raw) for i, raw in enumerate(data.split(b"\n"), start=1) if raw.strip()]
+
+
+def parse_request(raw: bytes) -> dict[str, Any] | None:
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def validate_input(data: bytes, *, endpoint: str, max_requests: int, max_bytes: int) -> ParsedInput:
+    out = ParsedInput()
+    if len(data) > max_bytes:
+        out.add_error(
+            "file_too_large",
+            f"The batch input file is larger than the {max_bytes} byte limit; split it into smaller files.",
+            param="input_file_id",
+        )
+        return out
+    lines = iter_lines(data)
+    if not lines:
+        out.add_error("empty_file", "The batch input file is empty.", param="input_file_id")
+        return out
+    if len(lines) > max_requests:
+        out.add_error(
+            "too_many_tasks",
+            f"The batch input file contains {len(lines)} requests; the limit is {max_requests}.",
+            param="input_file_id",
+        )
+        return out
+    seen: set[str] = set()
+    for number, raw in lines:
+        obj = parse_request(raw)
+        if obj is None:
+            out.add_error("invalid_json_line", "This line is not parseable as valid JSON.", line=number)
+            continue
+        missing = [key for key in ("custom_id", "method", "url", "body") if key not in obj]
+        if missing:
+            out.add_error(
+                "missing_required_parameter",
+                f"Missing required parameter: '{missing[0]}'.",
+                line=number,
+                param=missing[0],
+            )
+            continue
+        custom_id, body = obj["custom_id"], obj["body"]
+        if not isinstance(custom_id, str) or not custom_id:
+            out.add_error(
+                "invalid_value", "custom_id must be a non-empty string.", line=number, param="custom_id"
+            )
+            continue
+        if custom_id in seen:
+            out.add_error(
+                "duplicate_custom_id",
+                "The custom_id for this request is a duplicate of another request. "
+                "The custom_id parameter must be unique for each request in a batch.",
+                line=number,
+                param="custom_id",
+            )
+            continue
+        seen.add(custom_id)
+        out.custom_ids.append(custom_id)
+        if obj["method"] != "POST":
+            out.add_error("invalid_value", "Only the POST method is supported.", line=number, param="method")
+        if obj["url"] != endpoint:
+            out.add_error(
+                "invalid_url",
+                f"The URL provided for this request does not match the batch endpoint {endpoint}.",
+                line=number,
+                param="url",
+            )
+        if not isinstance(body, dict) or not isinstance(body.get("model"), str):
+            out.add_error(
+                "missing_required_parameter",
+                "Missing required parameter: 'body.model'.",
+                line=number,
+                param="body",
+            )
+            continue
+        if out.model is None:
+            out.model = body["model"]
+        elif body["model"] != out.model:
+            out.add_error(
+                "mismatched_model",
+                f"The provided model '{body['model']}' does not match the model '{out.model}' of the other "
+                "requests in this file. Each batch input file must use a single model.",
+                line=number,
+                param="body.model",
+            )
+        out.prompt_tokens += estimate_prompt_tokens(body)
+    return out
