@@ -17,8 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from devtools.infra import local as devcli
 from devtools.infra import kafka, postgres
+from devtools.infra import local as devcli
 from shared.errors import CliError
 from shared.settings import Settings
 from tests.infra import JAR_CACHE, Infra, free_port, local_kafka_node, local_postgres_node, private_stack
