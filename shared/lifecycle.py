@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from shared.periodic import backoff_delay
+
 
 class RequestStatus(StrEnum):
     PENDING_BATCHING = "PENDING_BATCHING"
@@ -175,7 +177,7 @@ def resolve_request(
 
 def retry_delay_s(attempt: int, base_s: float) -> float:
     """Exponential: base, 2x base, 4x base ... for attempts 1, 2, 3, capped at 64x."""
-    return base_s * float(2 ** min(max(attempt - 1, 0), 6))
+    return backoff_delay(attempt, base=base_s, max_growths=6)
 
 
 def unfinished_reason(
@@ -200,8 +202,8 @@ def unfinished_reason(
 
 
 def next_poll_delay_s(polls: int, *, min_interval_s: float, max_interval_s: float) -> float:
-    """Never more often than the minimum interval; slower the longer a batch runs."""
-    return min(max_interval_s, min_interval_s * (1.5 ** min(polls, 30)))
+    """Never more often than the minimum interval; 1.5x slower per poll so far, up to the maximum."""
+    return backoff_delay(polls + 1, base=min_interval_s, cap=max_interval_s, factor=1.5, max_growths=30)
 
 
 def is_overdue(created_at: datetime, *, window: timedelta, grace: timedelta, now: datetime) -> bool:

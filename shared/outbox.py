@@ -18,10 +18,13 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.aio import sleep_or_stop, wait_any
 from shared.db.models import OutboxMessage
+from shared.periodic import Backoff, run_periodically
 
 log = structlog.get_logger(__name__)
+
+#: After the n-th failed round in a row: 1, 2, 4, 8, then 10 s.
+RELAY_BACKOFF = Backoff(base_s=1.0, cap_s=10.0)
 
 
 class OutgoingEvent(Protocol):
@@ -81,20 +84,18 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
-        failures = 0
-        while not stop.is_set():
-            try:
-                count = await self.publish_once()
-                failures = 0
-            except Exception as exc:  # broker or database down: keep the rows, try again later
-                failures += 1
-                log.warning("outbox relay failed", error=repr(exc)[:300], failures=failures)
-                count = 0
-                await sleep_or_stop(stop, min(10.0, 0.5 * 2 ** min(failures, 5)))
-                continue
-            if count == 0:
-                self._wake.clear()
-                await wait_any(self._idle, stop, self._wake)
+        async def publish_round() -> bool:
+            return await self.publish_once() > 0  # rows published: more may be waiting
+
+        # Broker or database down: the rows stay, the next round tries again.
+        await run_periodically(
+            "outbox relay",
+            publish_round,
+            interval_s=self._idle,
+            stop=stop,
+            backoff=RELAY_BACKOFF,
+            wake=self._wake,
+        )
         # Drain what is left so a graceful stop leaves nothing unannounced.
         try:
             while await self.publish_once():

@@ -5,19 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-import structlog
-
 from services.ingester.service import Ingester, IngesterConfig
-from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCompleted
 from shared.kafka.consumer import Delivery, Rejection
+from shared.periodic import run_periodically
 from shared.provider.base import BatchProvider
 from shared.runtime import run_components
 from shared.settings import Settings
 
 SERVICE = "ingester"
-log = structlog.get_logger(__name__)
 
 
 class CompletedHandler:
@@ -33,12 +30,14 @@ class CompletedHandler:
 async def sweep_forever(
     ingester: Ingester, *, interval_s: float, older_than_s: float, stop: asyncio.Event
 ) -> None:
-    while not stop.is_set():
-        try:
-            await ingester.sweep_once(older_than_s=older_than_s)
-        except Exception as exc:  # database or provider down: the next round tries again
-            log.warning("ingest sweep failed", error=repr(exc)[:300])
-        await sleep_or_stop(stop, interval_s)
+    """Ingest batches the event path left behind; a failed sweep (database or provider down) waits
+    one interval like a successful one: the sweep is a safety net, not the path of the work."""
+
+    async def sweep_round() -> bool:
+        await ingester.sweep_once(older_than_s=older_than_s)
+        return False
+
+    await run_periodically("ingest sweep", sweep_round, interval_s=interval_s, stop=stop)
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:

@@ -6,22 +6,20 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.poller import repository as repo
 from services.poller.service import Poller, PollerConfig
-from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated
 from shared.kafka.consumer import Delivery, Rejection
 from shared.lifecycle import parse_window
+from shared.periodic import Backoff, run_periodically
 from shared.provider.base import BatchProvider
 from shared.runtime import run_components
 from shared.settings import Settings
 
 SERVICE = "poller"
-log = structlog.get_logger(__name__)
 
 
 class CreatedHandler:
@@ -33,19 +31,18 @@ class CreatedHandler:
             await repo.track(conn, [d.event.batch_id for d in deliveries])
         return []
 
+
+#: After the n-th failed round in a row (database down): 1, 2, 4, 8, 16, then 30 s.
+ROUND_BACKOFF = Backoff(base_s=1.0, cap_s=30.0)
+
+
 async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> None:
-    failures = 0
-    while not stop.is_set():
-        try:
-            polled = await poller.poll_due_once()
-            failures = 0
-        except Exception as exc:  # database down: wait and try again
-            failures += 1
-            log.warning("poll round failed", error=repr(exc)[:300], failures=failures)
-            await sleep_or_stop(stop, min(30.0, 0.5 * 2 ** min(failures, 6)))
-            continue
-        if polled == 0:
-            await sleep_or_stop(stop, tick_s)
+    """Poll due batches round after round; a round that polled some starts the next one at once."""
+
+    async def poll_round() -> bool:
+        return await poller.poll_due_once() > 0
+
+    await run_periodically("poll round", poll_round, interval_s=tick_s, stop=stop, backoff=ROUND_BACKOFF)
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:

@@ -11,22 +11,23 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.submitter.accumulator import Accumulator, GroupKey
 from services.submitter.repository import pending_groups
 from services.submitter.service import Submitter, SubmitterConfig
-from shared.aio import sleep_or_stop
 from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
+from shared.periodic import Backoff, run_periodically
 from shared.provider.base import BatchProvider
 from shared.runtime import run_components
 from shared.settings import Settings
 
 SERVICE = "submitter"
-log = structlog.get_logger(__name__)
+
+#: After the n-th failed flush round in a row: 1, 2, 4, 8, 16, then 30 s.
+ROUND_BACKOFF = Backoff(base_s=1.0, cap_s=30.0)
 
 
 class PendingHandler:
@@ -53,29 +54,27 @@ class Flusher:
         self._engine = engine
         self._tick = max(0.05, min(0.5, settings.batch_linger_s / 4))
         self._sweep_every = max(1.0, min(30.0, settings.batch_linger_s))
+        self._last_sweep = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        last_sweep = 0.0
-        failures = 0
-        while not stop.is_set():
-            now = time.monotonic()
-            keys = set(self._acc.due(now))
-            try:
-                if now - last_sweep >= self._sweep_every:
-                    keys |= set(await self._sweep_groups())
-                    last_sweep = now
-                for key in sorted(keys):
-                    self._acc.take(key)
-                    await self._submitter.flush_group(key)
-                failures = 0
-            except Exception as exc:  # database or provider trouble: the requests stay pending, retry later
-                failures += 1
-                log.warning("flush failed", error=repr(exc)[:300], failures=failures)
-                for key in keys:
-                    self._acc.mark_due(key)
-                await sleep_or_stop(stop, min(30.0, 0.5 * 2 ** min(failures, 6)))
-                continue
-            await sleep_or_stop(stop, self._tick)
+        await run_periodically("flush", self._round, interval_s=self._tick, stop=stop, backoff=ROUND_BACKOFF)
+
+    async def _round(self) -> bool:
+        """Submit the groups that are due (and, every sweep period, those only the database knows)."""
+        now = time.monotonic()
+        keys = set(self._acc.due(now))
+        try:
+            if now - self._last_sweep >= self._sweep_every:
+                keys |= set(await self._sweep_groups())
+                self._last_sweep = now
+            for key in sorted(keys):
+                self._acc.take(key)
+                await self._submitter.flush_group(key)
+        except Exception:  # database or provider trouble: the requests stay pending, retry after a backoff
+            for key in keys:
+                self._acc.mark_due(key)
+            raise
+        return False
 
     async def _sweep_groups(self) -> list[GroupKey]:
         async with self._engine.connect() as conn:
@@ -83,12 +82,13 @@ class Flusher:
 
 
 async def reconcile_forever(submitter: Submitter, interval_s: float, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        try:
-            await submitter.reconcile_once()
-        except Exception as exc:
-            log.warning("reconcile failed", error=repr(exc)[:300])
-        await sleep_or_stop(stop, interval_s)
+    """Resume dead processes' submissions every interval; a failed round just waits for the next."""
+
+    async def reconcile_round() -> bool:
+        await submitter.reconcile_once()
+        return False
+
+    await run_periodically("reconcile", reconcile_round, interval_s=interval_s, stop=stop)
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:

@@ -27,6 +27,7 @@ from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import write_batch_file
 from shared.events import BatchCompleted, BatchCreated
 from shared.outbox import enqueue
+from shared.periodic import backoff_delay
 from shared.provider.base import (
     LOCAL_BATCH_ID_KEY,
     BatchProvider,
@@ -155,7 +156,9 @@ class Submitter:
             await self._fail(batch, f"provider rejected the batch: {exc}")
         except ProviderError as exc:
             self.stats["attempt_errors"] += 1
-            delay = min(600.0, self._config.retry_delay_s * 2 ** min(batch.submit_attempts - 1, 5))
+            delay = backoff_delay(
+                batch.submit_attempts, base=self._config.retry_delay_s, cap=600.0, max_growths=5
+            )
             log.warning(
                 "submission failed, will retry", batch_id=str(batch_id), error=str(exc), retry_in_s=delay
             )

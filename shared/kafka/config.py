@@ -10,6 +10,7 @@ import structlog
 from aiokafka.errors import KafkaConnectionError
 
 from shared.aio import sleep_or_stop
+from shared.periodic import backoff_delay
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -58,7 +59,7 @@ async def start_when_reachable(
             return True
         except KafkaConnectionError as exc:
             failures += 1
-            delay = min(backoff_s[1], backoff_s[0] * 2 ** min(failures - 1, 10))
+            delay = backoff_delay(failures, base=backoff_s[0], cap=backoff_s[1])
             log.warning(
                 "kafka not reachable; waiting to start", client=name, error=str(exc), retry_in_s=delay
             )

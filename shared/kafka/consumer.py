@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from shared.aio import sleep_or_stop
 from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
 from shared.kafka.config import start_when_reachable
+from shared.periodic import backoff_delay
 from shared.provider.base import RetryableProviderError
 from shared.settings import Topics
 
@@ -213,7 +214,8 @@ class ConsumerLoop(Generic[T]):
                         if not await self._handle_until_done([single], rejected, stop):
                             return False
                     return True
-                await sleep_or_stop(stop, min(self._backoff[1], self._backoff[0] * 2 ** (failures - 1)))
+                base, cap = self._backoff
+                await sleep_or_stop(stop, backoff_delay(failures, base=base, cap=cap))
         return False
 
     async def _dead_letter(self, rejected: list[Rejection]) -> None:
