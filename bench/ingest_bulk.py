@@ -45,7 +45,7 @@ async def seed(engine: AsyncEngine, n: int, prefix: str) -> tuple[uuid.UUID, lis
         )
         await conn.execute(
             text(
-                "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, poll_count, "
+                "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
                 "submit_attempts) VALUES (:b, 'acme', 'm', 'openai', 'COMPLETED', :n, 0, 1)"
             ),
             {"b": batch_id, "n": n},

@@ -115,7 +115,7 @@ async def read_progress(url: str) -> Progress:
         async with engine.connect() as conn:
             sessions = (await conn.execute(text("SELECT count(*) FROM sessions"))).scalar_one()
             req = await conn.execute(text("SELECT status, count(*) FROM ai_processing_requests GROUP BY 1"))
-            bat = await conn.execute(text("SELECT status, count(*) FROM ai_batch_requests GROUP BY 1"))
+            bat = await conn.execute(text("SELECT status, count(*) FROM provider_batches GROUP BY 1"))
             return Progress(int(sessions), {r[0]: r[1] for r in req}, {r[0]: r[1] for r in bat})
     finally:
         await engine.dispose()

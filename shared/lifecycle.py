@@ -37,6 +37,11 @@ class BatchStatus(StrEnum):
     PROCESSED = "PROCESSED"
 
 
+#: What a new request and a new batch start as (the producer and the submitter insert these).
+REQUEST_INITIAL = RequestStatus.PENDING_BATCHING
+BATCH_INITIAL = BatchStatus.PENDING_SUBMISSION
+
+
 class IllegalTransition(ValueError):
     """A status change the lifecycle does not allow; raising it stops a write that would corrupt state."""
 
@@ -86,10 +91,64 @@ def _batch_targets(current: BatchStatus) -> frozenset[BatchStatus]:
 BATCH_TRANSITIONS: dict[BatchStatus, frozenset[BatchStatus]] = {s: _batch_targets(s) for s in BatchStatus}
 
 
+#: Requests in these states never change again (the one list; SQL binds it, never spells it).
+REQUEST_TERMINAL: frozenset[RequestStatus] = frozenset(s for s, t in REQUEST_TRANSITIONS.items() if not t)
+#: Batches the provider has finished with: the ingester may resolve their requests.
+BATCH_TERMINAL: frozenset[BatchStatus] = PROVIDER_TERMINAL
+
+
 def request_transition(current: RequestStatus, target: RequestStatus) -> RequestStatus:
     if target not in REQUEST_TRANSITIONS[current]:
         raise IllegalTransition("request", current, target)
     return target
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """A status write as set-based SQL performs it: ``SET status = :to WHERE status = ANY(:from)``.
+
+    Repositories build their moves once, at import, through :func:`request_move` / :func:`batch_move`,
+    so an illegal write fails when the module loads, long before it could touch a row, and the SQL
+    carries no status of its own: the guard on the current status is the lifecycle's source set.
+    """
+
+    target: str
+    sources: tuple[str, ...]
+
+    def params(self) -> dict[str, object]:
+        return {"to": self.target, "from": list(self.sources)}
+
+
+def request_sources(target: RequestStatus) -> frozenset[RequestStatus]:
+    """Every status a request may reach ``target`` from."""
+    return frozenset(s for s, targets in REQUEST_TRANSITIONS.items() if target in targets)
+
+
+def batch_sources(target: BatchStatus) -> frozenset[BatchStatus]:
+    """Every status a batch may reach ``target`` from (re-observing ``target`` itself excluded)."""
+    return frozenset(s for s, targets in BATCH_TRANSITIONS.items() if target in targets)
+
+
+def request_move(target: RequestStatus, *sources: RequestStatus) -> Move:
+    """The guarded write to ``target`` from ``sources`` (default: every legal source)."""
+    chosen = frozenset(sources) or request_sources(target)
+    for current in chosen:
+        request_transition(current, target)
+    return Move(target.value, tuple(sorted(s.value for s in chosen)))
+
+
+def batch_move(target: BatchStatus, *sources: BatchStatus) -> Move:
+    """The guarded write to ``target`` from ``sources`` (default: every legal source)."""
+    chosen = frozenset(sources) or batch_sources(target)
+    for current in chosen:
+        if target not in BATCH_TRANSITIONS[current]:
+            raise IllegalTransition("batch", current, target)
+    return Move(target.value, tuple(sorted(s.value for s in chosen)))
+
+
+def values(statuses: frozenset[RequestStatus] | frozenset[BatchStatus]) -> list[str]:
+    """Statuses as a bound parameter for ``status = ANY(:p)`` (sorted, so statements are stable)."""
+    return sorted(s.value for s in statuses)
 
 
 def batch_transition(current: BatchStatus, target: BatchStatus) -> BatchStatus:

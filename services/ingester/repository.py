@@ -39,7 +39,7 @@ async def lock_batch(conn: AsyncConnection, batch_id: uuid.UUID) -> BatchRow | N
             text(
                 "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, "
                 "error_codes "
-                "FROM ai_batch_requests WHERE id = :id FOR UPDATE"
+                "FROM provider_batches WHERE id = :id FOR UPDATE"
             ),
             {"id": batch_id},
         )
@@ -64,7 +64,7 @@ async def overdue_unprocessed(
     """Finished batches nobody ingested (their event was lost or dead-lettered): the recovery sweep."""
     rows = await conn.execute(
         text(
-            "SELECT id FROM ai_batch_requests "
+            "SELECT id FROM provider_batches "
             "WHERE status IN ('COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED') "
             "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
             "ORDER BY completed_at LIMIT :n"
@@ -221,7 +221,7 @@ async def apply_resolutions(
 async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
     await conn.execute(
         text(
-            "UPDATE ai_batch_requests SET status = :p, processed_at = now(), "
+            "UPDATE provider_batches SET status = :p, processed_at = now(), "
             "completed_count = :c, failed_count = :f WHERE id = :id"
         ),
         {"p": BatchStatus.PROCESSED.value, "c": completed, "f": failed, "id": batch_id},

@@ -31,7 +31,7 @@ async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID]) -> None:
     """Make sure announced batches are scheduled (idempotent: an existing schedule is kept)."""
     await conn.execute(
         text(
-            "UPDATE ai_batch_requests SET next_poll_at = now() "
+            "UPDATE provider_batches SET next_poll_at = now() "
             "WHERE id = ANY(CAST(:ids AS uuid[])) AND next_poll_at IS NULL "
             "AND status = ANY(CAST(:live AS text[]))"
         ),
@@ -49,9 +49,9 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
     rows = await conn.execute(
         text(
             """
-            UPDATE ai_batch_requests b SET next_poll_at = now() + make_interval(secs => :lease)
+            UPDATE provider_batches b SET next_poll_at = now() + make_interval(secs => :lease)
             FROM (
-                SELECT id FROM ai_batch_requests
+                SELECT id FROM provider_batches
                 WHERE status = ANY(CAST(:live AS text[])) AND provider_batch_id IS NOT NULL
                   AND next_poll_at <= now()
                 ORDER BY next_poll_at LIMIT :n FOR UPDATE SKIP LOCKED
@@ -91,7 +91,7 @@ async def reschedule(
 ) -> None:
     await conn.execute(
         text(
-            "UPDATE ai_batch_requests SET status = :s, poll_count = poll_count + 1, "
+            "UPDATE provider_batches SET status = :s, poll_count = poll_count + 1, "
             "next_poll_at = now() + make_interval(secs => :d), completed_count = :c, failed_count = :f, "
             "last_error = coalesce(:e, last_error) WHERE id = :id AND status = :expected"
         ),
@@ -124,7 +124,7 @@ async def finish(
     row = (
         await conn.execute(
             text(
-                "UPDATE ai_batch_requests SET status = :s, output_file_id = :o, error_file_id = :ef, "
+                "UPDATE provider_batches SET status = :s, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
                 "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1 "

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.producer.sessions import PlannedRequest, content_hash
 from shared.events import SessionEvent
-from shared.lifecycle import RequestStatus
+from shared.lifecycle import REQUEST_INITIAL
 
 
 async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> set[str]:
@@ -136,7 +136,7 @@ async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedReques
             """
             INSERT INTO ai_processing_requests
                 (id, session_id, company_id, processing_type, model, revision, status, attempt, approx_bytes)
-            SELECT u.id, u.session_id, u.company_id, u.ptype, u.model, u.revision, :pending, 1, u.approx_bytes
+            SELECT u.id, u.session_id, u.company_id, u.ptype, u.model, u.revision, :initial, 1, u.approx_bytes
             FROM unnest(CAST(:ids AS uuid[]), CAST(:sids AS text[]), CAST(:companies AS text[]),
                         CAST(:ptypes AS text[]), CAST(:models AS text[]), CAST(:revisions AS text[]),
                         CAST(:sizes AS int[]), CAST(:reanalyze AS bool[]))
@@ -149,7 +149,7 @@ async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedReques
             """
         ),
         {
-            "pending": RequestStatus.PENDING_BATCHING.value,
+            "initial": REQUEST_INITIAL.value,
             "ids": [p.id for p in planned],
             "sids": [p.session_id for p in planned],
             "companies": [p.company_id for p in planned],

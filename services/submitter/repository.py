@@ -46,7 +46,7 @@ async def claim(
     """
     await conn.execute(
         text(
-            "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, "
+            "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
             "poll_count, submit_attempts) VALUES (:id, :c, :m, 'openai', :s, 0, 0, 0)"
         ),
         {"id": batch_id, "c": key.company_id, "m": key.model, "s": UNSUBMITTED},
@@ -89,10 +89,10 @@ async def claim(
     )
     count = len(rows.all())
     if count == 0:
-        await conn.execute(text("DELETE FROM ai_batch_requests WHERE id = :id"), {"id": batch_id})
+        await conn.execute(text("DELETE FROM provider_batches WHERE id = :id"), {"id": batch_id})
         return 0
     await conn.execute(
-        text("UPDATE ai_batch_requests SET request_count = :n WHERE id = :id"), {"n": count, "id": batch_id}
+        text("UPDATE provider_batches SET request_count = :n WHERE id = :id"), {"n": count, "id": batch_id}
     )
     return count
 
@@ -114,7 +114,7 @@ async def release(conn: AsyncConnection, batch_id: uuid.UUID, request_ids: Seque
     )
     await conn.execute(
         text(
-            "UPDATE ai_batch_requests SET request_count = "
+            "UPDATE provider_batches SET request_count = "
             "(SELECT count(*) FROM ai_batch_items WHERE batch_id = :bid) WHERE id = :bid"
         ),
         {"bid": batch_id},
@@ -157,7 +157,7 @@ async def begin_attempt(conn: AsyncConnection, batch_id: uuid.UUID) -> Unsubmitt
     row = (
         await conn.execute(
             text(
-                "UPDATE ai_batch_requests SET submit_attempts = submit_attempts + 1 "
+                "UPDATE provider_batches SET submit_attempts = submit_attempts + 1 "
                 "WHERE id = :id AND status = :s "
                 "RETURNING id, company_id, model, created_at, submit_attempts, input_file_id"
             ),
@@ -183,7 +183,7 @@ async def record_upload(
     row = (
         await conn.execute(
             text(
-                "UPDATE ai_batch_requests SET input_file_id = :f, file_bytes = :b "
+                "UPDATE provider_batches SET input_file_id = :f, file_bytes = :b "
                 "WHERE id = :id AND status = :s AND submit_attempts = :a RETURNING id"
             ),
             {"f": file_id, "b": size, "id": batch_id, "s": UNSUBMITTED, "a": attempt},
@@ -199,8 +199,8 @@ async def record_submitted(
     row = (
         await conn.execute(
             text(
-                "UPDATE ai_batch_requests SET provider_batch_id = :p, status = :v, submitted_at = now(), "
-                "next_poll_at = now() + make_interval(secs => :d), last_error = NULL "
+                "UPDATE provider_batches SET provider_batch_id = :p, status = :v, submitted_at = now(), "
+                "submit_retry_at = NULL, next_poll_at = now() + make_interval(secs => :d), last_error = NULL "
                 "WHERE id = :id AND status = :s RETURNING id"
             ),
             {
@@ -217,7 +217,7 @@ async def record_submitted(
 
 async def provider_batch_of(conn: AsyncConnection, batch_id: uuid.UUID) -> str | None:
     value = await conn.scalar(
-        text("SELECT provider_batch_id FROM ai_batch_requests WHERE id = :id"), {"id": batch_id}
+        text("SELECT provider_batch_id FROM provider_batches WHERE id = :id"), {"id": batch_id}
     )
     return str(value) if value is not None else None
 
@@ -227,8 +227,8 @@ async def record_attempt_error(
 ) -> None:
     await conn.execute(
         text(
-            "UPDATE ai_batch_requests SET last_error = :e, next_poll_at = now() + make_interval(secs => :d) "
-            "WHERE id = :id AND status = :s"
+            "UPDATE provider_batches SET last_error = :e, "
+            "submit_retry_at = now() + make_interval(secs => :d) WHERE id = :id AND status = :s"
         ),
         {"e": error[:2000], "d": retry_in_s, "id": batch_id, "s": UNSUBMITTED},
     )
@@ -238,8 +238,8 @@ async def mark_failed(conn: AsyncConnection, batch_id: uuid.UUID, error: str) ->
     row = (
         await conn.execute(
             text(
-                "UPDATE ai_batch_requests SET status = :f, last_error = :e, completed_at = now(), "
-                "next_poll_at = NULL WHERE id = :id AND status = :s RETURNING id"
+                "UPDATE provider_batches SET status = :f, last_error = :e, completed_at = now(), "
+                "submit_retry_at = NULL WHERE id = :id AND status = :s RETURNING id"
             ),
             {"f": BatchStatus.FAILED.value, "e": error[:2000], "id": batch_id, "s": UNSUBMITTED},
         )
@@ -250,9 +250,9 @@ async def mark_failed(conn: AsyncConnection, batch_id: uuid.UUID, error: str) ->
 async def due_unsubmitted(conn: AsyncConnection, *, min_age_s: float, limit: int = 50) -> list[uuid.UUID]:
     rows = await conn.execute(
         text(
-            "SELECT id FROM ai_batch_requests WHERE status = :s "
+            "SELECT id FROM provider_batches WHERE status = :s "
             "AND created_at < now() - make_interval(secs => :age) "
-            "AND (next_poll_at IS NULL OR next_poll_at <= now()) ORDER BY created_at LIMIT :n"
+            "AND (submit_retry_at IS NULL OR submit_retry_at <= now()) ORDER BY created_at LIMIT :n"
         ),
         {"s": UNSUBMITTED, "age": min_age_s, "n": limit},
     )

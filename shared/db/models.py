@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -23,13 +24,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    column,
     func,
-    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
-from shared.lifecycle import BatchStatus, RequestStatus
+from shared.lifecycle import IN_FLIGHT, BatchStatus, RequestStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -44,6 +47,11 @@ Timestamp = DateTime(timezone=True)
 
 def _in(column: str, values: list[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def status_in(*statuses: StrEnum) -> ColumnElement[bool]:
+    """A partial-index predicate built from the enum: DDL renders the values, no SQL spells them."""
+    return column("status").in_(sorted(s.value for s in statuses))
 
 
 class Base(DeclarativeBase):
@@ -70,7 +78,9 @@ class Session(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
-class SessionMessage(Base):
+class StoredMessage(Base):
+    """One message of a stored session, in conversation order (the event's messages as written)."""
+
     __tablename__ = "session_messages"
     __table_args__ = (UniqueConstraint("session_id", "order"),)
 
@@ -95,7 +105,7 @@ class ProcessingRequest(Base):
             "company_id",
             "model",
             "requested_at",
-            postgresql_where=text("status = 'PENDING_BATCHING' AND batch_id IS NULL"),
+            postgresql_where=and_(status_in(RequestStatus.PENDING_BATCHING), column("batch_id").is_(None)),
         ),
         Index("ix_requests_batch", "batch_id"),
         Index("ix_requests_session", "session_id"),
@@ -109,7 +119,7 @@ class ProcessingRequest(Base):
     #: "initial", or the content hash a re-analysis was requested for.
     revision: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default=RequestStatus.PENDING_BATCHING.value)
-    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ai_batch_requests.id"))
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("provider_batches.id"))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     approx_bytes: Mapped[int] = mapped_column(Integer, default=0)
     #: Backoff: not claimable before this time (retries, token-limit requeues).
@@ -124,18 +134,26 @@ class ProcessingRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
-class BatchRequest(Base):
-    """A local batch, recorded (PENDING_SUBMISSION) before the provider is called: a crash leaves a trace."""
+class ProviderBatch(Base):
+    """One batch sent (or about to be sent) to a provider.
 
-    __tablename__ = "ai_batch_requests"
+    It is recorded PENDING_SUBMISSION before the provider is called, so a crash leaves a trace that
+    the submitter's reconciler can resume or clean up.
+    """
+
+    __tablename__ = "provider_batches"
     __table_args__ = (
         CheckConstraint(_in("status", [s.value for s in BatchStatus]), name="status"),
         Index(
             "ix_batches_due",
             "next_poll_at",
-            postgresql_where=text("status IN ('VALIDATING', 'IN_PROGRESS', 'FINALIZING', 'CANCELLING')"),
+            postgresql_where=status_in(*IN_FLIGHT),
         ),
-        Index("ix_batches_unsubmitted", "created_at", postgresql_where=text("status = 'PENDING_SUBMISSION'")),
+        Index(
+            "ix_batches_unsubmitted",
+            "created_at",
+            postgresql_where=status_in(BatchStatus.PENDING_SUBMISSION),
+        ),
         Index("ix_batches_company", "company_id", "status"),
     )
 
@@ -156,7 +174,10 @@ class BatchRequest(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: The poller's schedule, owned by the poller alone (set when it learns of the batch).
     next_poll_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: The submitter's retry timer for a batch still PENDING_SUBMISSION (a failed or abandoned attempt).
+    submit_retry_at: Mapped[datetime | None] = mapped_column(Timestamp)
     poll_count: Mapped[int] = mapped_column(Integer, default=0)
     submit_attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
@@ -173,7 +194,7 @@ class BatchItem(Base):
         Index("ix_batch_items_request", "request_id"),
     )
 
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_batch_requests.id", ondelete="CASCADE"))
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider_batches.id", ondelete="CASCADE"))
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_processing_requests.id", ondelete="CASCADE"))
     attempt: Mapped[int] = mapped_column(Integer)
 

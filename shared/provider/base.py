@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from shared.lifecycle import BATCH_TERMINAL, PROVIDER_STATUS_MAP
+
 BATCH_ENDPOINT = "/v1/chat/completions"
 #: Metadata key that carries our local batch id; reconciliation finds provider batches by it.
 LOCAL_BATCH_ID_KEY = "batchline_batch_id"
 
-TERMINAL_PROVIDER_STATUSES = frozenset({"completed", "failed", "expired", "cancelled"})
+#: The provider's spelling of the lifecycle's terminal batch statuses (derived: one list of terminals).
+TERMINAL_PROVIDER_STATUSES = frozenset(k for k, v in PROVIDER_STATUS_MAP.items() if v in BATCH_TERMINAL)
 
 
 class ProviderError(Exception):

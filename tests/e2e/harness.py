@@ -57,7 +57,7 @@ async def wait_terminal(engine: AsyncEngine, stack: Stack, expected: int, timeou
         done = counts.get("PROCESSING_COMPLETE", 0) + counts.get("PROCESSING_FAILED", 0)
         if total >= expected and done == total and await scalar(engine, "SELECT count(*) FROM outbox") == 0:
             open_batches = await scalar(
-                engine, "SELECT count(*) FROM ai_batch_requests WHERE status <> 'PROCESSED'"
+                engine, "SELECT count(*) FROM provider_batches WHERE status <> 'PROCESSED'"
             )
             if open_batches == 0:
                 return counts
@@ -145,17 +145,17 @@ async def assert_pipeline_invariants(
         engine,
         """
         SELECT count(*) FROM (SELECT i.batch_id FROM ai_batch_items i
-            JOIN ai_processing_requests r ON r.id = i.request_id JOIN ai_batch_requests b ON b.id = i.batch_id
+            JOIN ai_processing_requests r ON r.id = i.request_id JOIN provider_batches b ON b.id = i.batch_id
             GROUP BY i.batch_id
             HAVING count(DISTINCT r.company_id) > 1 OR count(DISTINCT r.model) > 1
                 OR bool_or(r.company_id <> b.company_id OR r.model <> b.model)) x""",
     )
     assert mixed == 0
     assert (
-        await scalar(engine, "SELECT coalesce(max(file_bytes), 0) FROM ai_batch_requests")
+        await scalar(engine, "SELECT coalesce(max(file_bytes), 0) FROM provider_batches")
         <= PROVIDER_MAX_FILE_BYTES
     )
-    assert await scalar(engine, "SELECT coalesce(max(request_count), 0) FROM ai_batch_requests") <= (
+    assert await scalar(engine, "SELECT coalesce(max(request_count), 0) FROM provider_batches") <= (
         PROVIDER_MAX_REQUESTS_PER_FILE
     )
 
@@ -173,7 +173,7 @@ async def assert_pipeline_invariants(
     ours = {
         r.provider_batch_id
         for r in await rows(
-            engine, "SELECT provider_batch_id FROM ai_batch_requests WHERE provider_batch_id IS NOT NULL"
+            engine, "SELECT provider_batch_id FROM provider_batches WHERE provider_batch_id IS NOT NULL"
         )
     }
     unknown = [b["id"] for b in provider_batches if b["id"] not in ours]

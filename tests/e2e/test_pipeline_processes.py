@@ -57,7 +57,7 @@ async def test_2000_sessions_5_companies_2_models(
         assert sign not in logs, f"{sign!r} in service logs"
     assert logs.count("dead-lettered") == len(malformed_events())
     assert await scalar(engine, "SELECT count(*) FROM sessions") == 2000
-    pairs = await scalar(engine, "SELECT count(DISTINCT (company_id, model)) FROM ai_batch_requests")
+    pairs = await scalar(engine, "SELECT count(DISTINCT (company_id, model)) FROM provider_batches")
     assert pairs == len(COMPANIES) * len(MODELS)
     print(f"\n2000 sessions: {counts}, {figures}, {time.monotonic() - started:.1f}s")
 
@@ -113,7 +113,7 @@ async def test_faults_retries_and_capped_attempts(
     )
     assert retried_ok > 0
     requeued = await scalar(
-        engine, "SELECT count(*) FROM ai_batch_requests WHERE 'token_limit_exceeded' = ANY(error_codes)"
+        engine, "SELECT count(*) FROM provider_batches WHERE 'token_limit_exceeded' = ANY(error_codes)"
     )
     assert requeued >= 1
     assert stats["counters"].get("fault_http_429", 0) > 0 or any("429" in k for k in stats["counters"])
@@ -169,7 +169,7 @@ async def test_submitter_killed_between_upload_and_recording_makes_one_provider_
         # The provider batch exists, the database does not know its id yet.
         assert len(stack.emulator_stats()["batches"]) == 1
         assert (
-            await scalar(engine, "SELECT count(*) FROM ai_batch_requests WHERE provider_batch_id IS NULL")
+            await scalar(engine, "SELECT count(*) FROM provider_batches WHERE provider_batch_id IS NULL")
             == 1
         )
 

@@ -49,10 +49,10 @@ async def test_sessions_flow_to_validated_results(
         engine,
         """
         SELECT count(*) FROM (SELECT i.batch_id FROM ai_batch_items i JOIN ai_processing_requests r
-        ON r.id = i.request_id JOIN ai_batch_requests b ON b.id = i.batch_id
+        ON r.id = i.request_id JOIN provider_batches b ON b.id = i.batch_id
         GROUP BY i.batch_id HAVING count(DISTINCT r.company_id) > 1 OR count(DISTINCT r.model) > 1
             OR bool_or(r.company_id <> b.company_id OR r.model <> b.model)) x""",
     )
     assert mixed == 0
-    assert await scalar(engine, "SELECT count(*) FROM ai_batch_requests WHERE status <> 'PROCESSED'") == 0
+    assert await scalar(engine, "SELECT count(*) FROM provider_batches WHERE status <> 'PROCESSED'") == 0
     assert await scalar(engine, "SELECT sum(total_tokens) FROM ai_processing_requests") > 0

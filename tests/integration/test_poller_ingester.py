@@ -43,7 +43,7 @@ async def seed_batch(engine: AsyncEngine, settings: Settings, tmp_path: Path, *,
             "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
             "VALUES (:s, 'acme', now(), 'h', 1)"), {"s": f"s-{batch_id}"})
         await conn.execute(text(
-            "INSERT INTO ai_batch_requests (id, company_id, model, provider, provider_batch_id, input_file_id, status, "
+            "INSERT INTO provider_batches (id, company_id, model, provider, provider_batch_id, input_file_id, status, "
             "request_count, poll_count, submit_attempts, submitted_at, next_poll_at) VALUES (:b, 'acme', 'gpt-4o-mini', "
             "'openai', :p, :f, 'VALIDATING', :n, 0, 1, now() - make_interval(secs => :ago), now())"),
             {"b": batch_id, "p": created.id, "f": uploaded.id, "n": n, "ago": submitted_ago_s})
@@ -66,7 +66,7 @@ def poller(engine: AsyncEngine, settings: Settings, **overrides: object) -> Poll
 async def poll_until(p: Poller, engine: AsyncEngine, batch_id: uuid.UUID, status: str, timeout_s: float = 15) -> None:
     for _ in range(int(timeout_s / 0.1)):
         await p.poll_due_once()
-        if await scalar(engine, "SELECT status FROM ai_batch_requests WHERE id = :b", b=batch_id) == status:
+        if await scalar(engine, "SELECT status FROM provider_batches WHERE id = :b", b=batch_id) == status:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"batch never reached {status}")
@@ -142,6 +142,6 @@ async def test_sweep_ingests_a_finished_batch_whose_event_was_lost(settings: Set
         assert await ingester.sweep_once(older_than_s=0) == 0  # processed batches are not swept again
     finally:
         await provider.aclose()
-    assert await scalar(engine, "SELECT status FROM ai_batch_requests WHERE id = :b", b=batch_id) == "PROCESSED"
+    assert await scalar(engine, "SELECT status FROM provider_batches WHERE id = :b", b=batch_id) == "PROCESSED"
     assert await scalar(engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'") == len(
         request_ids)

@@ -99,4 +99,4 @@ async def test_concurrent_claims_never_share_a_request(settings: Settings, engin
     assert sum(counts) == 300
     assert await scalar(engine, "SELECT count(*) FROM ai_batch_items") == 300
     assert await scalar(engine, "SELECT count(DISTINCT request_id) FROM ai_batch_items") == 300
-    assert await scalar(engine, "SELECT max(request_count) FROM ai_batch_requests") <= 7
+    assert await scalar(engine, "SELECT max(request_count) FROM provider_batches") <= 7

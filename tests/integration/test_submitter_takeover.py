@@ -40,7 +40,7 @@ async def test_loser_of_a_takeover_cancels_its_provider_batch(settings: Settings
         loser = await provider.create_batch(file.id, metadata={LOCAL_BATCH_ID_KEY: str(batch_id)})
         async with engine.begin() as conn:
             await conn.execute(text(
-                "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, poll_count, "
+                "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
                 "submit_attempts) VALUES (:b, 'acme', 'gpt-4o-mini', 'openai', 'PENDING_SUBMISSION', 1, 0, 2)"),
                 {"b": batch_id})
             assert await repo.record_submitted(conn, batch_id, winner.id, 1.0)  # the other submitter won
@@ -56,5 +56,5 @@ async def test_loser_of_a_takeover_cancels_its_provider_batch(settings: Settings
         await provider.aclose()
     assert statuses[loser.id] in ("cancelling", "cancelled")
     assert statuses[winner.id] not in ("cancelling", "cancelled")
-    assert await scalar(engine, "SELECT provider_batch_id FROM ai_batch_requests WHERE id = :b", b=batch_id) == winner.id
+    assert await scalar(engine, "SELECT provider_batch_id FROM provider_batches WHERE id = :b", b=batch_id) == winner.id
     assert submitter.stats["orphans_cancelled"] == 1

@@ -261,9 +261,9 @@ async def outcome_figures(engine: AsyncEngine, stack: Stack) -> dict[str, Any]:
         "requests_retried": await scalar(
             engine, "SELECT count(*) FROM ai_processing_requests WHERE attempt > 1"
         ),
-        "local_batches": await scalar(engine, "SELECT count(*) FROM ai_batch_requests"),
+        "local_batches": await scalar(engine, "SELECT count(*) FROM provider_batches"),
         "batch_submit_retries": await scalar(
-            engine, "SELECT coalesce(sum(greatest(submit_attempts - 1, 0)), 0) FROM ai_batch_requests"
+            engine, "SELECT coalesce(sum(greatest(submit_attempts - 1, 0)), 0) FROM provider_batches"
         ),
         "provider_batches": len(stats["batches"]),
         "provider_batches_by_status": dict(statuses),

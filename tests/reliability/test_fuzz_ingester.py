@@ -318,7 +318,7 @@ async def store(
     async with engine.begin() as conn:
         await conn.execute(
             text(
-                "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, poll_count, "
+                "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
                 "submit_attempts, output_file_id, error_file_id, error_codes, last_error) "
                 "VALUES (:id, :c, :m, 'openai', :s, :n, 1, 1, :o, :e, :codes, :err)"
             ),
@@ -410,7 +410,7 @@ async def victim_state(engine: AsyncEngine) -> list[Any]:
             "SELECT 'r', id::text, status, error_message, attempt::text, batch_id::text, updated_at::text, "
             "prompt_tokens::text, total_tokens::text FROM ai_processing_requests WHERE company_id = :c "
             "UNION ALL SELECT 'b', id::text, status, last_error, NULL, NULL, processed_at::text, NULL, NULL "
-            "FROM ai_batch_requests WHERE company_id = :c ORDER BY 1, 2",
+            "FROM provider_batches WHERE company_id = :c ORDER BY 1, 2",
             c=VICTIM,
         )
     ]
@@ -461,7 +461,7 @@ async def test_fuzzed_provider_files_resolve_every_request_and_write_only_schema
 
         assert not report.skipped
         assert (
-            await scalar(engine, "SELECT status FROM ai_batch_requests WHERE id = :id", id=batch_id)
+            await scalar(engine, "SELECT status FROM provider_batches WHERE id = :id", id=batch_id)
             == "PROCESSED"
         )
         decided = decide(scenario)

@@ -80,7 +80,7 @@ async def input_lines(
     headers = {"Authorization": f"Bearer {settings.openai_api_key.get_secret_value()}"}
     async with httpx.AsyncClient(base_url=emulator.base_url, headers=headers, timeout=30) as client:
         for r in await rows(
-            engine, "SELECT input_file_id, file_bytes FROM ai_batch_requests WHERE input_file_id IS NOT NULL"
+            engine, "SELECT input_file_id, file_bytes FROM provider_batches WHERE input_file_id IS NOT NULL"
         ):
             content = (await client.get(f"/files/{r.input_file_id}/content")).raise_for_status().content
             assert len(content) == r.file_bytes <= settings.batch_max_bytes
@@ -150,7 +150,7 @@ async def test_group_over_the_byte_limit_is_split_and_an_unfittable_request_fail
     assert failed.error_message.startswith("request_too_large")
 
     files = await rows(
-        engine, "SELECT request_count, file_bytes FROM ai_batch_requests WHERE input_file_id IS NOT NULL"
+        engine, "SELECT request_count, file_bytes FROM provider_batches WHERE input_file_id IS NOT NULL"
     )
     assert len(files) >= 6
     assert all(f.file_bytes <= limit and f.request_count <= 2 for f in files)

@@ -92,13 +92,13 @@ async def outage_run(
             engine,
             "SELECT count(*) FILTER (WHERE status IN ('COMPLETED', 'EXPIRED', 'FAILED')) >= 3 "
             "AND count(*) FILTER (WHERE status NOT IN ('COMPLETED', 'EXPIRED', 'FAILED')) = 0 "
-            "FROM ai_batch_requests",
+            "FROM provider_batches",
             "every batch of the first wave finished at the provider, waiting for an ingester",
         )
         await publish(settings, in_flight)
         await wait_for(
             engine,
-            "SELECT count(*) > 0 FROM ai_batch_requests "
+            "SELECT count(*) > 0 FROM provider_batches "
             "WHERE status IN ('VALIDATING', 'IN_PROGRESS', 'FINALIZING')",
             "a batch of the second wave in flight at the provider",
         )
@@ -132,7 +132,7 @@ async def outage_run(
         figures.update(await outcome_figures(engine, stack))
         await assert_pipeline_invariants(engine, stack, max_attempts=3)
         figures["batches_with_refused_polls"] = await scalar(
-            engine, "SELECT count(*) FROM ai_batch_requests WHERE last_error LIKE 'poll:%'"
+            engine, "SELECT count(*) FROM provider_batches WHERE last_error LIKE 'poll:%'"
         )
         figures["service_logs"] = log_counts(stack)
     report(f"outage-{name}", figures, tmp_path)

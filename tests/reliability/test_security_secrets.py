@@ -101,7 +101,7 @@ async def table_texts(engine: AsyncEngine) -> Iterator[tuple[str, str]]:
     tables = [
         r.tablename for r in await rows(engine, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     ]
-    assert {"sessions", "session_messages", "ai_processing_requests", "ai_batch_requests", "outbox"} <= set(
+    assert {"sessions", "session_messages", "ai_processing_requests", "provider_batches", "outbox"} <= set(
         tables
     )
     out = []
@@ -148,7 +148,7 @@ async def test_api_key_never_appears_in_logs_metrics_records_rows_or_errors_of_a
     ]
     assert await scalar(
         engine, "SELECT count(*) FROM ai_processing_requests WHERE error_message IS NOT NULL"
-    ) > 0 or (await scalar(engine, "SELECT count(*) FROM ai_batch_requests WHERE last_error IS NOT NULL") > 0)
+    ) > 0 or (await scalar(engine, "SELECT count(*) FROM provider_batches WHERE last_error IS NOT NULL") > 0)
     assert counts.get("PROCESSING_COMPLETE", 0) > 0
     logs = {p.name: p.read_bytes() for p in sorted(log_dir.glob("*.log"))}
     assert len(logs) == len(SERVICES) + 1 and all(logs.values())

@@ -211,12 +211,12 @@ async def test_ids_full_of_sql_go_through_the_pipeline_verbatim(
         "sessions",
         "session_messages",
         "ai_processing_requests",
-        "ai_batch_requests",
+        "provider_batches",
         "ai_batch_items",
         "outbox",
     ):
         assert await scalar(engine, "SELECT to_regclass(:t) IS NOT NULL", t=table), table
-    assert {r.company_id for r in await rows(engine, "SELECT company_id FROM ai_batch_requests")} == set(
+    assert {r.company_id for r in await rows(engine, "SELECT company_id FROM provider_batches")} == set(
         NASTY
     )
     async with engine.connect() as conn:

@@ -44,7 +44,7 @@ MODELS = ("gpt-4o-mini", "gpt-4o")
 SESSION_POOL = 6
 EXAMPLES = 60
 MARK = re.compile(r"<<tenant:([a-z-]+)>>")
-TABLES = "outbox, processed_events, ai_batch_items, ai_processing_requests, ai_batch_requests, session_messages, sessions"
+TABLES = "outbox, processed_events, ai_batch_items, ai_processing_requests, provider_batches, session_messages, sessions"
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ async def test_submitter_losing_its_lock_in_a_database_restart_makes_no_second_p
         await feed(env.settings, events, chunks=1, over_s=0)
         deadline = time.monotonic() + 60
         while not await scalar(
-            env.engine, "SELECT count(*) FROM ai_batch_requests WHERE status = 'PENDING_SUBMISSION'"
+            env.engine, "SELECT count(*) FROM provider_batches WHERE status = 'PENDING_SUBMISSION'"
         ):
             assert time.monotonic() < deadline, "no batch was claimed"
             await asyncio.sleep(0.05)

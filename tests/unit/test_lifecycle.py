@@ -3,24 +3,33 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from shared.lifecycle import (
+    BATCH_INITIAL,
+    BATCH_TERMINAL,
     BATCH_TRANSITIONS,
     IN_FLIGHT,
     PROVIDER_STATUS_MAP,
-    PROVIDER_TERMINAL,
+    REQUEST_INITIAL,
+    REQUEST_TERMINAL,
     BatchStatus,
     IllegalTransition,
+    Move,
     OutcomeKind,
     RequestStatus,
+    batch_move,
+    batch_sources,
     batch_transition,
     from_provider_status,
     is_overdue,
     next_poll_delay_s,
     parse_window,
+    request_move,
+    request_sources,
     request_transition,
     resolve_request,
     retry_delay_s,
@@ -49,12 +58,54 @@ def test_request_transitions_are_exactly_the_documented_ones(current: R, target:
 
 def test_a_pending_request_can_only_be_claimed_so_it_cannot_reach_two_batches_without_returning() -> None:
     # The only way into a batch is PENDING -> BATCHING_IN_PROGRESS; a claimed request cannot be claimed again.
-    assert {t for (c, t) in ALLOWED_REQUEST if t is R.BATCHING_IN_PROGRESS} == {R.BATCHING_IN_PROGRESS}
+    assert request_sources(R.BATCHING_IN_PROGRESS) == {R.PENDING_BATCHING}
     with pytest.raises(IllegalTransition):
         request_transition(R.BATCHING_IN_PROGRESS, R.BATCHING_IN_PROGRESS)
 
 
+def test_terminal_requests_are_complete_and_failed() -> None:
+    assert {R.PROCESSING_COMPLETE, R.PROCESSING_FAILED} == REQUEST_TERMINAL
+    assert BATCH_TERMINAL == TERMINAL
+
+
+def test_a_move_guards_its_write_with_every_legal_source() -> None:
+    move = request_move(R.PENDING_BATCHING)
+    assert move.params() == {"to": "PENDING_BATCHING", "from": ["BATCHING_IN_PROGRESS"]}
+    assert batch_move(B.PROCESSED).params() == {
+        "to": "PROCESSED",
+        "from": ["CANCELLED", "COMPLETED", "EXPIRED", "FAILED"],
+    }
+
+
+def test_a_move_from_a_chosen_source_is_narrowed_to_it() -> None:
+    assert batch_move(B.FAILED, B.PENDING_SUBMISSION).params() == {
+        "to": "FAILED",
+        "from": ["PENDING_SUBMISSION"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: request_move(R.BATCHING_IN_PROGRESS, R.PROCESSING_FAILED), "PROCESSING_FAILED -> BATCHING"),
+        (lambda: batch_move(B.VALIDATING, B.COMPLETED), "COMPLETED -> VALIDATING"),
+        (lambda: batch_move(B.COMPLETED, B.PROCESSED), "PROCESSED -> COMPLETED"),
+    ],
+)
+def test_an_illegal_move_cannot_be_built(build: Callable[[], Move], message: str) -> None:
+    with pytest.raises(IllegalTransition, match=message):
+        build()
+
+
+def test_new_rows_start_where_the_lifecycle_starts() -> None:
+    assert REQUEST_INITIAL is R.PENDING_BATCHING
+    assert BATCH_INITIAL is B.PENDING_SUBMISSION
+    assert request_sources(REQUEST_INITIAL) == {R.BATCHING_IN_PROGRESS}
+
+
 ORDER = [B.PENDING_SUBMISSION, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING, B.CANCELLING]
+#: Written out here, not taken from the module under test.
+TERMINAL = {B.COMPLETED, B.FAILED, B.EXPIRED, B.CANCELLED}
 
 
 def _expected_batch(current: B, target: B) -> bool:
@@ -62,11 +113,11 @@ def _expected_batch(current: B, target: B) -> bool:
         return True
     if current is B.PROCESSED:
         return False
-    if current in PROVIDER_TERMINAL:
+    if current in TERMINAL:
         return target is B.PROCESSED
     if target is B.PROCESSED:
         return False
-    if target in PROVIDER_TERMINAL:
+    if target in TERMINAL:
         return True
     return ORDER.index(target) > ORDER.index(current)
 
@@ -81,8 +132,7 @@ def test_batch_transitions_only_move_forward(current: B, target: B) -> None:
 
 
 def test_only_terminal_batches_can_be_processed() -> None:
-    sources = {s for s, targets in BATCH_TRANSITIONS.items() if B.PROCESSED in targets}
-    assert sources == set(PROVIDER_TERMINAL)
+    assert batch_sources(B.PROCESSED) == TERMINAL
     assert BATCH_TRANSITIONS[B.PROCESSED] == frozenset()
 
 
@@ -96,7 +146,11 @@ def test_expired_is_not_reported_as_failed_and_unknown_status_is_an_error() -> N
     assert from_provider_status("expired") is B.EXPIRED
     with pytest.raises(ValueError, match="unknown provider batch status"):
         from_provider_status("paused")
-    assert set(PROVIDER_STATUS_MAP.values()) == IN_FLIGHT | PROVIDER_TERMINAL
+    assert (
+        set(PROVIDER_STATUS_MAP.values())
+        == {B.VALIDATING, B.IN_PROGRESS, B.FINALIZING, B.CANCELLING} | TERMINAL
+    )
+    assert {B.VALIDATING, B.IN_PROGRESS, B.FINALIZING, B.CANCELLING} == IN_FLIGHT
 
 
 class TestResolveRequest:

@@ -1,0 +1,70 @@
+"""Migrations keep existing rows: an operator upgrading a live database loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from alembic import command
+
+from shared.db.migrate import alembic_config
+from tests.infra import Infra
+from tests.support import _admin, _plain, with_database
+
+
+@pytest.fixture
+async def empty_database(infra: Infra) -> AsyncIterator[str]:
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    await _admin(infra, f'CREATE DATABASE "{name}"')
+    yield with_database(infra.database_admin_url, name)
+    await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _run(url: str, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(_plain(url))
+    try:
+        return list(await conn.fetch(sql))
+    finally:
+        await conn.close()
+
+
+async def test_0002_renames_the_batch_table_and_moves_the_submitters_retry_timer(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0001")
+    await _run(
+        empty_database,
+        "INSERT INTO ai_batch_requests (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts, next_poll_at) VALUES "
+        "('00000000-0000-0000-0000-000000000001', 'acme', 'm', 'openai', 'PENDING_SUBMISSION', 1, 0, 1, "
+        "'2030-01-01T00:00:00Z'), "
+        "('00000000-0000-0000-0000-000000000002', 'acme', 'm', 'openai', 'IN_PROGRESS', 1, 2, 1, "
+        "'2031-01-01T00:00:00Z')",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+
+    rows = await _run(
+        empty_database,
+        "SELECT status, extract(year FROM next_poll_at) AS poll, extract(year FROM submit_retry_at) AS retry "
+        "FROM provider_batches ORDER BY id",
+    )
+    assert [(r["status"], r["poll"], r["retry"]) for r in rows] == [
+        ("PENDING_SUBMISSION", None, 2030),
+        ("IN_PROGRESS", 2031, None),
+    ]
+    names = {
+        r["conname"]
+        for r in await _run(empty_database, "SELECT conname FROM pg_constraint WHERE conname LIKE '%batch%'")
+    }
+    assert "pk_provider_batches" in names
+    assert "fk_ai_batch_items_batch_id_provider_batches" in names
+    assert not any("ai_batch_requests" in n for n in names), sorted(names)
+
+    await asyncio.to_thread(command.downgrade, cfg, "0001")
+    back = await _run(
+        empty_database, "SELECT extract(year FROM next_poll_at) AS poll FROM ai_batch_requests ORDER BY id"
+    )
+    assert [r["poll"] for r in back] == [2030, 2031]
