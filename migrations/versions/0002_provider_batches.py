@@ -39,6 +39,7 @@ _RENAMES = [
 
 def _rename_generated(table: str, old_prefix: str, new_prefix: str) -> None:
     """PostgreSQL 18 names NOT NULL constraints ``<table>_<column>_not_null``: carry them over too."""
+    # Identifiers are this module's constants (DDL cannot bind them), no outside value.
     op.execute(
         f"""
         DO $$ DECLARE c record; BEGIN
@@ -48,7 +49,7 @@ def _rename_generated(table: str, old_prefix: str, new_prefix: str) -> None:
                            '{new_prefix}' || substr(c.conname, {len(old_prefix) + 1}));
           END LOOP;
         END $$
-        """
+        """  # noqa: S608
     )
 
 
