@@ -35,6 +35,13 @@ class ProducerConfig:
 
 
 class SessionEventsHandler:
+    """The pipeline's front door: turns what upstream systems say about sessions into work.
+
+    It exists so that upstream publishers never talk to the database or the provider: they publish
+    a session event, and this handler decides (idempotently, per content hash) which analyses that
+    session needs, stores them as pending requests and announces them, all in one transaction.
+    """
+
     def __init__(self, engine: AsyncEngine, config: ProducerConfig, on_commit: Callable[[], None]) -> None:
         self._engine = engine
         self._config = config
