@@ -5,7 +5,13 @@ Error tree (callers catch the narrowest class that changes what they do)::
     ProviderError                 anything the provider call could not do
     ├── RetryableProviderError    429, 5xx, timeouts, connection errors: try again later
     └── PermanentProviderError    other 4xx: the request itself is wrong; retrying cannot help
+        ├── ConfigurationFault    401, 403, unknown model, bad window, quota, full file store:
+        │                         our configuration or account must change, not the batch
         └── ProviderNotFound      404: the file or batch does not exist (or not yet: upload race)
+
+Every error also says who must act (:class:`FaultOwner`): the operator (configuration), the batch's
+content, or nobody (transient). Callers decide by owner, so a revoked key pauses work instead of
+failing the backlog, and only a content fault costs a request an attempt.
 
 Messages never contain the API key: adapters build them from status, method and path only.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,8 +34,19 @@ LOCAL_BATCH_ID_KEY = "batchline_batch_id"
 TERMINAL_PROVIDER_STATUSES = frozenset(k for k, v in PROVIDER_STATUS_MAP.items() if v in BATCH_TERMINAL)
 
 
+class FaultOwner(StrEnum):
+    #: Our configuration or account (key, permissions, model, window, quota, file store): pause.
+    CONFIGURATION = "configuration"
+    #: The batch's content (validation errors, a bad line): charge only what is named.
+    CONTENT = "content"
+    #: Nobody's: rate limits, server errors, timeouts. Retry later, within a cap.
+    TRANSIENT = "transient"
+
+
 class ProviderError(Exception):
     """A provider call failed. ``status`` is the HTTP status when there was a response."""
+
+    owner: FaultOwner = FaultOwner.CONTENT
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         super().__init__(message)
@@ -39,6 +57,8 @@ class ProviderError(Exception):
 class RetryableProviderError(ProviderError):
     """Transient: rate limit, server error, timeout. Retrying later is expected to succeed."""
 
+    owner = FaultOwner.TRANSIENT
+
     #: Seconds the provider asked us to wait (``Retry-After``), when it said; callers may use it
     #: to schedule their next try after the adapter's own retry budget ran out.
     retry_after: float | None = None
@@ -46,6 +66,16 @@ class RetryableProviderError(ProviderError):
 
 class PermanentProviderError(ProviderError):
     """The provider rejected the request; sending it again unchanged will fail again."""
+
+
+class ConfigurationFault(PermanentProviderError):
+    """Refused because of who we are or how we are set up; the batch would fail anywhere the same.
+
+    Nothing about the requests is wrong: callers pause the provider/model (a circuit) and try again
+    with backoff, charging no attempt, until an operator fixes the key, quota or setting.
+    """
+
+    owner = FaultOwner.CONFIGURATION
 
 
 class ProviderNotFound(PermanentProviderError):

@@ -35,6 +35,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 
 from shared.provider.base import (
+    ConfigurationFault,
     PermanentProviderError,
     ProviderError,
     ProviderNotFound,
@@ -45,6 +46,31 @@ log = structlog.get_logger("batchline.provider")
 
 #: Status codes that mean "try again later". Every other 4xx is the request's own fault.
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+#: Statuses that are about our credentials or permissions, whatever the body says.
+CONFIGURATION_STATUSES = frozenset({401, 403})
+#: Error codes that blame our account or settings rather than the batch (OpenAI and Azure spellings).
+#: ``insufficient_quota`` arrives as a 429 but is a billing fault: waiting does not fix it.
+CONFIGURATION_CODES = frozenset(
+    {
+        "invalid_api_key",
+        "invalid_organization",
+        "insufficient_quota",
+        "billing_hard_limit_reached",
+        "billing_not_active",
+        "account_deactivated",
+        "model_not_found",
+        "invalid_model",
+        "unsupported_model",
+        "DeploymentNotFound",
+        "invalid_completion_window",
+        "invalid_endpoint",
+        "unsupported_endpoint",
+        "file_storage_limit_exceeded",
+        "storage_limit_exceeded",
+        "quota_exceeded",
+        "permission_denied",
+    }
+)
 #: The phrase OpenAI answers for a file it has accepted but not yet made visible to batches.
 FILE_RACE_PHRASE = "cannot find file"
 _MAX_MESSAGE_CHARS = 300
@@ -142,6 +168,8 @@ def error_for_response(method: str, path: str, response: httpx.Response, auth: A
     message, code = _error_fields(response.content)
     detail = auth.redact(message or response.reason_phrase or "")[:_MAX_MESSAGE_CHARS]
     text = f"{method} {path} failed: HTTP {status}" + (f" ({code})" if code else "") + f": {detail}"
+    if status in CONFIGURATION_STATUSES or code in CONFIGURATION_CODES:
+        return ConfigurationFault(text, status=status, code=code)
     if status in RETRYABLE_STATUSES:
         err = RetryableProviderError(text, status=status, code=code)
         err.retry_after = parse_retry_after(response.headers)

@@ -10,7 +10,13 @@ import pytest
 from pydantic import SecretStr
 from tenacity import RetryCallState
 
-from shared.provider.base import PermanentProviderError, ProviderNotFound, RetryableProviderError
+from shared.provider.base import (
+    ConfigurationFault,
+    FaultOwner,
+    PermanentProviderError,
+    ProviderNotFound,
+    RetryableProviderError,
+)
 from shared.provider.http import (
     ApiKeyAuth,
     ProviderFileNotReady,
@@ -39,13 +45,41 @@ def test_transient_statuses_are_retryable(status: int) -> None:
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, PermanentProviderError), (401, PermanentProviderError), (403, PermanentProviderError),
+    [(400, PermanentProviderError), (401, ConfigurationFault), (403, ConfigurationFault),
      (409, PermanentProviderError), (422, PermanentProviderError), (404, ProviderNotFound)],
 )  # fmt: skip
 def test_other_4xx_are_permanent(status: int, cls: type[Exception]) -> None:
     err = error_for_response("POST", "/batches", _response(status), AUTH)
     assert type(err) is cls
     assert str(err) == f"POST /batches failed: HTTP {status} (invalid_request_error): nope"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "owner"),
+    [
+        (401, "invalid_api_key", "configuration"),
+        (403, None, "configuration"),
+        (429, "insufficient_quota", "configuration"),
+        (429, "rate_limit_exceeded", "transient"),
+        (400, "model_not_found", "configuration"),
+        (400, "invalid_completion_window", "configuration"),
+        (400, "file_storage_limit_exceeded", "configuration"),
+        (400, "invalid_request_error", "content"),
+        (404, None, "content"),
+        (500, None, "transient"),
+    ],
+)
+def test_every_error_says_who_must_act(status: int, code: str | None, owner: str) -> None:
+    body = {"error": {"message": "m", "type": "invalid_request_error", "param": None, "code": code}}
+    err = error_for_response("POST", "/batches", _response(status, body), AUTH)
+    assert err.owner == FaultOwner(owner)
+    # A quota fault is not retried by the adapter: waiting seconds does not refill a billing limit.
+    assert isinstance(err, RetryableProviderError) is (owner == "transient")
+
+
+def test_transport_errors_are_transient() -> None:
+    err = error_for_transport("GET", "/batches", httpx.ConnectTimeout("slow"))
+    assert err.owner is FaultOwner.TRANSIENT
 
 
 @pytest.mark.parametrize("status", [400, 404])
