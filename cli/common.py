@@ -7,17 +7,29 @@ PostgreSQL of ``batchline dev up``" (a developer's machine), resolved by the dev
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from shared.errors import CliError
 from shared.settings import Settings
+
+
+def describe_invalid(exc: ValidationError) -> str:
+    """``BATCHLINE_X: why; BATCHLINE_Y: why`` — the variables an operator has to fix, on one line."""
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = f"BATCHLINE_{field.upper()}" if field else "BATCHLINE_*"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts)
 
 
 def load_settings(*, local_database: bool = True) -> Settings:
     """``Settings()`` with a one-line error for a bad variable, and the dev database when unset."""
     try:
         settings = Settings()
-    except Exception as exc:  # pydantic ValidationError: name the variable, not a traceback
-        first = str(exc).splitlines()[0]
-        raise CliError(f"invalid configuration: {first} (check BATCHLINE_* variables)") from None
+    except ValidationError as exc:  # name the variable and the rule, not a traceback
+        raise CliError(f"invalid configuration: {describe_invalid(exc)}") from None
     if local_database and not settings.database_url:
         settings = settings.model_copy(update={"database_url": local_database_url(settings)})
     return settings

@@ -137,6 +137,14 @@ class Settings(BaseSettings):
         default=None, description="Test hook only: the submitter exits at this point of a submission."
     )
 
+    @field_validator("completion_window")
+    @classmethod
+    def _window_the_provider_accepts(cls, v: str) -> str:
+        # OpenAI's Batch API refuses any other window (400 at create): fail at start, not per batch.
+        if v != "24h":
+            raise ValueError("the OpenAI Batch API accepts only '24h'")
+        return v
+
     @field_validator("topic_prefix")
     @classmethod
     def _prefix_is_topic_safe(cls, v: str) -> str:

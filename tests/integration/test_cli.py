@@ -23,7 +23,16 @@ def batchline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         (("topics", "create", "--partitions", "0"), None, "greater than or equal to 1"),
         (("publish", "/no/such/file.jsonl"), None, "no such file"),
         (("replay", "nobody"), None, "unknown service 'nobody'"),
-        (("migrate",), {"BATCHLINE_BATCH_MAX_REQUESTS": "90000"}, "invalid configuration"),
+        (
+            ("migrate",),
+            {"BATCHLINE_BATCH_MAX_REQUESTS": "90000"},
+            "invalid configuration: BATCHLINE_BATCH_MAX_REQUESTS: Input should be less than or equal to 50000",
+        ),
+        (
+            ("run", "submitter"),
+            {"BATCHLINE_COMPLETION_WINDOW": "48h"},
+            "BATCHLINE_COMPLETION_WINDOW: the OpenAI Batch API accepts only '24h'",
+        ),
         (("emulator", "--line-error-rate", "7"), None, "invalid emulator option"),
     ],
 )
