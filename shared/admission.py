@@ -1,0 +1,46 @@
+"""How much of a model's enqueued-token budget each company may take. Pure: no I/O, no clock.
+
+The provider's enqueued-token limit is shared by every company we serve. Handing it out in arrival
+order would let one company's backlog of 100,000 requests hold the budget for hours while a company
+with ten requests waits; so the free budget is split by max-min fairness (water-filling): every
+company with pending work gets an equal share, a company that needs less than its share gets what it
+needs, and what it leaves is split again among the others. The result is deterministic (ties go by
+company id), so two submitters computing it from the same snapshot agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: After a ``token_limit_exceeded``, the learned limit drops to this share of what was enqueued
+#: (the provider's real limit is below what we tried), and never below one request's worth.
+BACKOFF_SHARE = 0.9
+
+
+def fair_shares(available: int, demands: Mapping[str, int]) -> dict[str, int]:
+    """Split ``available`` tokens across companies; no company gets more than it asked for."""
+    if available <= 0:
+        return {company: 0 for company in demands}
+    shares = {company: 0 for company in demands}
+    left = available
+    open_ = sorted((d, c) for c, d in demands.items() if d > 0)
+    while open_ and left > 0:
+        each, extra = divmod(left, len(open_))
+        smallest, company = open_[0]
+        if smallest <= each:
+            # Fully served: take what it needs, and split the rest among the others next round.
+            shares[company] = smallest
+            left -= smallest
+            open_.pop(0)
+            continue
+        # Nobody left can be fully served: equal shares, the remainder one token each by id.
+        for i, (_, name) in enumerate(sorted(open_, key=lambda pair: pair[1])):
+            shares[name] = each + (1 if i < extra else 0)
+        left = 0
+    return shares
+
+
+def learned_limit_after_rejection(*, limit: int, enqueued: int, batch_tokens: int, floor: int) -> int:
+    """The limit to respect after the provider refused a batch of ``batch_tokens`` on top of ``enqueued``."""
+    refused_at = enqueued + batch_tokens
+    return max(floor, min(limit, int(refused_at * BACKOFF_SHARE)))
