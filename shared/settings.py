@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:18080/v1", description="OpenAI-compatible API root (emulator by default)."
     )
     openai_api_key: SecretStr = Field(default=SecretStr("sk-local-emulator"), description="Bearer token.")
+    openai_api_key_file: Path | None = Field(
+        default=None,
+        description=(
+            "File holding the key (a mounted secret); re-read when it changes, so rotation needs no restart."
+        ),
+    )
     provider_timeout_s: float = Field(default=60.0, gt=0, description="Per HTTP request.")
     provider_retry_max_s: float = Field(default=300.0, gt=0, description="Total retry budget per call.")
     default_model: str = Field(default="gpt-4o-mini", description="Model when an event names none.")

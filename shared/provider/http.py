@@ -19,6 +19,7 @@ import email.utils
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx
@@ -100,13 +101,47 @@ class ApiKeyAuth(httpx.Auth):
 
     ``header="authorization"`` sends ``Authorization: Bearer <key>`` (OpenAI and compatible
     servers); ``header="api-key"`` sends ``api-key: <key>`` (Azure OpenAI deployments).
+
+    When ``key_file`` is given (a mounted secret), the key is read from it and read again whenever the
+    file changes, so an operator rotates a revoked key by rewriting the file: no restart, no lost work.
+    An unreadable or empty file keeps the last key that was read (the next 401 says so in the logs).
     """
 
-    def __init__(self, key: SecretStr, header: Literal["authorization", "api-key"] = "authorization") -> None:
+    def __init__(
+        self,
+        key: SecretStr,
+        header: Literal["authorization", "api-key"] = "authorization",
+        *,
+        key_file: Path | None = None,
+    ) -> None:
         self._key = key
         self._header = header
+        self._key_file = key_file
+        self._file_stamp: tuple[int, int] | None = None
+        #: Every key this process has used, so a server echoing an old one is still redacted.
+        self._seen: set[str] = {key.get_secret_value()}
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._key_file is None:
+            return
+        try:
+            stat = self._key_file.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp == self._file_stamp:
+                return
+            value = self._key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            log.warning("provider.key_file_unreadable", path=str(self._key_file), error=type(exc).__name__)
+            return
+        self._file_stamp = stamp
+        if value and value != self._key.get_secret_value():
+            self._key = SecretStr(value)
+            self._seen.add(value)
+            log.info("provider.key_reloaded", path=str(self._key_file))
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self._refresh()
         secret = self._key.get_secret_value()
         if self._header == "authorization":
             request.headers["Authorization"] = f"Bearer {secret}"
@@ -115,9 +150,11 @@ class ApiKeyAuth(httpx.Auth):
         yield request
 
     def redact(self, text: str) -> str:
-        """``text`` with every occurrence of the key replaced; servers sometimes echo it back."""
-        secret = self._key.get_secret_value()
-        return text.replace(secret, "[REDACTED]") if secret else text
+        """``text`` with every occurrence of a key replaced; servers sometimes echo it back."""
+        for secret in self._seen:
+            if secret:
+                text = text.replace(secret, "[REDACTED]")
+        return text
 
     def __repr__(self) -> str:
         return f"ApiKeyAuth(header={self._header!r}, key=**********)"

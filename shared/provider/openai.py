@@ -68,9 +68,10 @@ class OpenAIBatchProvider:
         transport: httpx.AsyncBaseTransport | None = None,
         auth_header: Literal["authorization", "api-key"] = "authorization",
         query_params: dict[str, str] | None = None,
+        api_key_file: Path | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
-        self._auth = ApiKeyAuth(api_key, auth_header)
+        self._auth = ApiKeyAuth(api_key, auth_header, key_file=api_key_file)
         self._retry = retry or RetryPolicy()
         self._window = completion_window
         self._params = dict(query_params or {})
@@ -91,6 +92,7 @@ class OpenAIBatchProvider:
         return cls(
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
+            api_key_file=settings.openai_api_key_file,
             timeout_s=settings.provider_timeout_s,
             retry=retry or RetryPolicy(max_total_s=settings.provider_retry_max_s),
             completion_window=settings.completion_window,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -154,3 +155,29 @@ def test_auth_modes_and_repr() -> None:
     assert azure.headers["api-key"] == "k2"
     assert "Authorization" not in azure.headers
     assert "sk-unit-secret" not in repr(AUTH)
+
+
+def test_a_rotated_key_file_is_used_by_the_next_request(tmp_path: Path) -> None:
+    key_file = tmp_path / "openai-key"
+    key_file.write_text("sk-old-key\n")
+    auth = ApiKeyAuth(SecretStr("sk-from-env"), key_file=key_file)
+    first = httpx.Request("GET", "http://x")
+    next(auth.auth_flow(first))
+    assert first.headers["Authorization"] == "Bearer sk-old-key"
+
+    key_file.write_text("sk-new-key-longer\n")  # size differs: a change even within one mtime tick
+    second = httpx.Request("GET", "http://x")
+    next(auth.auth_flow(second))
+    assert second.headers["Authorization"] == "Bearer sk-new-key-longer"
+    # A server echoing either key is still redacted.
+    assert auth.redact("bad sk-old-key and sk-new-key-longer") == "bad [REDACTED] and [REDACTED]"
+
+
+def test_an_unreadable_key_file_keeps_the_last_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "openai-key"
+    key_file.write_text("sk-good-key")
+    auth = ApiKeyAuth(SecretStr("sk-from-env"), key_file=key_file)
+    key_file.unlink()
+    request = httpx.Request("GET", "http://x")
+    next(auth.auth_flow(request))
+    assert request.headers["Authorization"] == "Bearer sk-good-key"
