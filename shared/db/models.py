@@ -134,7 +134,7 @@ class ProcessingRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
-class ProviderBatch(Base):
+class Batch(Base):
     """One batch sent (or about to be sent) to a provider.
 
     It is recorded PENDING_SUBMISSION before the provider is called, so a crash leaves a trace that
