@@ -10,12 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Hard limits of OpenAI's Batch API (documented; the emulator enforces the same numbers).
 PROVIDER_MAX_REQUESTS_PER_FILE = 50_000
 PROVIDER_MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+#: The only completion window the OpenAI Batch API accepts, in seconds.
+WINDOW_24H_S = 86_400
 
 
 class ModelPrice(BaseModel):
@@ -95,6 +99,18 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULT_PRICES),
         description="JSON: model -> {input_per_million, output_per_million} list prices in USD.",
     )
+    provider_input_file_ttl_s: int = Field(
+        default=172_800,
+        ge=3_600,
+        le=2_592_000,
+        description="Uploaded input files expire after this (the provider keeps them 30 days otherwise).",
+    )
+    provider_output_file_ttl_s: int = Field(
+        default=604_800,
+        ge=3_600,
+        le=2_592_000,
+        description="Output and error files of a batch expire this long after its creation.",
+    )
     batch_discount: float = Field(default=0.5, ge=0, le=1, description="Batch price = list price x this.")
 
     # --- Batching -------------------------------------------------------------------------------
@@ -150,6 +166,17 @@ class Settings(BaseSettings):
         if v != "24h":
             raise ValueError("the OpenAI Batch API accepts only '24h'")
         return v
+
+    @model_validator(mode="after")
+    def _files_outlive_their_batch(self) -> Settings:
+        # The provider reads the input file until the batch ends (window, then our grace to cancel).
+        needed = WINDOW_24H_S + self.batch_expiry_grace_s
+        if self.provider_input_file_ttl_s <= needed:
+            raise ValueError(
+                "BATCHLINE_PROVIDER_INPUT_FILE_TTL_S must exceed the 24 h completion window plus "
+                f"BATCHLINE_BATCH_EXPIRY_GRACE_S ({needed:.0f} s)"
+            )
+        return self
 
     @field_validator("topic_prefix")
     @classmethod

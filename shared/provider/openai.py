@@ -69,11 +69,16 @@ class OpenAIBatchProvider:
         auth_header: Literal["authorization", "api-key"] = "authorization",
         query_params: dict[str, str] | None = None,
         api_key_file: Path | None = None,
+        file_ttl_s: int | None = None,
+        output_ttl_s: int | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._auth = ApiKeyAuth(api_key, auth_header, key_file=api_key_file)
         self._retry = retry or RetryPolicy()
         self._window = completion_window
+        # Without expiries the provider keeps batch files 30 days against the organisation's storage cap.
+        self._file_ttl_s = file_ttl_s
+        self._output_ttl_s = output_ttl_s
         self._params = dict(query_params or {})
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
@@ -93,6 +98,8 @@ class OpenAIBatchProvider:
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
             api_key_file=settings.openai_api_key_file,
+            file_ttl_s=settings.provider_input_file_ttl_s,
+            output_ttl_s=settings.provider_output_file_ttl_s,
             timeout_s=settings.provider_timeout_s,
             retry=retry or RetryPolicy(max_total_s=settings.provider_retry_max_s),
             completion_window=settings.completion_window,
@@ -175,7 +182,11 @@ class OpenAIBatchProvider:
 
         ``size`` (exact bytes) gives the request a Content-Length; ``None`` sends it chunked.
         """
-        body = MultipartUpload(open_chunks, filename=filename, size=size, fields={"purpose": "batch"})
+        fields = {"purpose": "batch"}
+        if self._file_ttl_s is not None:
+            # The form encoding the official SDK uses for ``expires_after={"anchor", "seconds"}``.
+            fields |= {"expires_after[anchor]": "created_at", "expires_after[seconds]": str(self._file_ttl_s)}
+        body = MultipartUpload(open_chunks, filename=filename, size=size, fields=fields)
 
         async def attempt() -> dict[str, Any]:
             try:
@@ -245,6 +256,8 @@ class OpenAIBatchProvider:
             "completion_window": self._window,
             "metadata": metadata,
         }
+        if self._output_ttl_s is not None:
+            payload["output_expires_after"] = {"anchor": "created_at", "seconds": self._output_ttl_s}
         local_id = metadata.get(LOCAL_BATCH_ID_KEY)
         ambiguous = False
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import httpx
+import orjson
 import pytest
+from pydantic import SecretStr
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartParser
 
 from shared.provider.multipart import MultipartUpload
+from shared.provider.openai import OpenAIBatchProvider
 from shared.provider.parse import parse_batch, parse_file
 
 PAYLOAD = b'{"custom_id": "a"}\n' * 5000
@@ -85,3 +90,38 @@ def test_parse_batch_with_nulls_and_absences() -> None:
 def test_parse_file() -> None:
     f = parse_file({"id": "file-1", "bytes": 3, "filename": "a.jsonl", "purpose": "batch", "created_at": 5})
     assert (f.id, f.bytes, f.filename, f.purpose, f.created_at) == ("file-1", 3, "a.jsonl", "batch", 5)
+
+
+async def test_uploads_and_batches_carry_the_configured_expiries(tmp_path: Path) -> None:
+    """Without expiries the provider keeps batch files 30 days against the storage cap."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path.endswith("/files"):
+            return httpx.Response(
+                200, json={"id": "file-1", "bytes": 3, "filename": "in.jsonl", "purpose": "batch", "created_at": 1}
+            )
+        return httpx.Response(
+            200,
+            json={"id": "batch_1", "status": "validating", "input_file_id": "file-1", "created_at": 1,
+                  "request_counts": {"total": 0, "completed": 0, "failed": 0}},
+        )  # fmt: skip
+
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(b"{}\n")
+    provider = OpenAIBatchProvider(
+        base_url="http://provider/v1",
+        api_key=SecretStr("sk-x"),
+        transport=httpx.MockTransport(handler),
+        file_ttl_s=172_800,
+        output_ttl_s=604_800,
+    )
+    async with provider:
+        await provider.upload_file(source)
+        await provider.create_batch("file-1", metadata={})
+    upload, create = seen
+    form = upload.content.decode()
+    assert 'name="expires_after[anchor]"\r\n\r\ncreated_at\r\n' in form
+    assert 'name="expires_after[seconds]"\r\n\r\n172800\r\n' in form
+    assert orjson.loads(create.content)["output_expires_after"] == {"anchor": "created_at", "seconds": 604_800}
