@@ -44,6 +44,10 @@ def test_environment_variables_configure_and_secrets_stay_hidden(monkeypatch: py
         ("BATCHLINE_BATCH_MAX_BYTES", str(300 * 1024 * 1024)),
         ("BATCHLINE_TOPIC_PREFIX", "bad prefix!"),
         ("BATCHLINE_POLL_INTERVAL_S", "0"),
+        ("BATCHLINE_COMPLETION_WINDOW", "48h"),
+        # Must outlive the 24 h window plus the default 3,600 s grace: 90,000 s is not enough.
+        ("BATCHLINE_PROVIDER_INPUT_FILE_TTL_S", "90000"),
+        ("BATCHLINE_PROVIDER_OUTPUT_FILE_TTL_S", "3599"),
     ],
 )
 def test_values_beyond_provider_limits_are_refused(
@@ -52,3 +56,8 @@ def test_values_beyond_provider_limits_are_refused(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_an_input_file_ttl_just_past_window_and_grace_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BATCHLINE_PROVIDER_INPUT_FILE_TTL_S", "90001")
+    assert Settings().provider_input_file_ttl_s == 90_001
