@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/batchline dev up
 	$(BIN)/python -m bench.ingest_bulk
 	$(BIN)/python -m bench.model_accuracy
+	$(BIN)/python -m bench.dataset_generate
 
 clean-infra: $(STAMP)
 	-$(BIN)/batchline dev down

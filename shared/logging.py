@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
 import structlog
 
 REDACTED = "[REDACTED]"
+_MAX_DEPTH = 20
 
 
 class Redactor:
-    """structlog processor replacing secret values (and Bearer tokens) in every string field."""
+    """structlog processor replacing secret values in every string of an event, nested ones included."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         self._secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
@@ -29,12 +30,29 @@ class Redactor:
                 value = value.replace(secret, REDACTED)
         return value
 
+    def scrub_value(self, value: Any, depth: int = 0) -> Any:
+        """``value`` with every secret replaced, inside dicts, lists, tuples and sets too."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, BaseException):
+            return self.scrub(repr(value))
+        if isinstance(value, Mapping | list | tuple | set | frozenset):
+            if depth >= _MAX_DEPTH:  # deep (or cyclic) structures: scrub their rendering as a whole
+                return self.scrub(repr(value))
+            deeper = depth + 1
+            if isinstance(value, Mapping):
+                return {self.scrub_value(k, deeper): self.scrub_value(v, deeper) for k, v in value.items()}
+            items = [self.scrub_value(v, deeper) for v in value]
+            if isinstance(value, list):
+                return items
+            if isinstance(value, set | frozenset):
+                return frozenset(items) if isinstance(value, frozenset) else set(items)
+            return tuple(items)
+        return value
+
     def __call__(self, _logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         for key, value in list(event.items()):
-            if isinstance(value, str):
-                event[key] = self.scrub(value)
-            elif isinstance(value, BaseException):
-                event[key] = self.scrub(repr(value))
+            event[key] = self.scrub_value(value)
         return event
 
 

@@ -172,16 +172,26 @@ async def test_scenario_then_validate_every_response(
     assert empty_files.json()["data"] == []
 
     # error answers
-    await client.get(f"{server.base_url}/batches")  # no key: 401
-    await client.get(f"{server.base_url}/batches/batch_nope", headers=_auth())  # 404
-    await client.get(f"{server.base_url}/files/file-nope", headers=_auth())  # 404
-    await client.post(f"{server.base_url}/batches", json={"input_file_id": "x"}, headers=_auth())  # 400
-    await client.post(f"{server.base_url}/files", files={"file": ("a.jsonl", b"{}")}, headers=_auth())  # 400
-    await client.get(f"{server.base_url}/batches?limit=1000", headers=_auth())  # 400
+    base = server.base_url
+    no_key = await client.get(f"{base}/batches")
+    assert no_key.status_code == 401, no_key.text
+    unknown_batch = await client.get(f"{base}/batches/batch_nope", headers=_auth())
+    assert unknown_batch.status_code == 404, unknown_batch.text
+    unknown_file = await client.get(f"{base}/files/file-nope", headers=_auth())
+    assert unknown_file.status_code == 404, unknown_file.text
+    incomplete_batch = await client.post(f"{base}/batches", json={"input_file_id": "x"}, headers=_auth())
+    assert incomplete_batch.status_code == 400, incomplete_batch.text
+    no_purpose = await client.post(f"{base}/files", files={"file": ("a.jsonl", b"{}")}, headers=_auth())
+    assert no_purpose.status_code == 400, no_purpose.text
+    over_limit = await client.get(f"{base}/batches?limit=1000", headers=_auth())
+    assert over_limit.status_code == 400, over_limit.text
     emu.faults.update({"http_429_next": 1, "http_500_next": 1})
-    await client.get(f"{server.base_url}/batches", headers=_auth())  # 429
-    await client.get(f"{server.base_url}/batches", headers=_auth())  # 500
-    await client.get(f"{server.base_url}/nowhere", headers=_auth())  # unknown path, 404
+    rate_limited = await client.get(f"{base}/batches", headers=_auth())
+    assert rate_limited.status_code == 429, rate_limited.text
+    server_error = await client.get(f"{base}/batches", headers=_auth())
+    assert server_error.status_code == 500, server_error.text
+    unknown_path = await client.get(f"{base}/nowhere", headers=_auth())
+    assert unknown_path.status_code == 404, unknown_path.text
 
     assert statuses == ALL_STATUSES, f"never saw {ALL_STATUSES - statuses}"
     _validate_all(recorded, batches)

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.stack import Stack, free_port
+from shared.db.models import Base, OutboxMessage
+from shared.events import DeadLetter
 from shared.kafka.replay import group_lag
-from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings
-from tests.pipeline import rows, scalar
+from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings, Topics
+from tests.pipeline import read_all, rows, scalar
 
 
 @contextmanager
@@ -83,29 +86,57 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
     raise AssertionError(f"consumer groups still behind: {lags}")
 
 
+#: Tables left out of a replay snapshot, because their rows are not an outcome of the pipeline:
+#: the outbox is the relay's queue of messages in flight (a row is deleted as soon as the broker
+#: acknowledged it, and ids come from a sequence); ``wait_terminal`` already requires it to be empty.
+#: Every other column of every other table is compared, timestamps included: a replay must not
+#: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
+SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
+
+
 @dataclass(frozen=True)
 class Outcome:
-    sessions: list[tuple[Any, ...]]
-    requests: list[tuple[Any, ...]]
+    #: Table name -> every row (all columns, in the table's column order), ordered by primary key.
+    tables: dict[str, list[tuple[Any, ...]]]
     provider_batches: int
 
 
 async def snapshot(engine: AsyncEngine, stack: Stack) -> Outcome:
-    sessions = [
-        tuple(r)
-        for r in await rows(
-            engine,
-            "SELECT id, company_id, sentiment, category, summary, language, content_hash FROM sessions ORDER BY id",
+    """Everything the pipeline wrote, read from the models' metadata (no table or column named here)."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            if table.name in SNAPSHOT_EXCLUDED_TABLES:
+                continue
+            order = list(table.primary_key.columns) or list(table.columns)
+            result = await conn.execute(select(table).order_by(*order))
+            tables[table.name] = [tuple(r) for r in result]
+    return Outcome(tables, len(stack.emulator_stats()["batches"]))
+
+
+def snapshot_differences(before: Outcome, after: Outcome) -> list[str]:
+    """Per table that changed: row counts and the first differing row, for the assertion message."""
+    out: list[str] = []
+    for name in sorted(before.tables.keys() | after.tables.keys()):
+        old, new = before.tables.get(name, []), after.tables.get(name, [])
+        if old == new:
+            continue
+        first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+        out.append(
+            f"{name}: {len(old)} -> {len(new)} rows; first difference at row {first}: "
+            f"{old[first] if first < len(old) else None!r} -> {new[first] if first < len(new) else None!r}"
         )
-    ]
-    requests = [
-        tuple(r)
-        for r in await rows(
-            engine,
-            "SELECT id, status, attempt, total_tokens, error_message FROM ai_processing_requests ORDER BY id",
-        )
-    ]
-    return Outcome(sessions, requests, len(stack.emulator_stats()["batches"]))
+    return out
+
+
+async def dead_letters(settings: Settings) -> dict[str, list[DeadLetter]]:
+    """Every letter on the ``.dlq`` twin of each pipeline topic, read from Kafka (earliest to end)."""
+    letters: dict[str, list[DeadLetter]] = {}
+    for topic in settings.topics.all():
+        dlq = Topics.dlq(topic)
+        records = await read_all(settings, dlq, partitions=settings.topic_partitions)
+        letters[dlq] = [DeadLetter.model_validate_json(r.value) for r in records]
+    return letters
 
 
 async def assert_pipeline_invariants(

@@ -6,6 +6,8 @@ Figures (durations, batch counts) are printed, not asserted: speed lives in benc
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from devtools.dataset.generator import generate_events, malformed_events
 from shared.kafka.replay import reset_to_earliest
 from shared.kafka.topics import ensure_topics
-from shared.settings import Settings
+from shared.settings import Settings, Topics
 from tests.e2e.harness import (
     assert_pipeline_invariants,
+    dead_letters,
     logs_of,
     pipeline_stack,
     snapshot,
+    snapshot_differences,
     wait_caught_up,
     wait_terminal,
 )
@@ -28,6 +32,19 @@ from tests.pipeline import publish, scalar
 
 COMPANIES = ["acme-retail", "nordlicht-logistik", "soleil-hotels", "vistula-foods", "baltic-tech"]
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+#: The reason each of ``malformed_events()`` is dead-lettered for, in its order (written by hand
+#: from the defects its docstring lists).
+MALFORMED_REASONS = [
+    "not valid JSON",  # truncated mid-object
+    "expected a JSON object, got list",
+    "company_id: Field required",
+    "messages: List should have at least 1 item",
+    "processing_types.1: Input should be 'full_analysis'",  # the unknown type "translation"
+    "started_at: Input should be a valid datetime",
+    "not valid JSON: str is not valid UTF-8",  # Latin-1 bytes
+    "unsupported schema_version 2",
+    "ended_at is before started_at",
+]
 
 
 def expected_requests(events: list[dict[str, object]]) -> int:
@@ -45,17 +62,36 @@ async def test_2000_sessions_5_companies_2_models(
 ) -> None:
     settings = await e2e_settings(make_settings)
     events = list(generate_events(2000, companies=COMPANIES, models=MODELS, seed=21))
+    malformed = malformed_events()
     started = time.monotonic()
     with pipeline_stack(settings, tmp_path / "logs") as stack:
-        await publish(settings, [*events, *malformed_events()])
+        await publish(settings, [*events, *malformed])
         counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
         figures = await assert_pipeline_invariants(engine, stack)
+        await wait_caught_up(settings)  # the producer committed past every malformed event ...
+        letters = await dead_letters(settings)  # ... so each one's letter is on the DLQ by now
         logs = logs_of(stack)
     assert counts.get("PROCESSING_COMPLETE", 0) == expected_requests(events)
     # Without faults nothing may fail along the way, not even a retried handler or a crashed component.
     for sign in ("handler failed", "component failed", "Traceback", "flush failed", "poll failed"):
         assert sign not in logs, f"{sign!r} in service logs"
-    assert logs.count("dead-lettered") == len(malformed_events())
+
+    # Dead letters, read from Kafka: one per malformed event, all on session.events.dlq, each naming
+    # its defect; nothing on the other topics' DLQs.
+    session_dlq = Topics.dlq(settings.topics.session_events)
+    assert {topic: len(found) for topic, found in letters.items()} == {
+        Topics.dlq(t): (len(malformed) if Topics.dlq(t) == session_dlq else 0) for t in settings.topics.all()
+    }
+    assert len(MALFORMED_REASONS) == len(malformed) == 9
+    by_original = {base64.b64decode(letter.value or ""): letter for letter in letters[session_dlq]}
+    assert set(by_original) == set(malformed), "a letter does not carry the original bytes of its event"
+    for raw, reason in zip(malformed, MALFORMED_REASONS, strict=True):
+        letter = by_original[raw]
+        assert reason in letter.error, (reason, letter.error)
+        assert letter.topic == settings.topics.session_events
+        assert letter.consumer_group == settings.group_id("producer")
+        assert not letter.truncated
+        assert letter.value_sha256 == hashlib.sha256(raw).hexdigest()
     assert await scalar(engine, "SELECT count(*) FROM sessions") == 2000
     pairs = await scalar(engine, "SELECT count(DISTINCT (company_id, model)) FROM provider_batches")
     assert pairs == len(COMPANIES) * len(MODELS)
@@ -145,8 +181,11 @@ async def test_duplicates_and_replay_of_every_topic_change_nothing(
         await asyncio.sleep(3 * settings.batch_linger_s)  # give any (wrong) re-batching the chance to happen
         await wait_terminal(engine, stack, expected_requests(events), timeout_s=60)
         after = await snapshot(engine, stack)
-    assert after.requests == before.requests
-    assert after.sessions == before.sessions
+    # Every table the pipeline writes was filled, so the comparison below is not of empty tables.
+    assert before.tables, "no table in the snapshot"
+    empty = [name for name, found in before.tables.items() if not found]
+    assert empty == [], f"tables the pipeline should have written are empty: {empty}"
+    assert after.tables == before.tables, "\n".join(snapshot_differences(before, after))
     assert after.provider_batches == before.provider_batches
 
 

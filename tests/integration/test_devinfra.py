@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -94,11 +93,11 @@ async def test_up_twice_is_harmless(local_stack: Stack) -> None:
     pg, kf = local_stack
     pids = (postgres.running_pid(pg), kafka.running_pid(kf))
     assert None not in pids
-    started = time.monotonic()
     for _ in range(2):
         pg_status, kafka_status = await asyncio.gather(postgres.start_postgres(pg), kafka.start_kafka(kf))
+        # An idempotent start restarts nothing: the same processes answer.
         assert (pg_status.pid, kafka_status.pid) == pids
-    assert time.monotonic() - started < 10, "an idempotent start must not restart anything"
+    assert (postgres.running_pid(pg), kafka.running_pid(kf)) == pids
     assert kafka.kafka_version(kf) == "4.1.1"
     assert "PostgreSQL" in await postgres.server_version(pg.url)
 
@@ -117,13 +116,14 @@ async def test_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         busy = int(squatter.getsockname()[1])
-        started = time.monotonic()
         node = kafka.KafkaNode(home=tmp_path, port=busy, controller_port=free_port(), lib_dir=JAR_CACHE)
+        # Refused before anything is started (the message names the port); wait_for is a hang detector.
         with pytest.raises(CliError, match=rf"port {busy} \(Kafka\) is already in use"):
-            await kafka.start_kafka(node)
+            await asyncio.wait_for(kafka.start_kafka(node), timeout=120)
         with pytest.raises(CliError, match=rf"port {busy} \(PostgreSQL\) is already in use"):
-            await postgres.start_postgres(postgres.PostgresNode(home=tmp_path, port=busy))
-        assert time.monotonic() - started < 5
+            await asyncio.wait_for(
+                postgres.start_postgres(postgres.PostgresNode(home=tmp_path, port=busy)), timeout=120
+            )
     assert kafka.running_pid(node) is None
 
 

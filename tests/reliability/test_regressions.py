@@ -58,9 +58,12 @@ async def test_start_when_reachable_gives_up_only_when_stopped() -> None:
     client = FlakyClient(failures=10**6)
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.3, stop.set)
-    started = time.monotonic()
-    assert not await start_when_reachable(client, name="t", stop=stop, backoff_s=(0.05, 0.05))
-    assert time.monotonic() - started < 2
+    # A generous hang detector, not a speed bound: the wait must end once ``stop`` is set.
+    started = await asyncio.wait_for(
+        start_when_reachable(client, name="t", stop=stop, backoff_s=(0.05, 0.05)), timeout=30
+    )
+    assert not started
+    assert stop.is_set(), "gave up before it was stopped"
     assert client.calls > 1
 
 
@@ -68,8 +71,18 @@ async def test_consumer_loop_started_without_broker_waits_then_stops_cleanly() -
     settings = Settings(kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
     producer = make_producer(settings)
     options = {"bootstrap_servers": settings.kafka_bootstrap_servers}
+    consumer = make_consumer(options, "g", client_id="c")
+    attempts = 0
+    real_start = consumer.start
+
+    async def counted_start() -> None:
+        nonlocal attempts
+        attempts += 1
+        await real_start()
+
+    consumer.start = counted_start  # type: ignore[method-assign]
     loop = ConsumerLoop(
-        consumer=make_consumer(options, "g", client_id="c"),
+        consumer=consumer,
         dlq_producer=producer,
         topics=["t"],
         group_id="g",
@@ -79,9 +92,14 @@ async def test_consumer_loop_started_without_broker_waits_then_stops_cleanly() -
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(1.5, stop.set)
     try:
-        await asyncio.wait_for(loop.run(stop), timeout=10)  # before the fix: KafkaConnectionError
+        await asyncio.wait_for(loop.run(stop), timeout=30)  # before the fix: KafkaConnectionError
     finally:
         await producer.stop()
+    # It kept waiting for the broker until it was told to stop, trying to start more than once
+    # (backoff 0.5 s then 1 s within the 1.5 s before stop): a loop that returned at once fails here.
+    assert stop.is_set(), "run() returned before stop was set"
+    assert attempts >= 2, f"consumer start attempted {attempts} time(s)"
+    assert loop.stats["records"] == 0
 
 
 def _service(tmp_path: Path, service: str, settings: Settings) -> ManagedProcess:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -190,11 +189,12 @@ def test_bad_arguments_are_refused_eagerly(kwargs: dict[str, object]) -> None:
         generate_events(**kwargs)  # type: ignore[arg-type]
 
 
-def test_ten_thousand_events_are_fast() -> None:
-    began = time.perf_counter()
-    count = sum(1 for _ in generate_events(10_000, companies=COMPANIES, models=MODELS, seed=99))
-    assert count == 10_000
-    assert time.perf_counter() - began < 10
+def test_ten_thousand_events_with_distinct_ids() -> None:
+    """Generation speed is a figure printed by ``bench/dataset_generate.py``, not a bound here."""
+    events = list(generate_events(10_000, companies=COMPANIES, models=MODELS, seed=99))
+    assert len(events) == 10_000
+    assert len({e["event_id"] for e in events}) == 10_000
+    assert len({e["session_id"] for e in events}) == 10_000
 
 
 def test_malformed_payloads_all_fail_to_decode() -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.ingester.results import LineOutcome, UnreadableLine, parse_line
@@ -15,6 +14,9 @@ from shared.analysis import ProcessingType
 
 RID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
 TYPES = {RID: ProcessingType.FULL_ANALYSIS, "sent": ProcessingType.SENTIMENT_ANALYSIS}
+UNREADABLE_REASONS = {"line is not JSON", "line is not a JSON object", "line has no custom_id of this batch"}
+#: The session fields each request of TYPES may write, by hand (a full analysis writes all four).
+FIELDS_OF = {RID: {"sentiment", "category", "summary", "language"}, "sent": {"sentiment"}}
 GOOD_ANSWER = {
     "sentiment": "POSITIVE",
     "category": "LEAVE_VACATION",
@@ -140,8 +142,49 @@ def test_fuzzed_lines_never_crash_and_never_produce_invalid_fields(
             assert out.reason
 
 
+def _outcome_or_unreadable(raw: bytes) -> LineOutcome | str:
+    """The outcome of a line, or the reason it is unreadable."""
+    try:
+        return parse_line(raw, TYPES)
+    except UnreadableLine as exc:
+        return str(exc)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=300))
+@example(b"")
+@example(b"\xff\xfe not utf-8")
+@example(b'{"custom_id": "not-ours", "response": {"status_code": 200}}')
+@example(b'{"custom_id": "sent", "response": {"status_code": 200, "body": {"choices": []}}}')
+@example(b'{"custom_id": "sent", "response": {"status_code": 200, "body": {"choices": [{"message": '
+         b'{"content": "{\\"sentiment\\": \\"NEUTRAL\\"}"}}]}}}')
 def test_arbitrary_bytes_are_unreadable_or_an_outcome(raw: bytes) -> None:
-    with contextlib.suppress(UnreadableLine):
-        parse_line(raw, TYPES)
+    out = _outcome_or_unreadable(raw)
+    if isinstance(out, str):
+        assert out in UNREADABLE_REASONS
+        return
+    # Only a line naming one of this batch's requests gets an outcome, and it is exactly one of:
+    # validated fields of that request's type, or a failure with a reason.
+    assert isinstance(out, LineOutcome)
+    assert out.custom_id in TYPES
+    if out.ok:
+        assert out.reason is None
+        assert out.fields is not None
+        assert set(out.fields) == FIELDS_OF[out.custom_id]
+    else:
+        assert out.fields is None
+        assert out.reason
+
+
+def test_arbitrary_bytes_examples_reach_both_branches() -> None:
+    """The explicit examples above cover an unreadable line, a failed outcome and a good one."""
+    with pytest.raises(UnreadableLine):
+        parse_line(b"\xff\xfe not utf-8", TYPES)
+    failed = parse_line(b'{"custom_id": "sent", "response": {"status_code": 200, "body": {"choices": []}}}', TYPES)
+    assert (failed.ok, failed.reason) == (False, "no choices in response")
+    good = parse_line(
+        b'{"custom_id": "sent", "response": {"status_code": 200, "body": {"choices": [{"message": '
+        b'{"content": "{\\"sentiment\\": \\"NEUTRAL\\"}"}}]}}}',
+        TYPES,
+    )
+    assert good.fields == {"sentiment": "NEUTRAL"}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import socket
-import time
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from structlog.testing import capture_logs
 
 from emulator.server import EmulatorServer
 from shared.provider.base import (
@@ -26,12 +27,17 @@ def _requests(counters: dict[str, Any], method: str, kind: str) -> int:
     return int(counters.get(f"http {method} {kind}", 0))
 
 
+def _retries(logs: list[MutableMapping[str, Any]]) -> list[MutableMapping[str, Any]]:
+    """The client's ``provider.retry`` log events: one per sleep before another attempt, with its wait."""
+    return [e for e in logs if e.get("event") == "provider.retry"]
+
+
 async def test_429_waits_for_retry_after(emulator: EmulatorServer, provider: OpenAIBatchProvider) -> None:
     await set_faults(emulator, http_429_next=2, retry_after_s=0.3)
-    started = time.monotonic()
-    assert [b async for b in provider.list_batches()] == []
-    elapsed = time.monotonic() - started
-    assert elapsed >= 0.6  # two Retry-After: 0.3 honoured, not the 0.01 s backoff
+    with capture_logs() as logs:
+        assert [b async for b in provider.list_batches()] == []
+    # Two Retry-After: 0.3 honoured, not the 0.01 s backoff of FAST_RETRY.
+    assert [(r["status"], r["wait_s"]) for r in _retries(logs)] == [(429, 0.3), (429, 0.3)]
     counters = (await stats(emulator))["counters"]
     assert counters["fault_http_429"] == 2
     assert _requests(counters, "GET", "batches") == 3
@@ -57,9 +63,11 @@ async def test_upload_is_resent_in_full_after_a_429(
 async def test_read_timeout_is_retried(emulator: EmulatorServer) -> None:
     await set_faults(emulator, stall_next=1, stall_s=1.0)
     async with make_provider(emulator, timeout_s=0.3) as provider:
-        started = time.monotonic()
-        assert [b async for b in provider.list_batches()] == []
-        assert time.monotonic() - started >= 0.3
+        with capture_logs() as logs:
+            assert [b async for b in provider.list_batches()] == []
+    retries = _retries(logs)
+    assert len(retries) == 1
+    assert "ReadTimeout" in retries[0]["error"]
     assert (await stats(emulator))["counters"]["fault_stalled"] == 1
 
 
@@ -71,20 +79,23 @@ async def test_connection_refused_is_retried_until_the_budget_ends() -> None:
     async with OpenAIBatchProvider(
         base_url=f"http://127.0.0.1:{port}/v1", api_key=SecretStr("k"), retry=policy
     ) as provider:
-        started = time.monotonic()
-        with pytest.raises(RetryableProviderError, match="ConnectError"):
+        with capture_logs() as logs, pytest.raises(RetryableProviderError, match="ConnectError"):
             await provider.retrieve_batch("batch_x")
-        assert 0.3 < time.monotonic() - started < 1.0
+    retries = _retries(logs)
+    # Retried (waits 0.05, then ~0.1 each) until the next sleep would cross the 0.5 s budget.
+    assert len(retries) >= 3, retries
+    assert all("ConnectError" in r["error"] for r in retries)
+    assert sum(r["wait_s"] for r in retries) <= policy.max_total_s
 
 
 async def test_retry_after_beyond_the_budget_gives_up_at_once(emulator: EmulatorServer) -> None:
     await set_faults(emulator, http_429_rate=1.0, retry_after_s=30)
     policy = RetryPolicy(max_total_s=2.0, initial_wait_s=0.01)
     async with make_provider(emulator, retry=policy) as provider:
-        started = time.monotonic()
-        with pytest.raises(RetryableProviderError) as err:
+        with capture_logs() as logs, pytest.raises(RetryableProviderError) as err:
             await provider.retrieve_batch("batch_x")
-        assert time.monotonic() - started < 1.0
+    assert _retries(logs) == []  # a 30 s Retry-After cannot fit a 2 s budget: no sleep, no retry
+    assert _requests((await stats(emulator))["counters"], "GET", "batches") == 1
     assert err.value.status == 429
     assert err.value.retry_after == 30
     assert err.value.code == "rate_limit_exceeded"

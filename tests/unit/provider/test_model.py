@@ -234,8 +234,16 @@ def test_completion_object_shape_and_usage() -> None:
 
 
 def test_deterministic() -> None:
-    body = chat_body(ProcessingType.FULL_ANALYSIS, "m", "user: je voudrais des vacances. merci")
-    assert orjson.dumps(answer(body)) == orjson.dumps(answer(body))
+    """Every computation of one conversation gives the same bytes, with or without the cache."""
+    expected = (
+        b'{"sentiment":"POSITIVE","category":"LEAVE_VACATION",'
+        b'"summary":"je voudrais des vacances.","language":"fr"}'
+    )
+    for _ in range(2):
+        analyse.cache_clear()  # computed afresh, not the cached object of the previous round
+        body = chat_body(ProcessingType.FULL_ANALYSIS, "m", "user: je voudrais des vacances. merci")
+        assert orjson.dumps(answer(body)) == expected
+        assert orjson.dumps(answer(body)) == expected  # and again, from the cache
 
 
 @settings(max_examples=150, deadline=None)
