@@ -20,5 +20,13 @@ def make_engine(url: str, *, pool_size: int = 5, application_name: str = "batchl
         max_overflow=pool_size,
         pool_pre_ping=True,  # survive a database restart without failing the first query after it
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={
+            "server_settings": {
+                "application_name": application_name,
+                # Statuses are bound parameters, and asyncpg prepares every statement: after five
+                # runs PostgreSQL may switch to a generic plan, which cannot prove a partial index's
+                # predicate (``WHERE status = 'PENDING_BATCHING'``) and scans instead. Plan each run.
+                "plan_cache_mode": "force_custom_plan",
+            }
+        },
     )
