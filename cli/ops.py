@@ -142,6 +142,9 @@ def replay(
 
 
 def register_ops(app: typer.Typer) -> None:
+    from cli.files import files_app
+
+    app.add_typer(files_app, name="files")
     app.command("replay")(replay)
     app.command("migrate")(migrate)
     app.add_typer(topics_app, name="topics")
