@@ -1,7 +1,9 @@
 """Bulk SQL of the ingester: one statement per chunk of results, never a query per line.
 
-Every write is guarded by ``batch_id = :bid AND status = 'BATCHING_IN_PROGRESS'``: a line can only
-resolve a request that is in this batch right now, and resolving twice is impossible.
+Every write is guarded by the batch id and the claimed status (``batch_id = :bid AND status =
+ANY(:from)``, the source set of a ``lifecycle.Move``): a line can only resolve a request that is in
+this batch right now, and resolving twice is impossible. The moves are built at import, so a write
+the lifecycle forbids fails when the module loads; no SQL here spells a status.
 """
 
 from __future__ import annotations
@@ -15,9 +17,26 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
-from shared.lifecycle import BatchStatus, RequestStatus, Resolution
+from shared.lifecycle import (
+    BATCH_TERMINAL,
+    BatchStatus,
+    RequestStatus,
+    Resolution,
+    batch_move,
+    request_move,
+    values,
+)
 
-CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
+#: The writes of the ingester: a claimed request completes, goes back to pending or fails for good;
+#: a provider-terminal batch becomes PROCESSED.
+COMPLETE = request_move(RequestStatus.PROCESSING_COMPLETE, RequestStatus.BATCHING_IN_PROGRESS)
+RETRY = request_move(RequestStatus.PENDING_BATCHING, RequestStatus.BATCHING_IN_PROGRESS)
+FAIL = request_move(RequestStatus.PROCESSING_FAILED, RequestStatus.BATCHING_IN_PROGRESS)
+PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
+#: Requests of a batch the ingester may still resolve (the common source of the three moves).
+OPEN = list(COMPLETE.sources)
+if not OPEN == list(RETRY.sources) == list(FAIL.sources):
+    raise ImportError("the ingester's moves must share one source set: its write guard")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +84,11 @@ async def overdue_unprocessed(
     rows = await conn.execute(
         text(
             "SELECT id FROM provider_batches "
-            "WHERE status IN ('COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED') "
+            "WHERE status = ANY(:terminal) "
             "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
             "ORDER BY completed_at LIMIT :n"
         ),
-        {"age": older_than_s, "n": limit},
+        {"terminal": values(BATCH_TERMINAL), "age": older_than_s, "n": limit},
     )
     return [r.id for r in rows]
 
@@ -85,9 +104,9 @@ async def open_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, 
     rows = await conn.execute(
         text(
             "SELECT id, processing_type, attempt FROM ai_processing_requests "
-            "WHERE batch_id = :bid AND status = :claimed"
+            "WHERE batch_id = :bid AND status = ANY(:open)"
         ),
-        {"bid": batch_id, "claimed": CLAIMED},
+        {"bid": batch_id, "open": OPEN},
     )
     return {str(r.id): Member(ProcessingType(r.processing_type), r.attempt) for r in rows}
 
@@ -110,12 +129,12 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                      AS u(id, pt, ct, tt, sentiment, category, summary, language)
             ), done AS (
                 UPDATE ai_processing_requests r SET
-                    status = 'PROCESSING_COMPLETE', success = true, error_message = NULL,
+                    status = :to, success = true, error_message = NULL,
                     prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                     completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
-                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
                 RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
             ), per_session AS (
                 SELECT session_id,
@@ -141,8 +160,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             """
         ),
         {
+            **COMPLETE.params(),
             "bid": batch_id,
-            "claimed": CLAIMED,
             "ids": [uuid.UUID(o.custom_id) for o in chunk],
             "pt": [o.usage.prompt_tokens for o in chunk],
             "ct": [o.usage.completion_tokens for o in chunk],
@@ -180,49 +199,58 @@ async def apply_resolutions(
             """
             UPDATE ai_processing_requests r SET
                 status = u.status, attempt = u.attempt, error_message = u.error,
-                batch_id = CASE WHEN u.status = 'PENDING_BATCHING' THEN NULL ELSE r.batch_id END,
+                batch_id = CASE WHEN u.requeue THEN NULL ELSE r.batch_id END,
                 not_before = CASE WHEN u.delay IS NULL THEN r.not_before
                                   ELSE now() + make_interval(secs => u.delay) END,
-                success = CASE WHEN u.status = 'PROCESSING_FAILED' THEN false ELSE r.success END,
-                completed_at = CASE WHEN u.status = 'PROCESSING_FAILED' THEN now() ELSE r.completed_at END,
+                success = CASE WHEN u.requeue THEN r.success ELSE false END,
+                completed_at = CASE WHEN u.requeue THEN r.completed_at ELSE now() END,
                 prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                 completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                 total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                 updated_at = now()
             FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
                         CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),
-                        CAST(:ct AS int[]), CAST(:tt AS int[]))
-                 AS u(id, status, attempt, error, delay, pt, ct, tt)
-            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+                        CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]))
+                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue)
+            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
-                      r.approx_bytes, r.status
+                      r.approx_bytes, u.requeue
             """
         ),
         {
             "bid": batch_id,
-            "claimed": CLAIMED,
+            "from": OPEN,
             "ids": [uuid.UUID(cid) for cid, _, _ in resolutions],
-            "statuses": [r.status.value for _, r, _ in resolutions],
+            "statuses": [_target(r) for _, r, _ in resolutions],
             "attempts": [r.attempt for _, r, _ in resolutions],
             "errors": [r.error for _, r, _ in resolutions],
             "delays": [r.retry_after_s for _, r, _ in resolutions],
             "pt": [u.prompt_tokens for _, _, u in resolutions],
             "ct": [u.completion_tokens for _, _, u in resolutions],
             "tt": [u.total_tokens for _, _, u in resolutions],
+            "requeue": [r.emits_pending for _, r, _ in resolutions],
         },
     )
     return [
         Repending(r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt, r.approx_bytes)
         for r in rows
-        if r.status == RequestStatus.PENDING_BATCHING.value
+        if r.requeue
     ]
+
+
+def _target(resolution: Resolution) -> str:
+    """The per-row status of a resolution, which must be one of this module's two failure moves."""
+    target = RETRY.target if resolution.emits_pending else FAIL.target
+    if resolution.status.value != target:
+        raise ValueError(f"a failed line cannot resolve a request to {resolution.status}")
+    return target
 
 
 async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
     await conn.execute(
         text(
-            "UPDATE provider_batches SET status = :p, processed_at = now(), "
-            "completed_count = :c, failed_count = :f WHERE id = :id"
+            "UPDATE provider_batches SET status = :to, processed_at = now(), "
+            "completed_count = :c, failed_count = :f WHERE id = :id AND status = ANY(:from)"
         ),
-        {"p": BatchStatus.PROCESSED.value, "c": completed, "f": failed, "id": batch_id},
+        {**PROCESS.params(), "c": completed, "f": failed, "id": batch_id},
     )
