@@ -27,6 +27,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.aio import sleep_or_stop
+from shared.db.errors import is_transaction_conflict
 from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
 from shared.kafka.config import start_when_reachable
 from shared.periodic import backoff_delay
@@ -70,41 +71,16 @@ Decoder = Callable[[bytes | None], T]
 Handler = Callable[[Sequence[Delivery[T]]], Awaitable[Sequence[Rejection]]]
 
 
-#: SQLSTATEs PostgreSQL raises when it aborted a transaction over a clash with another one, not
-#: over the statement: deadlock_detected and serialization_failure. Running the handler again is the
-#: documented cure; dead-lettering the record would drop work that was never wrong.
-RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
-
-
-def sqlstates_of(exc: BaseException) -> set[str]:
-    """The SQLSTATEs behind ``exc``: SQLAlchemy wraps the driver's error (``.orig``), which wraps
-    asyncpg's (``__cause__``); each layer exposes ``sqlstate`` or ``pgcode`` when it knows it."""
-    codes: set[str] = set()
-    seen: set[int] = set()
-    todo: list[object] = [exc]
-    while todo:
-        current = todo.pop()
-        if not isinstance(current, BaseException) or id(current) in seen:
-            continue
-        seen.add(id(current))
-        for attr in ("sqlstate", "pgcode"):
-            code = getattr(current, attr, None)
-            if isinstance(code, str) and code:
-                codes.add(code)
-        todo += [getattr(current, "orig", None), current.__cause__]
-    return codes
-
-
 def default_is_transient(exc: BaseException) -> bool:
     """Infrastructure failures heal by waiting; anything else is suspected to be the record's fault.
 
     A provider that answers 429/5xx or times out (``RetryableProviderError``, raised once the
     client's own retry budget is spent) is infrastructure too: the ingester must wait for it, not
     dead-letter the batch event, which would leave the batch's requests unresolved for good. So is
-    a deadlock or a serialization failure (``RETRYABLE_SQLSTATES``): SQLAlchemy reports those as a
+    a deadlock or a serialization failure (``shared.db.errors``): SQLAlchemy reports those as a
     plain ``DBAPIError``, which without this check went the poison path after three tries.
     """
-    if sqlstates_of(exc) & RETRYABLE_SQLSTATES:
+    if is_transaction_conflict(exc):
         return True
     if isinstance(
         exc,

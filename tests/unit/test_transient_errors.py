@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shared.kafka.consumer import default_is_transient, sqlstates_of
+from shared.db.errors import is_transaction_conflict, sqlstates_of
+from shared.kafka.consumer import default_is_transient
 
 DBAPI = AsyncAdapt_asyncpg_dbapi(asyncpg)
 
@@ -37,6 +38,7 @@ def test_deadlock_and_serialization_failure_are_transient(error: asyncpg.Postgre
     raised = as_raised(error)
     assert type(raised) is DBAPIError  # not an OperationalError: the old check did not see these
     assert code in sqlstates_of(raised)
+    assert is_transaction_conflict(raised)
     assert default_is_transient(raised)
     assert default_is_transient(error)  # asyncpg's own exception, if it ever surfaces unwrapped
 
