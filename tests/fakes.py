@@ -4,15 +4,28 @@
 what a test scripts and records every call, so a test asserts on what the service *asked* the provider
 to do (create once, cancel the orphan, never create when a lookup found the batch) without HTTP. The
 real client and the emulator keep their own integration and contract tests.
+
+``FakeIngestStore`` implements :class:`services.ingester.ports.IngestStore` the way the SQL does: every
+write only touches a request the batch still claims, the final step only runs on a provider-terminal
+batch. ``answer_line`` / ``error_line`` write provider file lines for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import orjson
+
+from services.ingester.ports import Announce, Applied, BatchRow, Decided, Finished, Member, Repending
+from services.ingester.results import LineOutcome, Usage
+from shared.analysis import ProcessingType
+from shared.lifecycle import BATCH_TERMINAL, BatchStatus, RequestStatus, Resolution
+from shared.outbox import OutgoingEvent
 from shared.provider.base import (
     LOCAL_BATCH_ID_KEY,
     ProviderBatch,
@@ -122,3 +135,178 @@ class FakeBatchProvider:
 
     async def aclose(self) -> None:
         self.calls.append(("aclose", ""))
+
+
+# --- the ingester's store --------------------------------------------------------------------------
+
+
+def answer_line(custom_id: str, answer: dict[str, str], *, total_tokens: int = 0) -> bytes:
+    """An output-file line with a 200 response whose message content is ``answer`` as JSON."""
+    message = {"role": "assistant", "content": orjson.dumps(answer).decode()}
+    body = {
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": total_tokens},
+    }
+    line = {"custom_id": custom_id, "response": {"status_code": 200, "body": body}, "error": None}
+    return orjson.dumps(line)
+
+
+def error_line(custom_id: str, code: str, message: str) -> bytes:
+    """An error-file line."""
+    return orjson.dumps({"custom_id": custom_id, "response": None, "error": {"code": code, "message": message}})
+
+
+@dataclass
+class FakeRequest:
+    session_id: str
+    processing_type: ProcessingType
+    attempt: int
+    batch_id: uuid.UUID | None
+    status: RequestStatus = RequestStatus.BATCHING_IN_PROGRESS
+    error: str | None = None
+    retry_after_s: float | None = None
+    total_tokens: int = 0
+
+
+@dataclass
+class FakeIngestStore:
+    """Batches, requests and sessions in dicts; ``outbox`` collects every announced event.
+
+    ``crash_after_chunks`` makes ``apply_chunk`` raise after that many chunk writes (a process dying
+    between two transactions). Each call yields to the event loop once, so two ingesters run together
+    interleave their chunks as they would against a database.
+    """
+
+    batches: dict[uuid.UUID, BatchRow] = field(default_factory=dict)
+    requests: dict[uuid.UUID, FakeRequest] = field(default_factory=dict)
+    items: dict[uuid.UUID, list[uuid.UUID]] = field(default_factory=dict)
+    sessions: dict[str, dict[str, str]] = field(default_factory=dict)
+    outbox: list[OutgoingEvent] = field(default_factory=list)
+    #: (completed, failed) written with PROCESSED.
+    counts: dict[uuid.UUID, tuple[int, int]] = field(default_factory=dict)
+    #: Session ids of each chunk write, in the order the service handed them over.
+    chunk_sessions: list[list[str]] = field(default_factory=list)
+    crash_after_chunks: int | None = None
+
+    def add_batch(
+        self,
+        status: BatchStatus,
+        *,
+        error_codes: Sequence[str] = (),
+        last_error: str | None = None,
+        output_file_id: str | None = "file-out",
+        error_file_id: str | None = "file-err",
+    ) -> uuid.UUID:
+        batch_id = uuid.uuid4()
+        self.batches[batch_id] = BatchRow(
+            batch_id, "acme", "gpt-4o-mini", status, output_file_id, error_file_id, last_error, list(error_codes)
+        )
+        self.items[batch_id] = []
+        return batch_id
+
+    def add_request(
+        self,
+        batch_id: uuid.UUID,
+        session_id: str,
+        *,
+        attempt: int = 1,
+        processing_type: ProcessingType = ProcessingType.FULL_ANALYSIS,
+    ) -> str:
+        request_id = uuid.uuid4()
+        self.requests[request_id] = FakeRequest(session_id, processing_type, attempt, batch_id)
+        self.items[batch_id].append(request_id)
+        self.sessions.setdefault(session_id, {})
+        return str(request_id)
+
+    def request(self, custom_id: str) -> FakeRequest:
+        return self.requests[uuid.UUID(custom_id)]
+
+    def _open(self, request_id: uuid.UUID, batch_id: uuid.UUID) -> FakeRequest | None:
+        r = self.requests[request_id]
+        ok = r.batch_id == batch_id and r.status is RequestStatus.BATCHING_IN_PROGRESS
+        return r if ok else None
+
+    async def batch(self, batch_id: uuid.UUID) -> BatchRow | None:
+        await asyncio.sleep(0)
+        return self.batches.get(batch_id)
+
+    async def members(self, batch_id: uuid.UUID) -> dict[str, Member]:
+        await asyncio.sleep(0)
+        ids = set(self.items.get(batch_id, [])) | {i for i, r in self.requests.items() if r.batch_id == batch_id}
+        return {
+            str(i): Member(
+                self.requests[i].processing_type,
+                self.requests[i].attempt,
+                self.requests[i].session_id,
+                self._open(i, batch_id) is not None,
+            )
+            for i in ids
+        }
+
+    def _resolve(self, batch_id: uuid.UUID, decided: Sequence[Decided]) -> tuple[list[Repending], int]:
+        repending: list[Repending] = []
+        failed = 0
+        for cid, resolution, usage in decided:
+            r = self._open(uuid.UUID(cid), batch_id)
+            if r is None:
+                continue
+            r.status, r.attempt, r.error = resolution.status, resolution.attempt, resolution.error
+            r.retry_after_s = resolution.retry_after_s
+            r.total_tokens += usage.total_tokens
+            if resolution.emits_pending:
+                r.batch_id = None
+                repending.append(
+                    Repending(uuid.UUID(cid), r.session_id, "acme", r.processing_type.value, "gpt-4o-mini",
+                              r.attempt, 100)
+                )
+            else:
+                failed += 1
+        return repending, failed
+
+    async def apply_chunk(
+        self,
+        batch_id: uuid.UUID,
+        successes: Sequence[LineOutcome],
+        failures: Sequence[Decided],
+        announce: Announce,
+    ) -> Applied:
+        await asyncio.sleep(0)
+        if self.crash_after_chunks is not None and len(self.chunk_sessions) >= self.crash_after_chunks:
+            raise RuntimeError("the process died between two chunks")
+        self.chunk_sessions.append(
+            [self.request(o.custom_id).session_id for o in successes]
+            + [self.request(cid).session_id for cid, _, _ in failures]
+        )
+        completed = 0
+        for o in successes:
+            r = self._open(uuid.UUID(o.custom_id), batch_id)
+            if r is None:
+                continue
+            r.status, r.error = RequestStatus.PROCESSING_COMPLETE, None
+            r.total_tokens += o.usage.total_tokens
+            self.sessions[r.session_id].update(o.fields or {})
+            completed += 1
+        repending, failed = self._resolve(batch_id, failures)
+        self.outbox.extend(announce(repending))
+        return Applied(completed, len(repending), failed)
+
+    async def finish(
+        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+    ) -> Finished | None:
+        await asyncio.sleep(0)
+        batch = self.batches.get(batch_id)
+        if batch is None or batch.status not in BATCH_TERMINAL:
+            return None
+        still_open = sorted(i for i in self.requests if self._open(i, batch_id))
+        decided = [(str(i), resolve(self.requests[i].attempt), Usage()) for i in still_open]
+        repending, failed = self._resolve(batch_id, decided)
+        self.outbox.extend(announce(repending))
+        mine = [r for r in self.requests.values() if r.batch_id == batch_id]
+        completed_total = sum(r.status is RequestStatus.PROCESSING_COMPLETE for r in mine)
+        failed_total = sum(r.status is RequestStatus.PROCESSING_FAILED for r in mine)
+        self.batches[batch_id] = replace(batch, status=BatchStatus.PROCESSED)
+        self.counts[batch_id] = (completed_total, failed_total)
+        return Finished(len(repending), failed, completed_total, failed_total)
+
+    async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
+        return [i for i, b in self.batches.items() if b.status in BATCH_TERMINAL]

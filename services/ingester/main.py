@@ -22,7 +22,8 @@ class CompletedHandler:
         self._ingester = ingester
 
     async def __call__(self, deliveries: Sequence[Delivery[BatchCompleted]]) -> list[Rejection]:
-        # One transaction per batch, each batch once; a failure raises and the consumer loop retries.
+        # Each batch once per call (its chunks are idempotent); a failure raises and the consumer loop
+        # retries the whole batch, which skips what an earlier try already wrote.
         for batch_id in dict.fromkeys(d.event.batch_id for d in deliveries):
             await self._ingester.ingest(batch_id)
         return []

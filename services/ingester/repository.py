@@ -1,49 +1,72 @@
-"""Bulk SQL of the ingester: one statement per chunk of results, never a query per line.
+"""Bulk SQL of the ingester, and :class:`PostgresIngestStore`, its implementation of the store port.
 
-Every write is guarded by ``batch_id = :bid AND status = 'BATCHING_IN_PROGRESS'``: a line can only
-resolve a request that is in this batch right now, and resolving twice is impossible.
+One statement per chunk of results, never a query per line. Every write is guarded by the batch id
+and the claimed status (``batch_id = :bid AND status = ANY(:from)``, the source set of a
+``lifecycle.Move``): a line can only resolve a request that is in this batch right now, and resolving
+twice is impossible, whichever ingester (or replay, or restart after a crash) comes second. The moves
+are built at import, so a write the lifecycle forbids fails when the module loads; no SQL here spells
+a status.
+
+Lock order: a chunk's transaction first locks the sessions of its requests with the producer's own
+statement shape (``ORDER BY id FOR UPDATE``, same column, same collation), and only then touches
+request and session rows. Sessions are thus always locked in one global order by everyone who locks
+several, and no request row is held while waiting for a session: no deadlock with the producer (which
+holds sessions while it inserts requests) nor with another ingester of the same batch.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.ingester.ports import (
+    Announce,
+    Applied,
+    BatchRow,
+    Decided,
+    Finished,
+    Member,
+    Repending,
+)
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
-from shared.lifecycle import BatchStatus, RequestStatus, Resolution
+from shared.lifecycle import (
+    BATCH_TERMINAL,
+    BatchStatus,
+    RequestStatus,
+    Resolution,
+    batch_move,
+    request_move,
+    values,
+)
+from shared.outbox import enqueue
 
-CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
+#: The writes of the ingester: a claimed request completes, goes back to pending or fails for good;
+#: a provider-terminal batch becomes PROCESSED.
+COMPLETE = request_move(RequestStatus.PROCESSING_COMPLETE, RequestStatus.BATCHING_IN_PROGRESS)
+RETRY = request_move(RequestStatus.PENDING_BATCHING, RequestStatus.BATCHING_IN_PROGRESS)
+FAIL = request_move(RequestStatus.PROCESSING_FAILED, RequestStatus.BATCHING_IN_PROGRESS)
+PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
+#: Requests of a batch the ingester may still resolve (the common source of the three moves).
+OPEN = list(COMPLETE.sources)
+if not OPEN == list(RETRY.sources) == list(FAIL.sources):
+    raise ImportError("the ingester's moves must share one source set: its write guard")
 
 
-@dataclass(frozen=True, slots=True)
-class BatchRow:
-    id: uuid.UUID
-    company_id: str
-    model: str
-    status: BatchStatus
-    output_file_id: str | None
-    error_file_id: str | None
-    last_error: str | None
-    error_codes: list[str]
+_BATCH = (
+    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
+    "FROM provider_batches WHERE id = :id"
+)
+_READ_BATCH = text(_BATCH)
+_LOCK_BATCH = text(_BATCH + " FOR UPDATE")
 
 
-async def lock_batch(conn: AsyncConnection, batch_id: uuid.UUID) -> BatchRow | None:
-    """Row-lock the batch: two ingesters given the same event serialise here, the second sees PROCESSED."""
-    row = (
-        await conn.execute(
-            text(
-                "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, "
-                "error_codes "
-                "FROM provider_batches WHERE id = :id FOR UPDATE"
-            ),
-            {"id": batch_id},
-        )
-    ).first()
+async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:
+    """The batch row; with ``lock``, row-locked: two final steps of one batch serialise here."""
+    row = (await conn.execute(_LOCK_BATCH if lock else _READ_BATCH, {"id": batch_id})).first()
     if row is None:
         return None
     return BatchRow(
@@ -65,31 +88,65 @@ async def overdue_unprocessed(
     rows = await conn.execute(
         text(
             "SELECT id FROM provider_batches "
-            "WHERE status IN ('COMPLETED', 'FAILED', 'EXPIRED', 'CANCELLED') "
+            "WHERE status = ANY(:terminal) "
             "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
             "ORDER BY completed_at LIMIT :n"
         ),
-        {"age": older_than_s, "n": limit},
+        {"terminal": values(BATCH_TERMINAL), "age": older_than_s, "n": limit},
     )
     return [r.id for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    processing_type: ProcessingType
-    attempt: int
+async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
+    """Every request that went into the batch (its items, and any row still pointing at it).
 
-
-async def open_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
-    """Requests of the batch not resolved yet, by custom_id (= request id as text)."""
+    Resolved ones are included so that, when a re-ingest after a crash reads the files again, their
+    lines are recognised (and skipped) instead of being counted as unreadable.
+    """
     rows = await conn.execute(
         text(
-            "SELECT id, processing_type, attempt FROM ai_processing_requests "
-            "WHERE batch_id = :bid AND status = :claimed"
+            """
+            SELECT r.id, r.processing_type, r.attempt, r.session_id,
+                   (r.batch_id = :bid AND r.status = ANY(:open)) IS TRUE AS open
+            FROM ai_processing_requests r
+            WHERE r.id IN (SELECT request_id FROM ai_batch_items WHERE batch_id = :bid
+                           UNION SELECT id FROM ai_processing_requests WHERE batch_id = :bid)
+            """
         ),
-        {"bid": batch_id, "claimed": CLAIMED},
+        {"bid": batch_id, "open": OPEN},
     )
-    return {str(r.id): Member(ProcessingType(r.processing_type), r.attempt) for r in rows}
+    return {
+        str(r.id): Member(ProcessingType(r.processing_type), r.attempt, r.session_id, r.open) for r in rows
+    }
+
+
+async def open_attempts(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, int]:
+    """Requests the batch still claims (no line resolved them), with their attempt."""
+    rows = await conn.execute(
+        text(
+            "SELECT id, attempt FROM ai_processing_requests "
+            "WHERE batch_id = :bid AND status = ANY(:open) ORDER BY id"
+        ),
+        {"bid": batch_id, "open": OPEN},
+    )
+    return {str(r.id): r.attempt for r in rows}
+
+
+async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: Sequence[str]) -> int:
+    """Lock the sessions of the chunk's open requests in the producer's order (see the module doc)."""
+    rows = await conn.execute(
+        text(
+            """
+            SELECT s.id FROM sessions s
+            WHERE s.id IN (SELECT r.session_id FROM ai_processing_requests r
+                           WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.batch_id = :bid
+                             AND r.status = ANY(:open))
+            ORDER BY s.id FOR UPDATE OF s
+            """
+        ),
+        {"bid": batch_id, "open": OPEN, "ids": [uuid.UUID(c) for c in custom_ids]},
+    )
+    return len(rows.all())
 
 
 async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome]) -> int:
@@ -110,12 +167,12 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                      AS u(id, pt, ct, tt, sentiment, category, summary, language)
             ), done AS (
                 UPDATE ai_processing_requests r SET
-                    status = 'PROCESSING_COMPLETE', success = true, error_message = NULL,
+                    status = :to, success = true, error_message = NULL,
                     prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                     completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
-                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
                 RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
             ), per_session AS (
                 SELECT session_id,
@@ -141,8 +198,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             """
         ),
         {
+            **COMPLETE.params(),
             "bid": batch_id,
-            "claimed": CLAIMED,
             "ids": [uuid.UUID(o.custom_id) for o in chunk],
             "pt": [o.usage.prompt_tokens for o in chunk],
             "ct": [o.usage.completion_tokens for o in chunk],
@@ -156,73 +213,149 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
     return int(rows.scalar_one())
 
 
-@dataclass(frozen=True, slots=True)
-class Repending:
-    id: uuid.UUID
-    session_id: str
-    company_id: str
-    processing_type: str
-    model: str
-    attempt: int
-    approx_bytes: int
-
-
 async def apply_resolutions(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
-    resolutions: Sequence[tuple[str, Resolution, Usage]],
-) -> list[Repending]:
-    """Write failed/retried requests; returns those sent back to pending (they need an event)."""
+    resolutions: Sequence[Decided],
+) -> tuple[list[Repending], int]:
+    """Write failed/retried requests; returns those sent back to pending (they need an event) and
+    how many failed for good. Rows no longer claimed by the batch are left alone and not counted."""
     if not resolutions:
-        return []
+        return [], 0
     rows = await conn.execute(
         text(
             """
             UPDATE ai_processing_requests r SET
                 status = u.status, attempt = u.attempt, error_message = u.error,
-                batch_id = CASE WHEN u.status = 'PENDING_BATCHING' THEN NULL ELSE r.batch_id END,
+                batch_id = CASE WHEN u.requeue THEN NULL ELSE r.batch_id END,
                 not_before = CASE WHEN u.delay IS NULL THEN r.not_before
                                   ELSE now() + make_interval(secs => u.delay) END,
-                success = CASE WHEN u.status = 'PROCESSING_FAILED' THEN false ELSE r.success END,
-                completed_at = CASE WHEN u.status = 'PROCESSING_FAILED' THEN now() ELSE r.completed_at END,
+                success = CASE WHEN u.requeue THEN r.success ELSE false END,
+                completed_at = CASE WHEN u.requeue THEN r.completed_at ELSE now() END,
                 prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                 completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                 total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                 updated_at = now()
             FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
                         CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),
-                        CAST(:ct AS int[]), CAST(:tt AS int[]))
-                 AS u(id, status, attempt, error, delay, pt, ct, tt)
-            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = :claimed
+                        CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]))
+                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue)
+            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
-                      r.approx_bytes, r.status
+                      r.approx_bytes, u.requeue
             """
         ),
         {
             "bid": batch_id,
-            "claimed": CLAIMED,
+            "from": OPEN,
             "ids": [uuid.UUID(cid) for cid, _, _ in resolutions],
-            "statuses": [r.status.value for _, r, _ in resolutions],
+            "statuses": [_target(r) for _, r, _ in resolutions],
             "attempts": [r.attempt for _, r, _ in resolutions],
             "errors": [r.error for _, r, _ in resolutions],
             "delays": [r.retry_after_s for _, r, _ in resolutions],
             "pt": [u.prompt_tokens for _, _, u in resolutions],
             "ct": [u.completion_tokens for _, _, u in resolutions],
             "tt": [u.total_tokens for _, _, u in resolutions],
+            "requeue": [r.emits_pending for _, r, _ in resolutions],
         },
     )
-    return [
+    moved = rows.all()
+    repending = [
         Repending(r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt, r.approx_bytes)
-        for r in rows
-        if r.status == RequestStatus.PENDING_BATCHING.value
+        for r in moved
+        if r.requeue
     ]
+    return repending, len(moved) - len(repending)
+
+
+def _target(resolution: Resolution) -> str:
+    """The per-row status of a resolution, which must be one of this module's two failure moves."""
+    target = RETRY.target if resolution.emits_pending else FAIL.target
+    if resolution.status.value != target:
+        raise ValueError(f"a failed line cannot resolve a request to {resolution.status}")
+    return target
 
 
 async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
     await conn.execute(
         text(
-            "UPDATE provider_batches SET status = :p, processed_at = now(), "
-            "completed_count = :c, failed_count = :f WHERE id = :id"
+            "UPDATE provider_batches SET status = :to, processed_at = now(), "
+            "completed_count = :c, failed_count = :f WHERE id = :id AND status = ANY(:from)"
         ),
-        {"p": BatchStatus.PROCESSED.value, "c": completed, "f": failed, "id": batch_id},
+        {**PROCESS.params(), "c": completed, "f": failed, "id": batch_id},
     )
+
+
+async def resolved_counts(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int, int]:
+    """Requests this batch completed and failed for good, as stored: exact after any replay or crash
+    (retried requests left the batch; the ones it resolved for good keep pointing at it)."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE status = :done) AS completed, "
+                "count(*) FILTER (WHERE status = :failed) AS failed "
+                "FROM ai_processing_requests WHERE batch_id = :bid"
+            ),
+            {"bid": batch_id, "done": COMPLETE.target, "failed": FAIL.target},
+        )
+    ).one()
+    return int(row.completed), int(row.failed)
+
+
+class PostgresIngestStore:
+    """:class:`services.ingester.ports.IngestStore` on PostgreSQL: each write call one transaction."""
+
+    def __init__(self, engine: AsyncEngine, *, pending_topic: str, statement_rows: int = 2_000) -> None:
+        self._engine = engine
+        self._topic = pending_topic
+        self._rows = statement_rows
+
+    async def batch(self, batch_id: uuid.UUID) -> BatchRow | None:
+        async with self._engine.connect() as conn:
+            return await read_batch(conn, batch_id, lock=False)
+
+    async def members(self, batch_id: uuid.UUID) -> dict[str, Member]:
+        async with self._engine.connect() as conn:
+            return await batch_members(conn, batch_id)
+
+    async def apply_chunk(
+        self,
+        batch_id: uuid.UUID,
+        successes: Sequence[LineOutcome],
+        failures: Sequence[Decided],
+        announce: Announce,
+    ) -> Applied:
+        ids = [o.custom_id for o in successes] + [cid for cid, _, _ in failures]
+        if not ids:
+            return Applied()
+        async with self._engine.begin() as conn:
+            if not await lock_sessions(conn, batch_id, ids):
+                return Applied()  # every request of the chunk was resolved already (replay, duplicate)
+            completed = await apply_successes(conn, batch_id, successes)
+            repending, failed = await apply_resolutions(conn, batch_id, failures)
+            await enqueue(conn, self._topic, announce(repending))
+        return Applied(completed, len(repending), failed)
+
+    async def finish(
+        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+    ) -> Finished | None:
+        async with self._engine.begin() as conn:
+            batch = await read_batch(conn, batch_id, lock=True)
+            if batch is None or batch.status not in BATCH_TERMINAL:
+                return None
+            still_open = await open_attempts(conn, batch_id)
+            decided = [(cid, resolve(attempt), Usage()) for cid, attempt in still_open.items()]
+            repending: list[Repending] = []
+            failed = 0
+            for start in range(0, len(decided), self._rows):
+                more, n = await apply_resolutions(conn, batch_id, decided[start : start + self._rows])
+                repending += more
+                failed += n
+            await enqueue(conn, self._topic, announce(repending))
+            completed_total, failed_total = await resolved_counts(conn, batch_id)
+            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total)
+        return Finished(len(repending), failed, completed_total, failed_total)
+
+    async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
+        async with self._engine.connect() as conn:
+            return await overdue_unprocessed(conn, older_than_s=older_than_s)

@@ -1,26 +1,55 @@
-"""Resolving every request of a finished batch, in one transaction per batch.
+"""Resolving every request of a finished batch: download first, then short transactions.
 
-Output and error files are streamed line by line; successes are written in chunks as they arrive;
-failed lines, requests absent from both files and requests a failed/expired/cancelled batch never
-ran are decided by ``shared.lifecycle.resolve_request`` and written set-based at the end, together
-with the ``request.pending`` events of retried requests (outbox) and the batch's PROCESSED status.
-Re-ingesting a PROCESSED batch changes nothing.
+A batch's output and error files can hold 50,000 lines and 200 MB. Streaming them inside the
+transaction that row-locks the batch and writes thousands of sessions made one long transaction that
+blocked the producer and could deadlock with it. So the work comes in three steps:
+
+1. Download and validate with no transaction open. The batch and its members are read (no lock);
+   the output file, then the error file, are streamed line by line, each line parsed and validated
+   by ``results.parse_line`` as it arrives, and the outcome parked in a temporary file
+   (``spool.OutcomeSpool``). The first attributable line of a request decides it; unreadable lines
+   are counted. Memory holds one line and the batch's member list, never a file.
+2. Apply in chunks of ``chunk_size`` outcomes, one transaction each, sorted by session id; the store
+   locks the chunk's sessions in the producer's order before writing. Good answers complete their
+   request and write its session fields; failed lines are decided by ``lifecycle.resolve_request``
+   (back to pending at attempt + 1, or failed at ``max_attempts``), and the retries are announced on
+   ``request.pending`` through the outbox in the same transaction.
+3. Finish in one short transaction under the batch's row lock: the requests no line resolved (absent
+   from both files, or never run by a failed, expired or cancelled batch) are decided by
+   ``lifecycle.unfinished_reason`` and ``resolve_request`` and announced when retried; the batch
+   becomes PROCESSED with its counts, read back from the database.
+
+Replays, crashes and duplicates: every write is guarded by the batch id and the claimed status, so
+a chunk applied again (a re-ingest after a crash between chunks, or two ingesters handed the same
+``batch.completed``) changes nothing, and an event is written only by the transaction that moved its
+request. The final step re-checks the batch under its lock: whoever comes second finds it PROCESSED.
+Re-ingesting a PROCESSED batch changes nothing. The database is reached only through the
+``ports.IngestStore`` port, so these rules are unit-tested against an in-memory store.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester import repository as repo
-from services.ingester.results import LineOutcome, UnreadableLine, Usage, parse_line
+from services.ingester.ports import Announce, BatchRow, Decided, IngestStore, Member, Repending
+from services.ingester.repository import PostgresIngestStore
+from services.ingester.results import LineOutcome, UnreadableLine, parse_line
+from services.ingester.spool import OutcomeSpool
 from shared.events import pending_event
-from shared.lifecycle import PROVIDER_TERMINAL, BatchStatus, OutcomeKind, resolve_request, unfinished_reason
-from shared.outbox import enqueue
+from shared.lifecycle import (
+    BATCH_TERMINAL,
+    BatchStatus,
+    OutcomeKind,
+    Resolution,
+    resolve_request,
+    unfinished_reason,
+)
+from shared.outbox import OutgoingEvent
 from shared.provider.base import BatchProvider
 
 log = structlog.get_logger(__name__)
@@ -31,29 +60,38 @@ class IngesterConfig:
     max_attempts: int
     retry_backoff_s: float
     request_pending_topic: str
+    #: Outcomes per write transaction (and rows per statement in the final step).
     chunk_size: int = 2_000
 
 
 @dataclass(slots=True)
 class IngestReport:
+    """What this call changed (a duplicate running alongside changes, and counts, nothing twice)."""
+
     batch_id: str
     status: str = ""
     completed: int = 0
     retried: int = 0
     failed: int = 0
     unreadable_lines: int = 0
+    #: Nothing to finish: the batch was not provider-terminal, or another ingester finished it.
     skipped: bool = False
 
 
 class Ingester:
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: IngestStore | AsyncEngine,
         provider: BatchProvider,
         config: IngesterConfig,
         on_commit: Callable[[], None],
     ) -> None:
-        self._engine = engine
+        # The wiring and the integration tests hand over an engine; the unit tests a fake store.
+        if isinstance(store, AsyncEngine):
+            store = PostgresIngestStore(
+                store, pending_topic=config.request_pending_topic, statement_rows=config.chunk_size
+            )
+        self._store = store
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
@@ -67,52 +105,31 @@ class Ingester:
 
     async def ingest(self, batch_id: uuid.UUID) -> IngestReport:
         report = IngestReport(str(batch_id))
-        async with self._engine.begin() as conn:
-            batch = await repo.lock_batch(conn, batch_id)
-            if batch is None or batch.status not in PROVIDER_TERMINAL:
-                # PROCESSED (a duplicate or replayed event) or not finished: nothing to do here.
-                report.skipped = True
-                report.status = batch.status.value if batch else "unknown"
-                return report
-            report.status = batch.status.value
-            members = await repo.open_members(conn, batch_id)
-            types = {cid: m.processing_type for cid, m in members.items()}
-            failures: dict[str, tuple[OutcomeKind, str, Usage]] = {}
-            seen: set[str] = set()
-            pending_ok: list[LineOutcome] = []
+        batch = await self._store.batch(batch_id)
+        if batch is None or batch.status not in BATCH_TERMINAL:
+            # PROCESSED (a duplicate or replayed event) or not finished: nothing to do here.
+            report.skipped = True
+            report.status = batch.status.value if batch else "unknown"
+            return report
+        report.status = batch.status.value
+        members = await self._store.members(batch_id)
+        announce = self._announcer(batch_id)
+        with OutcomeSpool() as spool:
+            await self._download(batch, members, spool, report)
+            for chunk in spool.chunks(self._config.chunk_size):
+                await self._apply(batch_id, chunk, members, announce, report)
 
-            for file_id in (batch.output_file_id, batch.error_file_id):
-                if not file_id:
-                    continue
-                async for raw in self._provider.iter_file_lines(file_id):
-                    try:
-                        outcome = parse_line(raw, types)
-                    except UnreadableLine:
-                        report.unreadable_lines += 1
-                        continue
-                    if outcome.custom_id in seen:
-                        continue  # a duplicated line must not count twice
-                    seen.add(outcome.custom_id)
-                    if outcome.ok:
-                        pending_ok.append(outcome)
-                        if len(pending_ok) >= self._config.chunk_size:
-                            report.completed += await repo.apply_successes(conn, batch_id, pending_ok)
-                            pending_ok = []
-                    else:
-                        failures[outcome.custom_id] = (
-                            OutcomeKind.FAILED,
-                            outcome.reason or "failed",
-                            outcome.usage,
-                        )
-            report.completed += await repo.apply_successes(conn, batch_id, pending_ok)
-
-            kind, reason = unfinished_reason(batch.status, batch.error_codes, batch.last_error)
-            for cid in members.keys() - seen:
-                failures[cid] = (kind, reason, Usage())
-            await self._resolve(conn, batch_id, members, failures, report)
-            await repo.mark_processed(conn, batch_id, completed=report.completed, failed=report.failed)
-        self._on_commit()
-        self.stats["batches_ingested"] += 1
+        kind, reason = unfinished_reason(batch.status, batch.error_codes, batch.last_error)
+        finished = await self._store.finish(
+            batch_id, lambda attempt: self._resolution(kind, reason, attempt), announce
+        )
+        if finished is None:
+            report.skipped = True  # another ingester of the same batch finished it first
+        else:
+            self._on_commit()
+            report.retried += finished.retried
+            report.failed += finished.failed
+            self.stats["batches_ingested"] += 1
         self.stats["requests_completed"] += report.completed
         self.stats["requests_retried"] += report.retried
         self.stats["requests_failed"] += report.failed
@@ -130,46 +147,81 @@ class Ingester:
         Events are the fast path; the database is the truth. A batch whose event was lost (or
         dead-lettered by a bug) would otherwise leave its requests in BATCHING_IN_PROGRESS for good.
         """
-        async with self._engine.connect() as conn:
-            stale = await repo.overdue_unprocessed(conn, older_than_s=older_than_s)
         done = 0
-        for batch_id in stale:
+        for batch_id in await self._store.overdue_unprocessed(older_than_s=older_than_s):
             report = await self.ingest(batch_id)
             if not report.skipped:
                 log.warning("ingested a batch no event announced", batch_id=str(batch_id))
                 done += 1
         return done
 
-    async def _resolve(
+    async def _download(
+        self, batch: BatchRow, members: dict[str, Member], spool: OutcomeSpool, report: IngestReport
+    ) -> None:
+        """Both files into ``spool``, validated, one outcome per open request at most."""
+        types = {cid: m.processing_type for cid, m in members.items()}
+        seen: set[str] = set()
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            async for raw in self._provider.iter_file_lines(file_id):
+                try:
+                    outcome = parse_line(raw, types)
+                except UnreadableLine:
+                    report.unreadable_lines += 1
+                    continue
+                if outcome.custom_id in seen:
+                    continue  # a duplicated line must not count twice: the first one decides
+                seen.add(outcome.custom_id)
+                if members[outcome.custom_id].open:  # resolved before a crash or by a duplicate
+                    spool.add(outcome)
+
+    async def _apply(
         self,
-        conn: AsyncConnection,
         batch_id: uuid.UUID,
-        members: dict[str, repo.Member],
-        failures: dict[str, tuple[OutcomeKind, str, Usage]],
+        chunk: Sequence[LineOutcome],
+        members: dict[str, Member],
+        announce: Announce,
         report: IngestReport,
     ) -> None:
-        decided = []
-        for cid, (kind, reason, usage) in failures.items():
-            resolution = resolve_request(
-                kind,
-                attempt=members[cid].attempt,
-                max_attempts=self._config.max_attempts,
-                reason=reason,
-                backoff_base_s=self._config.retry_backoff_s,
-            )
-            decided.append((cid, resolution, usage))
-        repending = []
-        for start in range(0, len(decided), self._config.chunk_size):
-            repending += await repo.apply_resolutions(
-                conn, batch_id, decided[start : start + self._config.chunk_size]
-            )
-        report.retried = len(repending)
-        report.failed = len(decided) - len(repending)
-        await enqueue(
-            conn,
-            self._config.request_pending_topic,
-            [pending_event(r, f"retry-{batch_id}") for r in repending],
+        def by_session(cid: str) -> tuple[str, str]:
+            return members[cid].session_id, cid
+
+        successes = sorted((o for o in chunk if o.ok), key=lambda o: by_session(o.custom_id))
+        failures: list[Decided] = sorted(
+            (
+                (
+                    o.custom_id,
+                    self._resolution(OutcomeKind.FAILED, o.reason or "failed", members[o.custom_id].attempt),
+                    o.usage,
+                )
+                for o in chunk
+                if not o.ok
+            ),
+            key=lambda d: by_session(d[0]),
         )
+        applied = await self._store.apply_chunk(batch_id, successes, failures, announce)
+        report.completed += applied.completed
+        report.retried += applied.retried
+        report.failed += applied.failed
+        if applied.retried:
+            self._on_commit()
+
+    def _resolution(self, kind: OutcomeKind, reason: str, attempt: int) -> Resolution:
+        return resolve_request(
+            kind,
+            attempt=attempt,
+            max_attempts=self._config.max_attempts,
+            reason=reason,
+            backoff_base_s=self._config.retry_backoff_s,
+        )
+
+    @staticmethod
+    def _announcer(batch_id: uuid.UUID) -> Announce:
+        def announce(rows: Sequence[Repending]) -> Sequence[OutgoingEvent]:
+            return [pending_event(r, f"retry-{batch_id}") for r in rows]
+
+        return announce
 
 
 __all__ = ["BatchStatus", "IngestReport", "Ingester", "IngesterConfig"]

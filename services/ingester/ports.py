@@ -1,0 +1,116 @@
+"""What the ingester needs from its database, as a port.
+
+``service.Ingester`` decides (which line resolves which request, what a failure means); the store
+only reads and writes. The PostgreSQL repository implements :class:`IngestStore`; the unit tests use
+an in-memory fake, so the resolution rules run in milliseconds without a database.
+
+Every write call is one short transaction of its own, and every write is guarded by the batch id and
+the claimed status: calling one twice, concurrently or after a crash, changes nothing the first call
+did not. Announcements of retried requests are built by the service (``Announce``) and written by the
+store into the outbox in the same transaction as the state they announce.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from services.ingester.results import LineOutcome, Usage
+from shared.analysis import ProcessingType
+from shared.lifecycle import BatchStatus, Resolution
+from shared.outbox import OutgoingEvent
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    id: uuid.UUID
+    company_id: str
+    model: str
+    status: BatchStatus
+    output_file_id: str | None
+    error_file_id: str | None
+    last_error: str | None
+    error_codes: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A request that went into the batch. Only ``open`` ones (still claimed by it) can change."""
+
+    processing_type: ProcessingType
+    attempt: int
+    session_id: str
+    open: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Repending:
+    """A request a write sent back to pending: what its ``request.pending`` announcement needs."""
+
+    id: uuid.UUID
+    session_id: str
+    company_id: str
+    processing_type: str
+    model: str
+    attempt: int
+    approx_bytes: int
+
+
+#: A request's decided failure: (custom_id, the lifecycle's resolution, the line's usage).
+Decided = tuple[str, Resolution, Usage]
+#: The events announcing requests that went back to pending (written to the outbox by the store).
+Announce = Callable[[Sequence[Repending]], Sequence[OutgoingEvent]]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """Rows one write actually changed (0 for rows another ingester had resolved first)."""
+
+    completed: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The final step: what it resolved itself, and the batch's totals as stored."""
+
+    retried: int
+    failed: int
+    batch_completed: int
+    batch_failed: int
+
+
+class IngestStore(Protocol):
+    async def batch(self, batch_id: uuid.UUID) -> BatchRow | None:
+        """The batch row, read without a lock."""
+        ...
+
+    async def members(self, batch_id: uuid.UUID) -> dict[str, Member]:
+        """Every request that went into the batch, by custom_id (the request id as text)."""
+        ...
+
+    async def apply_chunk(
+        self,
+        batch_id: uuid.UUID,
+        successes: Sequence[LineOutcome],
+        failures: Sequence[Decided],
+        announce: Announce,
+    ) -> Applied:
+        """Complete ``successes`` (writing their session fields) and write ``failures``, in one
+        transaction that first locks the chunk's sessions in the producer's order."""
+        ...
+
+    async def finish(
+        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+    ) -> Finished | None:
+        """Under the batch's row lock: resolve every request still open with ``resolve(attempt)``,
+        announce the retried ones and mark the batch PROCESSED. None if it is not provider-terminal
+        (already PROCESSED by another ingester, or unknown)."""
+        ...
+
+    async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
+        """Provider-terminal batches nobody ingested for ``older_than_s``."""
+        ...
