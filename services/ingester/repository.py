@@ -56,12 +56,14 @@ if not OPEN == list(RETRY.sources) == list(FAIL.sources):
     raise ImportError("the ingester's moves must share one source set: its write guard")
 
 
-_BATCH = (
+_READ_BATCH = text(
     "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
     "FROM provider_batches WHERE id = :id"
 )
-_READ_BATCH = text(_BATCH)
-_LOCK_BATCH = text(_BATCH + " FOR UPDATE")
+_LOCK_BATCH = text(
+    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
+    "FROM provider_batches WHERE id = :id FOR UPDATE"
+)
 
 
 async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:
