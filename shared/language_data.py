@@ -22,9 +22,7 @@ from types import MappingProxyType
 from typing import Final
 
 #: Marker -> who the text is for.
-MARKERS: Final = MappingProxyType(
-    {"?": "employee line", "!": "assistant line", ":": "stand-in model tokens"}
-)
+MARKERS: Final = MappingProxyType({"?": "employee line", "!": "assistant line", ":": "stand-in model tokens"})
 _ENTRY = re.compile(r"([A-Za-z0-9_]+)([?!:])\s+(\S.*)")
 
 
