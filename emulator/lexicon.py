@@ -1,14 +1,21 @@
 """Word lists of the stand-in model, compiled into per-language indexes.
 
-The vocabulary itself lives in ``lexicon_west`` (en, de, fr, es, it, pt, nl), ``lexicon_north``
-(sv, da, no, fi, et, lv, lt), ``lexicon_central`` (pl, cs, sk, hu, sl, hr) and ``lexicon_south``
-(ro, bg, el, mt): ordinary HR wording written by hand per language, one table each (checked for
-coverage against the sample generator's phrases, never loaded from them). A table is lines
-``key: token token ...`` (a line without ``key:`` continues the previous key) with these keys:
+The vocabulary lives in data files ``emulator/lexicons/<lang>.txt``, one per supported language
+(package data, read with :mod:`importlib.resources`): ordinary HR wording written by hand per
+language, checked for coverage against the sample generator's phrases but never loaded from them.
+The files use the language-data line format of :mod:`shared.language_data` (the generator's phrase
+files use it too), every entry with the ``:`` marker (stand-in model tokens)::
 
-* ``stop`` — frequent function words, exact, for the language guess;
-* ``pos`` / ``neg`` — sentiment stems; ``not`` — negators that flip the next sentiment word;
-* one key per category (``sched``, ``leave``, ... see :data:`CATEGORY_CODES`) — keyword stems.
+    # a comment
+    sched: schedul shift roster =swap working_hours
+      timetable what_time_do        <- an indented line continues the entry
+
+An entry's text is whitespace-separated tokens; entries with the same key add up. The keys:
+
+* ``stopwords`` — frequent function words, exact, for the language guess;
+* ``positive`` / ``negative`` — sentiment stems; ``negators`` — words that flip the next sentiment word;
+* one key per category code (``sched``, ``leave``, ... see :data:`CATEGORY_CODES`) — keyword stems;
+  ``other`` has none: it is what nothing matched.
 
 Token syntax (sentiment and category keys):
 
@@ -19,27 +26,25 @@ Token syntax (sentiment and category keys):
 * ``^w`` at the end sets the weight (default 1 for a word, 2 for a phrase).
 
 When several stems match one word, the longest wins (``ziekteverlof`` is sick leave, not leave).
+The telltale letters (:data:`CHAR_HINTS`) stay in code: each letter is shared out among languages.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 
-from emulator.lexicon_central import CENTRAL
-from emulator.lexicon_north import NORTH
-from emulator.lexicon_south import SOUTH
-from emulator.lexicon_west import WEST
 from shared.analysis import CATEGORY_CODES as ALL_CATEGORY_CODES
 from shared.analysis import LANGUAGES
+from shared.language_data import parse_entries
 
 #: Category codes the lexicons use; "other" has no keywords (it is what nothing matched).
 CATEGORY_CODES: Mapping[str, str] = {k: v for k, v in ALL_CATEGORY_CODES.items() if k != "other"}
-_KEYS = frozenset({"stop", "pos", "neg", "not", *CATEGORY_CODES})
-_KEY_LINE = re.compile(r"^(\w+):\s*(.*)$")
+#: The keys of a lexicon file (see the module docstring).
+KEYS = frozenset({"stopwords", "positive", "negative", "negators", *CATEGORY_CODES})
 
 #: Letters that point to languages (occurrences count, capped): weight per language.
 _LETTER_HINTS: tuple[tuple[str, dict[str, float]], ...] = (
@@ -165,29 +170,23 @@ class Language:
     categories: Index
 
 
-def parse_table(text: str) -> dict[str, list[str]]:
-    """``key: tokens`` lines (continuation lines extend the key) -> key -> tokens."""
+def read_table(code: str, text: str) -> dict[str, list[str]]:
+    """A lexicon file's ``key: tokens`` entries -> key -> tokens (entries of one key add up)."""
+    source = f"lexicons/{code}.txt"
     table: dict[str, list[str]] = {}
-    key = ""
-    for line in text.strip().splitlines():
-        m = _KEY_LINE.match(line.strip())
-        if m and m.group(1) in _KEYS:
-            key, rest = m.group(1), m.group(2)
-            table.setdefault(key, [])
-        elif not key:
-            raise ValueError(f"lexicon line before any key: {line!r}")
-        else:
-            rest = line
-        table[key].extend(rest.split())
+    for entry in parse_entries(text, source):
+        if entry.marker != ":" or entry.key not in KEYS:
+            raise ValueError(f"{source}:{entry.line}: expected '<key>: tokens', key one of {sorted(KEYS)}")
+        table.setdefault(entry.key, []).extend(entry.text.split())
     return table
 
 
 def compile_language(code: str, text: str) -> Language:
-    table = parse_table(text)
+    table = read_table(code, text)
     sentiment, categories = Index(), Index()
-    for token in table.get("pos", []):
+    for token in table.get("positive", []):
         sentiment.add(token, "+")
-    for token in table.get("neg", []):
+    for token in table.get("negative", []):
         sentiment.add(token, "-")
     if sentiment.phrases:
         raise ValueError(f"{code}: sentiment stems are single words")
@@ -196,23 +195,23 @@ def compile_language(code: str, text: str) -> Language:
             categories.add(token, category)
     return Language(
         code=code,
-        stop=frozenset(table.get("stop", [])),
-        negators=frozenset(table.get("not", [])),
+        stop=frozenset(table.get("stopwords", [])),
+        negators=frozenset(table.get("negators", [])),
         sentiment=sentiment,
         categories=categories,
     )
 
 
-def _compile_all(tables: Iterable[Mapping[str, str]]) -> dict[str, Language]:
-    merged: dict[str, str] = {}
-    for group in tables:
-        merged.update(group)
-    if sorted(merged) != sorted(LANGUAGES):
-        raise ValueError(f"lexicon languages {sorted(merged)} != {sorted(LANGUAGES)}")
-    return {code: compile_language(code, merged[code]) for code in LANGUAGES}
+def lexicon_texts() -> dict[str, str]:
+    """Language code -> its lexicon file's text; the files must be exactly the supported languages."""
+    folder = resources.files("emulator") / "lexicons"
+    found = {f.name.removesuffix(".txt") for f in folder.iterdir() if f.name.endswith(".txt")}
+    if found != set(LANGUAGES):
+        raise ValueError(f"lexicon languages {sorted(found)} != {sorted(LANGUAGES)}")
+    return {code: (folder / f"{code}.txt").read_text(encoding="utf-8") for code in LANGUAGES}
 
 
-LEXICON: dict[str, Language] = _compile_all((WEST, NORTH, CENTRAL, SOUTH))
+LEXICON: dict[str, Language] = {code: compile_language(code, text) for code, text in lexicon_texts().items()}
 
 
 def _stop_index() -> dict[str, tuple[tuple[str, float], ...]]:

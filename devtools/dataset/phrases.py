@@ -1,8 +1,10 @@
 """Phrase tables for the sample-session generator (``devtools.dataset.generator``): 24 languages, 13 topics.
 
-Each language is a text file ``devtools/dataset/phrases_data/<code>.txt`` of lines ``<key><marker> <phrase>``.
-The marker says who speaks: ``?`` the employee (user), ``!`` the HR assistant. Keys are a topic
-code (see ``TOPIC_CODES``, one per category) or a conversation part:
+Each language is a text file ``devtools/dataset/phrases_data/<code>.txt`` of lines ``<key><marker> <phrase>``
+in the language-data format of :mod:`shared.language_data` (one phrase per entry; an indented line
+continues the phrase, ``#`` lines are comments). The marker says who speaks: ``?`` the employee
+(user), ``!`` the HR assistant. Keys are a topic code (see ``TOPIC_CODES``, one per category) or a
+conversation part:
 
 * user: ``greet`` (opener), ``follow`` (neutral follow-up), ``positive`` / ``negative`` / ``neutral``
   (how the employee closes: thanks, frustration, a plain acknowledgement);
@@ -21,6 +23,7 @@ from importlib import resources
 from types import MappingProxyType
 
 from shared.analysis import CATEGORIES, CATEGORY_CODES, LANGUAGES
+from shared.language_data import parse_entries
 
 #: Short code used in the tables -> category name from ``shared.analysis``.
 TOPIC_CODES: Mapping[str, str] = MappingProxyType(CATEGORY_CODES)
@@ -49,14 +52,11 @@ _RAW: dict[str, str] = _load_raw()
 def _parse(language: str, text: str) -> LanguagePhrases:
     user: dict[str, list[str]] = {}
     assistant: dict[str, list[str]] = {}
-    for lineno, raw in enumerate(text.strip().splitlines(), start=1):
-        head, _, phrase = raw.strip().partition(" ")
-        code, marker, phrase = head[:-1], head[-1:], phrase.strip()
-        key = TOPIC_CODES.get(code, code)
-        side = {"?": user, "!": assistant}.get(marker)
-        if side is None or not phrase:
-            raise ValueError(f"phrases {language}:{lineno}: expected '<key>? text' or '<key>! text'")
-        side.setdefault(key, []).append(phrase)
+    for entry in parse_entries(text, f"phrases_data/{language}.txt"):
+        side = {"?": user, "!": assistant}.get(entry.marker)
+        if side is None:
+            raise ValueError(f"phrases {language}:{entry.line}: expected '<key>? text' or '<key>! text'")
+        side.setdefault(TOPIC_CODES.get(entry.key, entry.key), []).append(entry.text)
     need_user = {*CATEGORIES, *USER_PARTS}
     need_assistant = {*CATEGORIES, *ASSISTANT_PARTS}
     if set(user) != need_user or set(assistant) != need_assistant:
