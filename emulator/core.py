@@ -120,6 +120,7 @@ class Emulator(FileOps):
         source = self.store.files.get(input_file_id)
         if source is not None and not source.deleted and source.expired(self.now()):
             self._remove(source)
+            source = None
         if source is None or source.deleted or source.race_lookups_left > 0:
             if source is not None and source.race_lookups_left > 0:
                 source.race_lookups_left -= 1

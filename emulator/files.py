@@ -119,6 +119,7 @@ class FileOps:
         if rec is not None and not rec.deleted and rec.expired(self.now()):
             self._remove(rec)
             self.counters["files_expired"] += 1
+            rec = None
         if rec is None or rec.deleted:
             raise not_found("File", file_id)
         return rec
