@@ -3,7 +3,9 @@
 With ``state_dir`` set every record is written through as one JSON file and every file's bytes as
 one blob, so a restarted emulator serves the same files and carries on with the same batches (the
 lifecycle is derived from timestamps, so a batch that "ran" while the emulator was down is simply
-further along). Without it nothing touches the disk.
+further along). The emulator's other runtime state (accepted keys, walls, token peaks, clock
+offset) is one more JSON file, ``walls.json``, written by :meth:`Store.save_meta`; it holds the
+accepted keys in clear, as a test double's state may. Without it nothing touches the disk.
 
 Writes are small and synchronous: the emulator is a test double on one event loop, and a plain
 write-then-rename keeps every file readable after a crash at any point.

@@ -65,9 +65,10 @@ def test_upload_expires_after_then_answers_404(server: EmulatorServer) -> None:
     file_schema = {"$ref": "#/components/schemas/OpenAIFile", "components": SPEC["components"]}
     assert list(OAS31Validator(file_schema).iter_errors(short.model_dump(exclude_none=True))) == []
 
-    admin(server, "clock", {"advance_s": 3599})
+    # created_at is whole seconds, so "3599 s later" may already be the 3600th second: 3598
+    admin(server, "clock", {"advance_s": 3598})
     assert sdk.files.content(short.id).content == jsonl(requests(1))
-    admin(server, "clock", {"advance_s": 1})
+    admin(server, "clock", {"advance_s": 2})
     _gone(sdk, short.id)
     assert sdk.files.retrieve(kept.id).id == kept.id
     with pytest.raises(openai.NotFoundError) as err:  # an expired input cannot start a batch either
@@ -75,6 +76,20 @@ def test_upload_expires_after_then_answers_404(server: EmulatorServer) -> None:
             input_file_id=untouched.id, endpoint="/v1/chat/completions", completion_window="24h"
         )
     assert error_of(err.value)["message"] == f"Cannot find file {untouched.id}."
+
+
+def test_input_expiring_under_a_running_batch_is_still_read(server: EmulatorServer) -> None:
+    sdk = client(server)
+    uploaded = upload(sdk, jsonl(requests(3)), expires_after=EXPIRES)
+    batch = sdk.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
+    )
+    admin(server, "clock", {"advance_s": 3600})
+    upload(sdk, jsonl(requests(1)))  # an upload purges expired files while the batch is unfinished
+    done = sdk.batches.retrieve(batch.id)
+    assert done.status == "completed"
+    assert len(sdk.files.content(done.output_file_id).text.splitlines()) == 3
+    _gone(sdk, uploaded.id)
 
 
 @pytest.mark.parametrize(

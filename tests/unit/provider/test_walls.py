@@ -37,7 +37,7 @@ def test_key_ring_rotation_and_revocation() -> None:
     assert ring.check("sk-new-0123456789abcd") is not None
     assert ring.view() == {"mode": "revoked", "keys": ["sk-new-0*********abcd"]}
     for bad in ({"keys": [1]}, {"revoked": 1}, {"other": []}):
-        with pytest.raises(ValueError, match="."):
+        with pytest.raises(ValueError, match=r"must|unknown"):
             ring.update(bad)
 
 
