@@ -51,7 +51,7 @@ def _check_survivors(srv: Any, running_id: str, walls: dict[str, Any], limit: in
 def test_in_process_kill_and_restart_on_the_same_port(tmp_path: Path) -> None:
     lines = requests(4)
     limit, per_file = int(tokens(lines) * 1.5), tokens(lines)
-    config = EmulatorConfig(port=0, stage_s=0.6, state_dir=tmp_path / "state", api_key=OLD)
+    config = EmulatorConfig(port=0, stage_s=1.0, state_dir=tmp_path / "state", api_key=OLD)
     first = EmulatorServer(config).start()
     try:
         admin(first, "keys", {"keys": [NEW]})
@@ -90,7 +90,7 @@ def _start_cli(port: int, state: Path) -> subprocess.Popen[bytes]:
         "app.command('noop')(lambda: None)\n"
         "app(sys.argv[1:])\n"
     )
-    args = ["emulator", "--port", str(port), "--state-dir", str(state), "--stage-seconds", "1.0"]
+    args = ["emulator", "--port", str(port), "--state-dir", str(state), "--stage-seconds", "2.5"]
     proc = subprocess.Popen(
         [sys.executable, "-c", script, *args, "--api-key", OLD],
         cwd=REPO,

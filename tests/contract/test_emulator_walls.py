@@ -32,7 +32,7 @@ OLD, NEW = "sk-proj-OLDkey-0123456789abcdef0001", "sk-proj-NEWkey-fedcba98765432
 
 @pytest.fixture
 def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(EmulatorConfig(port=0, stage_s=0.2, seed=5, api_key=OLD)) as srv:
+    with EmulatorServer(EmulatorConfig(port=0, stage_s=0.3, seed=5, api_key=OLD)) as srv:
         yield srv
 
 
@@ -159,7 +159,7 @@ def test_default_limit_switched_at_run_time_applies_to_every_model(server: Emula
 def test_many_batches_never_enqueue_more_than_the_limit() -> None:
     lines = requests(3)
     limit = tokens(lines) * 3  # room for three batches at a time
-    config = EmulatorConfig(port=0, stage_s=0.15, enqueued_token_limits={"gpt-4o-mini": limit})
+    config = EmulatorConfig(port=0, stage_s=0.3, enqueued_token_limits={"gpt-4o-mini": limit})
     with EmulatorServer(config) as srv:
         sdk = client(srv)
         created = [submit(sdk, requests(3, prefix=f"r{i}")) for i in range(8)]
