@@ -95,6 +95,7 @@ class WallConfig(BaseModel):
     )
 
     def token_limit(self, model: str | None) -> int | None:
+        """The limit of ``model``: its own entry, else the default (limits are per model at OpenAI)."""
         if model is not None and model in self.enqueued_token_limits:
             return self.enqueued_token_limits[model]
         return self.enqueued_token_limit
