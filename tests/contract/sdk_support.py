@@ -13,7 +13,7 @@ from openapi_schema_validator import OAS31Validator
 
 from emulator.model import estimate_prompt_tokens
 from emulator.server import EmulatorServer
-from tests.contract.test_emulator_contract import ERROR_RESPONSE
+from tests.contract.test_emulator_contract import ERROR_RESPONSE, SPEC
 
 openai = pytest.importorskip("openai")
 
@@ -83,3 +83,10 @@ def error_of(exc: Any) -> dict[str, Any]:
     assert list(OAS31Validator(ERROR_RESPONSE).iter_errors(payload)) == []
     assert set(payload["error"]) == {"message", "type", "param", "code"}
     return dict(payload["error"])
+
+
+def spec_problems(schema: str, server: EmulatorServer, path: str, key: str = KEY) -> list[str]:
+    """What the raw JSON of ``GET /v1{path}`` breaks of the spec's component ``schema``."""
+    raw = httpx.get(f"{server.base_url}{path}", headers={"Authorization": f"Bearer {key}"}).json()
+    validator = OAS31Validator({"$ref": f"#/components/schemas/{schema}", "components": SPEC["components"]})
+    return [e.message for e in validator.iter_errors(raw)]

@@ -24,6 +24,7 @@ from tests.contract.sdk_support import (
     jsonl,
     openai,
     requests,
+    spec_problems,
     submit,
     upload,
     wait,
@@ -116,6 +117,7 @@ def test_batch_output_expires_after(server: EmulatorServer) -> None:
     done = wait(sdk, batch.id)
     output = sdk.files.retrieve(done.output_file_id)
     assert output.expires_at == output.created_at + 7200
+    assert spec_problems("OpenAIFile", server, f"/files/{output.id}") == []
     admin(server, "clock", {"advance_s": 7201})
     _gone(sdk, done.output_file_id)
     assert sdk.batches.retrieve(batch.id).output_file_id == done.output_file_id  # still named

@@ -22,6 +22,7 @@ from tests.contract.sdk_support import (
     line,
     openai,
     requests,
+    spec_problems,
     submit,
     tokens,
     wait,
@@ -136,6 +137,7 @@ def test_per_model_limit_fails_validation_and_peak_stays_under_it(server: Emulat
     assert refused.status == "failed"
     assert [e.model_dump() for e in refused.errors.data] == [_token_error("gpt-4o-mini", limit)]
     assert refused.request_counts.total == 0
+    assert spec_problems("Batch", server, f"/batches/{second.id}", OLD) == []
     assert wait(sdk, first.id).status == "completed"
     assert wait(sdk, other_model.id).status == "completed"
 
@@ -197,6 +199,7 @@ def test_invalid_lines_fault_reports_each_line(server: EmulatorServer) -> None:
         ("invalid_request", 5, "body"),
     ]
     assert "req-2" in errors[0]["message"]
+    assert spec_problems("Batch", server, f"/batches/{failed.id}", OLD) == []
 
     admin(server, "faults", {"invalid_lines": [], "invalid_line_rate": 1.0})
     assert len(wait(sdk, submit(sdk, requests(3)).id).errors.data) == 3
