@@ -47,8 +47,21 @@ def register_emulator(app: typer.Typer) -> None:
         validation_fail_batches: Annotated[
             int | None, typer.Option(help="The next N batches fail validation.")
         ] = None,
+        enqueued_token_limit: Annotated[
+            int | None, typer.Option(help="Enqueued-token limit of every model (token_limit_exceeded).")
+        ] = None,
+        output_file_ttl_seconds: Annotated[
+            float | None, typer.Option(help="Output/error files expire this long after their batch.")
+        ] = None,
+        max_files: Annotated[int | None, typer.Option(help="Files the organisation may store.")] = None,
+        max_storage_bytes: Annotated[
+            int | None, typer.Option(help="Bytes the organisation may store.")
+        ] = None,
     ) -> None:
-        """Serve the OpenAI Files + Batch API emulator (admin API under /_emulator)."""
+        """Serve the OpenAI Files + Batch API emulator (admin API under /_emulator).
+
+        Per-model limits, extra keys and other lists: BATCHLINE_EMULATOR_* variables (JSON).
+        """
         import uvicorn
         from pydantic import ValidationError
 
@@ -73,6 +86,10 @@ def register_emulator(app: typer.Typer) -> None:
             "expire_batches": expire_batches,
             "token_limit_batches": token_limit_batches,
             "validation_fail_batches": validation_fail_batches,
+            "enqueued_token_limit": enqueued_token_limit,
+            "output_file_ttl_s": output_file_ttl_seconds,
+            "max_files": max_files,
+            "max_storage_bytes": max_storage_bytes,
         }
         try:
             config = EmulatorConfig(**{k: v for k, v in overrides.items() if v is not None})

@@ -7,16 +7,20 @@ then the handler. Admin endpoints under ``/_emulator`` skip both, so a test can 
 * ``GET  /_emulator/health``  → ``{"ok": true}``
 * ``GET  /_emulator/faults``  → the current :class:`FaultConfig`
 * ``POST /_emulator/faults``  → partial update, e.g. ``{"http_429_next": 2}``; returns the result
-* ``GET  /_emulator/stats``   → counters and every batch with its custom_ids and their results
-  (``?requests=false`` leaves the per-request lists out)
+* ``GET  /_emulator/walls``   → the current :class:`WallConfig` (token limits, file TTL, storage cap)
+* ``POST /_emulator/walls``   → partial update, e.g. ``{"enqueued_token_limits": {"gpt-4o": 90000}}``
+* ``GET  /_emulator/keys``    → ``{"mode": "any" | "listed" | "revoked", "keys": [masked, ...]}``
+* ``POST /_emulator/keys``    → ``{"keys": [...]}`` (null = any), ``{"add"|"remove": [...]}``,
+  ``{"revoked": true | false}``; effective for the very next request
+* ``GET  /_emulator/stats``   → counters, storage, enqueued tokens (current and peak per model) and
+  every batch with its custom_ids and their results (``?requests=false`` leaves those lists out)
 * ``POST /_emulator/clock``   → ``{"advance_s": 60}`` moves the emulated clock forward
-* ``POST /_emulator/reset``   → forget every file and batch
+* ``POST /_emulator/reset``   → forget every file and batch; configured faults, walls and keys again
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -87,11 +91,7 @@ class Api:
                 "You didn't provide an API key. You need to provide your API key in an "
                 "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
             )
-        expected = self.emu.config.api_key
-        if expected is not None and not hmac.compare_digest(token.strip(), expected.get_secret_value()):
-            # The real API echoes a masked key; we echo nothing of it.
-            return ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
-        return None
+        return self.emu.keys.check(token.strip())
 
     def gate(self, handler: Handler) -> Handler:
         async def gated(request: Request) -> Response:
@@ -142,10 +142,20 @@ class Api:
                 raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose")
             if not isinstance(upload, UploadFile):
                 raise ApiError(400, "Missing required parameter: 'file'.", param="file")
+            # the SDK sends the expiry as the form fields expires_after[anchor] / [seconds]
+            anchor, seconds = form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
+            expires_after = None
+            if anchor is not None or seconds is not None:
+                expires_after = {"anchor": anchor, "seconds": seconds}
             fh = upload.file
             chunks = iter(lambda: fh.read(UPLOAD_CHUNK), b"")
             return json_response(
-                self.emu.upload(filename=upload.filename or "upload", purpose=purpose, chunks=chunks)
+                self.emu.upload(
+                    filename=upload.filename or "upload",
+                    purpose=purpose,
+                    chunks=chunks,
+                    expires_after=expires_after,
+                )
             )
 
     async def list_files(self, request: Request) -> Response:
@@ -197,13 +207,32 @@ class Api:
                 return json_response({"error": {"message": str(exc), "type": "invalid_request_error"}}, 422)
         return json_response(self.emu.faults.config.model_dump())
 
+    async def walls(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                self.emu.update_walls(orjson.loads(await request.body() or b"{}"))
+            except (orjson.JSONDecodeError, ValidationError, TypeError) as exc:
+                return json_response({"error": {"message": str(exc), "type": "invalid_request_error"}}, 422)
+        return json_response(self.emu.walls.model_dump())
+
+    async def keys(self, request: Request) -> Response:
+        if request.method == "POST":
+            try:
+                body = orjson.loads(await request.body() or b"{}")
+                if not isinstance(body, dict):
+                    raise TypeError("the body must be a JSON object")
+                self.emu.update_keys(body)
+            except (orjson.JSONDecodeError, ValueError, TypeError) as exc:
+                return json_response({"error": {"message": str(exc), "type": "invalid_request_error"}}, 422)
+        return json_response(self.emu.keys.view())
+
     async def stats(self, request: Request) -> Response:
         include = request.query_params.get("requests", "true").lower() not in ("0", "false", "no")
         return json_response(self.emu.stats(include_requests=include))
 
     async def clock(self, request: Request) -> Response:
         body = orjson.loads(await request.body() or b"{}")
-        self.emu.clock_offset += float(body.get("advance_s", 0.0))
+        self.emu.advance_clock(float(body.get("advance_s", 0.0)))
         return json_response({"now": self.emu.now(), "offset_s": self.emu.clock_offset})
 
     async def reset(self, request: Request) -> Response:
@@ -228,6 +257,8 @@ def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> S
         Route("/v1/batches/{batch_id}/cancel", g(api.cancel_batch), methods=["POST"]),
         Route("/_emulator/health", api.health, methods=["GET"]),
         Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
+        Route("/_emulator/walls", api.walls, methods=["GET", "POST"]),
+        Route("/_emulator/keys", api.keys, methods=["GET", "POST"]),
         Route("/_emulator/stats", api.stats, methods=["GET"]),
         Route("/_emulator/clock", api.clock, methods=["POST"]),
         Route("/_emulator/reset", api.reset, methods=["POST"]),

@@ -1,8 +1,15 @@
 """Emulator configuration: server, compressed clock, API limits, and fault injection.
 
-Field ``x`` is environment variable ``BATCHLINE_EMULATOR_X``. The fault fields form their own
-model (:class:`FaultConfig`) because they can also be changed at runtime through
-``POST /_emulator/faults``; everything else is fixed for the life of the server.
+Field ``x`` is environment variable ``BATCHLINE_EMULATOR_X`` (lists and mappings as JSON, e.g.
+``BATCHLINE_EMULATOR_ENQUEUED_TOKEN_LIMITS='{"gpt-4o": 90000}'``). Two groups of fields form their
+own models because they can also be changed at runtime: the faults (:class:`FaultConfig`,
+``POST /_emulator/faults``) and the walls, the real service's limits (:class:`WallConfig`,
+``POST /_emulator/walls``; the accepted keys through ``POST /_emulator/keys``). Everything else is
+fixed for the life of the server.
+
+Every duration is in seconds of the emulator's one clock: wall time plus the offset that
+``POST /_emulator/clock`` advances. ``stage_s``, ``window_s``, file expiry and ``output_file_ttl_s``
+all run on it, so a test either waits or advances the clock, and both agree.
 
 Faults are reproducible: per-line decisions draw from a generator seeded with ``seed`` and the
 batch's creation number, per-request HTTP faults from one generator seeded with ``seed``, and the
@@ -13,7 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE
@@ -51,9 +58,50 @@ class FaultConfig(BaseModel):
     lost_response_next: int = Field(
         default=0, ge=0, description="The next N requests are carried out but answered 502 (lost response)."
     )
+    # --- validation of batch input lines (every batch created while set) --------------------
+    invalid_lines: list[str | int] = Field(
+        default_factory=list,
+        description="custom_ids (strings) or 1-based line numbers (integers) that validation rejects.",
+    )
+    invalid_line_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of lines that validation rejects (seeded per batch)."
+    )
 
 
-class EmulatorConfig(BaseSettings, FaultConfig):
+class WallConfig(BaseModel):
+    """The real service's limits that a client runs into. All unset = no wall (the default).
+
+    Off by default because the pipeline does not react to them yet; tests switch them on.
+    """
+
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
+
+    enqueued_token_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="Default per-model limit of enqueued tokens; over it = token_limit_exceeded.",
+    )
+    enqueued_token_limits: dict[str, PositiveInt] = Field(
+        default_factory=dict, description="Per-model limits, overriding enqueued_token_limit."
+    )
+    output_file_ttl_s: float | None = Field(
+        default=None,
+        ge=0,
+        description="Output/error files expire this long after their batch ended (clock seconds).",
+    )
+    max_files: int | None = Field(default=None, ge=0, description="Files the organisation may store.")
+    max_storage_bytes: int | None = Field(
+        default=None, ge=0, description="Bytes the organisation may store, all files together."
+    )
+
+    def token_limit(self, model: str | None) -> int | None:
+        """The limit of ``model``: its own entry, else the default (limits are per model at OpenAI)."""
+        if model is not None and model in self.enqueued_token_limits:
+            return self.enqueued_token_limits[model]
+        return self.enqueued_token_limit
+
+
+class EmulatorConfig(BaseSettings, WallConfig, FaultConfig):
     """Everything the emulator server needs. Built once and passed to :func:`create_app`."""
 
     model_config = SettingsConfigDict(env_prefix="BATCHLINE_EMULATOR_", extra="ignore")
@@ -63,6 +111,10 @@ class EmulatorConfig(BaseSettings, FaultConfig):
     api_key: SecretStr | None = Field(
         default=None, description="Required bearer token; unset = any non-empty key is accepted."
     )
+    api_keys: list[SecretStr] = Field(
+        default_factory=list, description="Further accepted bearer tokens (key rotation: old and new)."
+    )
+    keys_revoked: bool = Field(default=False, description="Every key is refused (401) until restored.")
     state_dir: Path | None = Field(
         default=None, description="Persist files and batches here; unset = memory."
     )
@@ -74,11 +126,14 @@ class EmulatorConfig(BaseSettings, FaultConfig):
     max_requests_per_file: int = Field(default=PROVIDER_MAX_REQUESTS_PER_FILE, ge=1)
     max_file_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Hard limit of POST /files.")
-    enqueued_token_limit: int | None = Field(
-        default=None,
-        ge=1,
-        description="Per-model tokens in unfinished batches; over it = token_limit_exceeded.",
-    )
 
     def faults(self) -> FaultConfig:
         return FaultConfig.model_validate(self.model_dump(include=set(FaultConfig.model_fields)))
+
+    def walls(self) -> WallConfig:
+        return WallConfig.model_validate(self.model_dump(include=set(WallConfig.model_fields)))
+
+    def keys(self) -> list[str] | None:
+        """The accepted keys; None = any non-empty key."""
+        keys = ([self.api_key] if self.api_key is not None else []) + self.api_keys
+        return [k.get_secret_value() for k in keys] or None

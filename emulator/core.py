@@ -1,148 +1,98 @@
-"""The emulated Batch API behind the HTTP layer: files, batches, their rules and their ends.
+"""The emulated Batch API behind the HTTP layer: files, batches, their rules, walls and ends.
 
 Handlers in :mod:`.app` only translate HTTP to these calls; everything an OpenAI server decides
-(validation, limits, lifecycle, result files) is here, so it can be driven without a socket.
+(validation, limits, lifecycle, result files) is here and in :mod:`.files` (the Files endpoints)
+and :mod:`.walls` (keys, enqueued tokens, expiry, storage), so it can be driven without a socket.
 Errors are :class:`ApiError` carrying the real API's status and ``{"error": {...}}`` body.
+
+The runtime state that is not a file or a batch (accepted keys, walls, token peaks, clock offset)
+is saved with them in ``state_dir``, so a restarted emulator carries on behind the same walls.
 """
 
 from __future__ import annotations
 
+import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from emulator.batch_clock import CANCELLABLE, Phase, phase_at
-from emulator.config import EmulatorConfig
+from emulator.config import EmulatorConfig, WallConfig
+from emulator.errors import ApiError
 from emulator.faults import FaultInjector
-from emulator.objects import batch_object, by_creation, paginate, stats_entry
+from emulator.files import FileOps, not_found
+from emulator.objects import batch_object, paginate, stats_entry
 from emulator.output_files import build_results
-from emulator.state import BatchRecord, FileRecord, Store
-from emulator.validation import ParsedInput, validate_input
+from emulator.state import BatchRecord, Store
+from emulator.validation import ParsedInput, reject_lines, validate_input
+from emulator.walls import KeyRing, TokenLedger, enqueued_tokens, output_expiry, token_limit_error
 
-FILE_PURPOSES = frozenset({"assistants", "batch", "fine-tune", "vision", "user_data", "evals"})
+__all__ = ["ApiError", "Emulator"]
+
 SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions"})
 KNOWN_ENDPOINTS = frozenset(
     {"/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"}
 )
-BATCH_FILE_TTL_S = 30 * 86_400
-_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
-class ApiError(Exception):
-    """An answer other than 2xx, in OpenAI's error shape."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",
-        param: str | None = None,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.body = {"error": {"message": message, "type": type, "param": param, "code": code}}
-        self.headers = headers or {}
-
-
-def _file_id() -> str:
-    return "file-" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
-
-
-def _not_found(kind: str, object_id: str, param: str = "id") -> ApiError:
-    return ApiError(404, f"No such {kind} object: {object_id}", param=param)
-
-
-class Emulator:
+class Emulator(FileOps):
     def __init__(self, config: EmulatorConfig, *, clock: Callable[[], float] = time.time) -> None:
         self.config = config
         self.store = Store(config.state_dir)
         self.faults = FaultInjector(config.faults(), config.seed)
         self.counters: Counter[str] = Counter()
         self._clock = clock
-        self.clock_offset = 0.0
+        self._restore_walls()
+
+    def _restore_walls(self) -> None:
+        """The configured walls, or those a previous run in the same ``state_dir`` left."""
+        saved = self.store.meta.get("walls")
+        if saved is None:
+            self.walls = self.config.walls()
+            self.keys = KeyRing(self.config.keys(), revoked=self.config.keys_revoked)
+            self.ledger = TokenLedger()
+            self.clock_offset = 0.0
+            return
+        self.walls = WallConfig.model_validate(saved["walls"])
+        self.keys = KeyRing(saved["keys"]["keys"], revoked=saved["keys"]["revoked"])
+        self.ledger = TokenLedger(saved["peaks"])
+        self.clock_offset = float(saved["clock_offset"])
+
+    def save_walls(self) -> None:
+        self.store.save_meta(
+            "walls",
+            {
+                "walls": self.walls.model_dump(),
+                "keys": self.keys.dump(),
+                "peaks": self.ledger.peaks,
+                "clock_offset": self.clock_offset,
+            },
+        )
 
     def now(self) -> float:
         return self._clock() + self.clock_offset
 
-    # --- files -----------------------------------------------------------------------------
+    # --- admin: walls, keys, clock -----------------------------------------------------------
 
-    def upload(self, *, filename: str, purpose: str, chunks: Iterable[bytes]) -> dict[str, Any]:
-        if purpose not in FILE_PURPOSES:
-            raise ApiError(
-                400, f"'{purpose}' is not one of {sorted(FILE_PURPOSES)} - 'purpose'", param="purpose"
-            )
-        if purpose == "batch" and not filename.endswith(".jsonl"):
-            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
-        file_id = _file_id()
-        size = self.store.put_blob(file_id, chunks)
-        if size > self.config.max_upload_bytes:
-            self.store.drop_file(file_id)
-            raise ApiError(
-                413, f"File is too large: {size} bytes, the limit is {self.config.max_upload_bytes}."
-            )
-        created = int(self.now())
-        rec = FileRecord(
-            id=file_id,
-            bytes=size,
-            created_at=created,
-            filename=filename,
-            purpose=purpose,
-            expires_at=created + BATCH_FILE_TTL_S if purpose == "batch" else None,
-            race_lookups_left=self.faults.take_upload_race(),
-        )
-        self.store.save_file(rec)
-        self.counters["files_uploaded"] += 1
-        return rec.to_api()
+    def update_walls(self, changes: dict[str, Any]) -> WallConfig:
+        """Partial change, validated as a whole; applies to what happens from now on."""
+        self.walls = WallConfig.model_validate({**self.walls.model_dump(), **changes})
+        self.save_walls()
+        return self.walls
 
-    def _file(self, file_id: str) -> FileRecord:
-        rec = self.store.files.get(file_id)
-        if rec is None or rec.deleted:
-            raise _not_found("File", file_id)
-        return rec
+    def update_keys(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.keys.update(body)
+        self.save_walls()
+        return self.keys.view()
 
-    def get_file(self, file_id: str) -> dict[str, Any]:
-        self.refresh_all()
-        return self._file(file_id).to_api()
+    def advance_clock(self, seconds: float) -> None:
+        self.clock_offset += seconds
+        self.save_walls()
 
-    def file_content(self, file_id: str) -> Iterator[bytes]:
-        self._file(file_id)
-        self.counters["files_downloaded"] += 1
-        return self.store.iter_blob(file_id, 256 * 1024)
-
-    def delete_file(self, file_id: str) -> dict[str, Any]:
-        rec = self._file(file_id)
-        if any(b.input_file_id == file_id and b.final_status is None for b in self.store.batches.values()):
-            rec.deleted = True  # keep the bytes until the batch reading them has ended
-            self.store.save_file(rec)
-        else:
-            self.store.drop_file(file_id)
-        return {"id": file_id, "object": "file", "deleted": True}
-
-    def list_files(self, *, purpose: str | None, limit: int, order: str, after: str | None) -> dict[str, Any]:
-        if not 1 <= limit <= 10_000:
-            raise ApiError(400, "limit must be between 1 and 10000", param="limit")
-        if order not in ("asc", "desc"):
-            raise ApiError(400, "order must be 'asc' or 'desc'", param="order")
-        self.refresh_all()
-        files = [
-            f
-            for f in self.store.files.values()
-            if not f.deleted and (purpose is None or f.purpose == purpose)
-        ]
-        files = by_creation(files, list(self.store.files), newest_first=order == "desc")
-        page, has_more = paginate(files, after, limit)
-        return {
-            "object": "list",
-            "data": [f.to_api() for f in page],
-            "first_id": page[0].id if page else "",
-            "last_id": page[-1].id if page else "",
-            "has_more": has_more,
-        }
+    def enqueued(self) -> dict[str, int]:
+        return enqueued_tokens(self.store.batches.values(), self.now(), self.config.stage_s)
 
     # --- batches ---------------------------------------------------------------------------
 
@@ -166,7 +116,11 @@ class Emulator:
                 param="completion_window",
             )
         _check_metadata(metadata)
+        output_expires_s = output_expiry(payload.get("output_expires_after"))
         source = self.store.files.get(input_file_id)
+        if source is not None and not source.deleted and source.expired(self.now()):
+            self._remove(source)
+            source = None
         if source is None or source.deleted or source.race_lookups_left > 0:
             if source is not None and source.race_lookups_left > 0:
                 source.race_lookups_left -= 1
@@ -187,6 +141,11 @@ class Emulator:
             max_bytes=self.config.max_file_bytes,
         )
         seq = self.store.next_number("batch")
+        cfg = self.faults.config
+        if cfg.invalid_lines or cfg.invalid_line_rate:
+            rng = random.Random(f"{self.config.seed}:invalid:{seq}")
+            rejected = reject_lines(parsed, lines=cfg.invalid_lines, rate=cfg.invalid_line_rate, rng=rng)
+            self.faults.counters["invalid_lines"] += rejected
         now = self.now()
         rec = BatchRecord(
             id=f"batch_{secrets.token_hex(16)}",
@@ -201,6 +160,7 @@ class Emulator:
             model=parsed.model,
             custom_ids=parsed.custom_ids,
             prompt_tokens=parsed.prompt_tokens,
+            output_expires_s=output_expires_s,
         )
         self._plan(rec, parsed)
         self.store.save_batch(rec)
@@ -208,14 +168,12 @@ class Emulator:
         return batch_object(rec, phase_at(rec, now, self.config.stage_s))
 
     def _plan(self, rec: BatchRecord, parsed: ParsedInput) -> None:
-        """Decide at creation how the batch ends; the lifecycle then only replays the decision."""
+        """Decide at creation how the batch ends; the lifecycle then only replays the decision.
+
+        The enqueued-token check is made here, against the batches enqueued at this moment, and
+        shows as the real one does: the batch sits in ``validating`` for a stage, then ``failed``.
+        """
         fault = self.faults.batch_fault()
-        limit = self.config.enqueued_token_limit
-        enqueued = sum(
-            b.prompt_tokens
-            for b in self.store.batches.values()
-            if b.model == rec.model and b.final_status is None and b.plan != "fail"
-        )
         if parsed.errors:
             rec.plan, rec.errors = "fail", parsed.errors
         elif fault == "validation_fail":
@@ -228,19 +186,15 @@ class Emulator:
                     "message": "Injected validation failure (emulator fault validation_fail_batches).",
                 }
             ]
-        elif fault == "token_limit" or (limit is not None and enqueued + parsed.prompt_tokens > limit):
-            shown = limit if limit is not None else 2_000_000
-            rec.plan = "fail"
-            rec.errors = [
-                {
-                    "code": "token_limit_exceeded",
-                    "line": None,
-                    "param": None,
-                    "message": f"Enqueued token limit reached for {rec.model} in organization "
-                    f"org-emulator. Limit: {shown:,} enqueued tokens. Please try submitting a "
-                    "smaller batch or retry later.",
-                }
-            ]
+        elif rec.model is not None:
+            limit = self.walls.token_limit(rec.model)
+            enqueued = self.enqueued().get(rec.model, 0) + rec.prompt_tokens
+            if fault == "token_limit" or (limit is not None and enqueued > limit):
+                rec.plan, rec.errors = "fail", [token_limit_error(rec.model, limit)]
+                self.counters["batches_token_limited"] += 1
+            else:
+                self.ledger.admitted(rec.model, enqueued)
+                self.save_walls()
         if rec.plan == "fail":
             return
         rec.outcomes, rec.order = self.faults.line_plan(rec.seq, rec.total)
@@ -251,7 +205,7 @@ class Emulator:
     def _batch(self, batch_id: str) -> BatchRecord:
         rec = self.store.batches.get(batch_id)
         if rec is None:
-            raise _not_found("Batch", batch_id, "batch_id")
+            raise not_found("Batch", batch_id, "batch_id")
         return rec
 
     def get_batch(self, batch_id: str) -> dict[str, Any]:
@@ -305,11 +259,11 @@ class Emulator:
                 status=phase.status,
                 created=int(phase.in_progress_at),
             )
-            ended = int(phase.ended_at or self.now())
+            ended = phase.ended_at or self.now()
             if res.output_lines:
-                rec.output_file_id = self._result_file(rec, "output", res.output_lines, ended)
+                rec.output_file_id = self.result_file(rec, "output", res.output_lines, ended)
             if res.error_lines:
-                rec.error_file_id = self._result_file(rec, "error", res.error_lines, ended)
+                rec.error_file_id = self.result_file(rec, "error", res.error_lines, ended)
             rec.usage, rec.results = res.usage(), res.results
         else:
             status = "failed" if phase.status == "failed" else phase.status
@@ -320,40 +274,48 @@ class Emulator:
         if source is not None and source.deleted:
             self.store.drop_file(source.id)
 
-    def _result_file(self, rec: BatchRecord, kind: str, lines: list[bytes], created: int) -> str:
-        file_id = _file_id()
-        size = self.store.put_blob(file_id, (line + b"\n" for line in lines))
-        self.store.save_file(
-            FileRecord(
-                id=file_id,
-                bytes=size,
-                created_at=created,
-                filename=f"{rec.id}_{kind}.jsonl",
-                purpose="batch_output",
-                expires_at=created + BATCH_FILE_TTL_S,
-            )
-        )
-        return file_id
-
     def stats(self, *, include_requests: bool = True) -> dict[str, Any]:
         self.refresh_all()
+        self.purge_expired()
         batches = [
             stats_entry(rec, self.refresh(rec), include_requests=include_requests)
             for rec in sorted(self.store.batches.values(), key=lambda b: b.seq)
         ]
+        files, used = self.storage_used()
         return {
             "now": self.now(),
             "counters": dict(self.counters) | {f"fault_{k}": v for k, v in self.faults.counters.items()},
             "faults": self.faults.config.model_dump(),
-            "files": len([f for f in self.store.files.values() if not f.deleted]),
+            "walls": self.walls.model_dump(),
+            "keys": self.keys.view(),
+            "files": files,
+            "storage": {"files": files, "bytes": used},
+            "enqueued_tokens": self._enqueued_view(),
             "batches": batches,
         }
 
+    def _enqueued_view(self) -> dict[str, dict[str, int | None]]:
+        """Per model: tokens enqueued now, the peak since start (or reset) and the limit."""
+        current = self.enqueued()
+        models = sorted(set(current) | set(self.ledger.peaks) | set(self.walls.enqueued_token_limits))
+        return {
+            m: {
+                "current": current.get(m, 0),
+                "peak": self.ledger.peaks.get(m, 0),
+                "limit": self.walls.token_limit(m),
+            }
+            for m in models
+        }
+
     def reset(self) -> None:
-        """Forget every file and batch, zero the counters and restore the configured faults."""
+        """Forget every file and batch, zero the counters, restore the configured faults and walls."""
         self.store.clear()
         self.counters.clear()
         self.faults.reset()
+        self.walls = self.config.walls()
+        self.keys = KeyRing(self.config.keys(), revoked=self.config.keys_revoked)
+        self.ledger = TokenLedger()
+        self.save_walls()
 
 
 def _check_metadata(metadata: Any) -> None:

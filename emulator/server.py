@@ -4,6 +4,12 @@
 starting, so ``server.base_url`` is valid the moment the block starts and no two test runs race
 for a port. The server's own event loop runs in the thread; callers talk to it over HTTP only,
 except for ``server.emulator``, which tests may read (and tweak) directly.
+
+Restart tests: ``server.kill()`` stops serving at once (no graceful drain; every write of the
+emulator is already on disk, so this is what a SIGKILL leaves behind), and ``server.restarted()``
+is a new, unstarted server on the same port with the same configuration, so a client keeps its
+base URL across the restart. With ``config.state_dir`` set the new server carries on the old
+one's files, batches, keys and walls.
 """
 
 from __future__ import annotations
@@ -64,6 +70,15 @@ class EmulatorServer:
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self._sock.close()
+
+    def kill(self) -> None:
+        """Stop now: open connections are dropped, not drained."""
+        self._server.force_exit = True
+        self.stop()
+
+    def restarted(self) -> EmulatorServer:
+        """A new server (new :class:`Emulator`, state reloaded from ``state_dir``) on this port."""
+        return EmulatorServer(self.config, port=self.port)
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -3,7 +3,9 @@
 With ``state_dir`` set every record is written through as one JSON file and every file's bytes as
 one blob, so a restarted emulator serves the same files and carries on with the same batches (the
 lifecycle is derived from timestamps, so a batch that "ran" while the emulator was down is simply
-further along). Without it nothing touches the disk.
+further along). The emulator's other runtime state (accepted keys, walls, token peaks, clock
+offset) is one more JSON file, ``walls.json``, written by :meth:`Store.save_meta`; it holds the
+accepted keys in clear, as a test double's state may. Without it nothing touches the disk.
 
 Writes are small and synchronous: the emulator is a test double on one event loop, and a plain
 write-then-rename keeps every file readable after a crash at any point.
@@ -33,8 +35,14 @@ class FileRecord:
     expires_at: int | None = None
     #: Batch creations still to answer "Cannot find file" (upload race fault).
     race_lookups_left: int = 0
-    #: Deleted through the API but kept until the batches reading it have finished.
+    #: Deleted (or expired) through the API but kept until the batches reading it have finished.
     deleted: bool = False
+    #: When the file stops existing, to the fraction of a second (``expires_at`` is whole seconds
+    #: and a compressed clock needs finer); None = never.
+    expiry: float | None = None
+
+    def expired(self, now: float) -> bool:
+        return self.expiry is not None and now >= self.expiry
 
     def to_api(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,6 +83,8 @@ class BatchRecord:
     expire_fraction: float = 1.0
     prompt_tokens: int = 0
     cancel_at: float | None = None
+    #: ``output_expires_after.seconds``: output/error files expire this long after their creation.
+    output_expires_s: int | None = None
     # --- set once, when the batch is first seen in a terminal state -------------------------
     final_status: str | None = None
     output_file_id: str | None = None
@@ -95,6 +105,7 @@ class Store:
         self.files: dict[str, FileRecord] = {}
         self.batches: dict[str, BatchRecord] = {}
         self.counters: dict[str, int] = {"file": 0, "batch": 0, "request": 0}
+        self.meta: dict[str, dict[str, Any]] = {}
         self._blobs: dict[str, bytes] = {}
         self._dir = state_dir
         if state_dir is not None:
@@ -107,6 +118,8 @@ class Store:
     def _load(self, root: Path) -> None:
         if (meta := root / "counters.json").exists():
             self.counters.update(orjson.loads(meta.read_bytes()))
+        if (walls := root / "walls.json").exists():
+            self.meta["walls"] = orjson.loads(walls.read_bytes())
         files = [FileRecord(**orjson.loads(p.read_bytes())) for p in (root / "files").glob("*.json")]
         for file_rec in sorted(files, key=lambda f: (f.created_at, f.id)):
             self.files[file_rec.id] = file_rec
@@ -129,6 +142,12 @@ class Store:
         self.batches[rec.id] = rec
         if self._dir is not None:
             self._write(self._dir / "batches" / f"{rec.id}.json", orjson.dumps(dataclasses.asdict(rec)))
+
+    def save_meta(self, name: str, data: dict[str, Any]) -> None:
+        """State of the emulator beside the records (keys, walls, peaks, clock), one JSON file."""
+        self.meta[name] = data
+        if self._dir is not None:
+            self._write(self._dir / f"{name}.json", orjson.dumps(data))
 
     def next_number(self, kind: str) -> int:
         self.counters[kind] = self.counters.get(kind, 0) + 1

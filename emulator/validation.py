@@ -7,6 +7,7 @@ A violation never rejects the ``POST /v1/batches`` call itself: the batch is cre
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ MAX_LISTED_ERRORS = 1_000
 @dataclass(slots=True)
 class ParsedInput:
     custom_ids: list[str] = field(default_factory=list)
+    #: The 1-based input line of each custom_id.
+    line_numbers: list[int] = field(default_factory=list)
     model: str | None = None
     prompt_tokens: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -97,6 +100,7 @@ def validate_input(data: bytes, *, endpoint: str, max_requests: int, max_bytes: 
             continue
         seen.add(custom_id)
         out.custom_ids.append(custom_id)
+        out.line_numbers.append(number)
         if obj["method"] != "POST":
             out.add_error("invalid_value", "Only the POST method is supported.", line=number, param="method")
         if obj["url"] != endpoint:
@@ -126,3 +130,28 @@ def validate_input(data: bytes, *, endpoint: str, max_requests: int, max_bytes: 
             )
         out.prompt_tokens += estimate_prompt_tokens(body)
     return out
+
+
+def reject_lines(out: ParsedInput, *, lines: list[str | int], rate: float, rng: random.Random) -> int:
+    """Fault ``invalid_lines`` / ``invalid_line_rate``: fail validation on chosen lines.
+
+    ``lines`` holds custom_ids (strings) and 1-based line numbers (integers). Each rejected line is
+    reported as OpenAI reports a request it cannot accept (``invalid_request`` with the line),
+    so one bad line fails the whole batch, as it does there. Returns the number rejected.
+    """
+    ids = {x for x in lines if isinstance(x, str)}
+    numbers = {x for x in lines if isinstance(x, int)}
+    rejected = 0
+    for custom_id, number in zip(out.custom_ids, out.line_numbers, strict=True):
+        draw = rng.random()
+        if custom_id in ids or number in numbers or draw < rate:
+            rejected += 1
+            out.add_error(
+                "invalid_request",
+                f"Invalid request on line {number} (custom_id {custom_id!r}): the body is not a valid "
+                "request for this endpoint (emulator fault invalid_lines).",
+                line=number,
+                param="body",
+            )
+    out.errors.sort(key=lambda e: e["line"] or 0)
+    return rejected
