@@ -7,15 +7,13 @@ import time
 from typing import Any
 
 import httpx
+import openai
 import orjson
-import pytest
 from openapi_schema_validator import OAS31Validator
 
 from emulator.model import estimate_prompt_tokens
 from emulator.server import EmulatorServer
 from tests.contract.test_emulator_contract import ERROR_RESPONSE, SPEC
-
-openai = pytest.importorskip("openai")
 
 KEY = "sk-test-walls-0123456789abcdefXYZ"
 ENDPOINT = "/v1/chat/completions"
