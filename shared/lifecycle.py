@@ -239,6 +239,12 @@ def retry_delay_s(attempt: int, base_s: float) -> float:
     return backoff_delay(attempt, base=base_s, max_growths=6)
 
 
+#: Batch-level codes that are nobody's fault but capacity: the requests go back without an attempt.
+#: ``token_limit_exceeded`` is the provider's; ``submission_released`` ours, written when a batch
+#: gave up on transient submission errors (the provider never ran it).
+REQUEUE_CODES: frozenset[str] = frozenset({"token_limit_exceeded", "submission_released"})
+
+
 def unfinished_reason(
     status: BatchStatus, error_codes: Sequence[str], detail: str | None
 ) -> tuple[OutcomeKind, str]:
@@ -249,7 +255,7 @@ def unfinished_reason(
         return OutcomeKind.UNFINISHED, "batch_cancelled: the batch was cancelled before this request ran"
     if status is BatchStatus.FAILED:
         text = f"batch_failed: {detail or 'no detail from provider'}"
-        if "token_limit_exceeded" in error_codes:
+        if REQUEUE_CODES.intersection(error_codes):
             return OutcomeKind.REQUEUED, text
         return OutcomeKind.UNFINISHED, text
     return OutcomeKind.FAILED, "missing: the request is in neither the output nor the error file"

@@ -190,6 +190,10 @@ class TestUnfinishedReason:
         kind, reason = unfinished_reason(B.FAILED, ["token_limit_exceeded"], "token_limit_exceeded: too many")
         assert kind is OutcomeKind.REQUEUED and "token_limit_exceeded" in reason
 
+    def test_a_released_submission_is_a_requeue_not_a_strike(self) -> None:
+        kind, reason = unfinished_reason(B.FAILED, ["submission_released"], "6 transient errors")
+        assert (kind, reason) == (OutcomeKind.REQUEUED, "batch_failed: 6 transient errors")
+
     def test_other_validation_failure_costs_an_attempt(self) -> None:
         kind, reason = unfinished_reason(B.FAILED, ["invalid_request"], "bad line")
         assert kind is OutcomeKind.UNFINISHED and reason == "batch_failed: bad line"
