@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from shared.errors import CliError
+
 HOST = "127.0.0.1"
 
 #: Servers spawned by this Python process, kept so their exit is reaped (no zombies) when they stop.
@@ -100,3 +102,16 @@ def log_tails(logs: Sequence[Path], lines: int = 20) -> str:
                 tail = f.read().decode(errors="replace")
             parts.append(f"last lines of {log}:\n{tail_text(tail, lines)}")
     return "\n".join(parts) or "no log output"
+
+
+def runs_on_other_ports(where: str, pid: int, fixes: Sequence[tuple[str, str | None]]) -> CliError:
+    """`dev up` asked for other ports than those of the server that runs: say where it runs, and both
+    ways out. ``fixes``: (setting, value it must have to use the running server; None: its default).
+
+    Stopped servers are moved to the new ports instead, so this is raised only for a live process.
+    """
+    unset = [var for var, value in fixes if value is None]
+    assign = [f"{var}={value}" for var, value in fixes if value is not None]
+    ways = [f"unset {' and '.join(unset)}"] if unset else []
+    ways += [f"set {' and '.join(assign)}"] if assign else []
+    return CliError(f"{where} (pid {pid}); run `batchline dev down` first or {' and '.join(ways)}")

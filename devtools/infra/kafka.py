@@ -39,6 +39,14 @@ from devtools.infra._proc import (
     tail_text,
     wait_dead,
 )
+from devtools.infra.kafka_config import (
+    DEFAULT_CONTROLLER_PORT,
+    DEFAULT_PORT,
+    check_running_ports,
+    listener_ports,
+    log4j2_properties,
+    server_properties,
+)
 from shared.errors import CliError
 from shared.settings import Settings
 
@@ -51,36 +59,13 @@ JVM_FLAGS = [
     "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-XX:InitiatingHeapOccupancyPercent=35",
     "-XX:+ExplicitGCInvokesConcurrent",
 ]  # fmt: skip
-#: Broker logs go to one rolling file; the per-request and state-change loggers are quieted.
-LOG4J2_PROPERTIES = """\
-status = warn
-appender.file.type = RollingFile
-appender.file.name = FILE
-appender.file.fileName = {log}
-appender.file.filePattern = {log}.%i
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
-appender.file.policies.type = Policies
-appender.file.policies.size.type = SizeBasedTriggeringPolicy
-appender.file.policies.size.size = 50MB
-appender.file.strategy.type = DefaultRolloverStrategy
-appender.file.strategy.max = 3
-rootLogger.level = INFO
-rootLogger.appenderRef.file.ref = FILE
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.statechange.name = state.change.logger
-logger.statechange.level = WARN
-"""
-
-
 @dataclass(frozen=True)
 class KafkaNode:
     """Where one local broker lives. ``lib_dir`` may point at a shared jar cache (tests reuse the dev one)."""
 
     home: Path
-    port: int = 19092
-    controller_port: int = 19093
+    port: int = DEFAULT_PORT
+    controller_port: int = DEFAULT_CONTROLLER_PORT
     lib_dir: Path | None = None
     heap: str = "512m"
 
@@ -250,11 +235,13 @@ async def restart_kafka(
 
 
 def kafka_status(node: KafkaNode) -> KafkaStatus:
+    """Running state; the address is where the broker that runs listens, which may not be ``node.port``."""
     pid = running_pid(node)
+    port = listener_ports(node.config)[0] if pid is not None else None
     return KafkaStatus(
         running=pid is not None,
         pid=pid,
-        bootstrap=node.bootstrap,
+        bootstrap=f"{HOST}:{port}" if port is not None else node.bootstrap,
         version=kafka_version(node),
         log_file=node.log_file,
     )
@@ -321,6 +308,7 @@ def _launch(node: KafkaNode) -> tuple[int, int | None]:
     with file_lock(node.dir / ".lock"):
         pid = running_pid(node)
         if pid is not None:
+            check_running_ports(node.config, node.port, node.controller_port, pid)
             return pid, None
         for port, what in ((node.port, "Kafka"), (node.controller_port, "Kafka controller")):
             if port_busy(port):
@@ -369,33 +357,8 @@ def _java_cmd(node: KafkaNode, *, broker: bool) -> list[str]:
 
 def _write_configs(node: KafkaNode) -> None:
     """Rewritten on every start so a changed port or path takes effect; the data stays."""
-    props = {
-        "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"{HOST}:{node.controller_port}",
-        "listeners": f"PLAINTEXT://{HOST}:{node.port},CONTROLLER://{HOST}:{node.controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{node.port}",
-        "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "log.dirs": str(node.data_dir),
-        "num.partitions": "6",
-        "auto.create.topics.enable": "false",
-        "offsets.topic.replication.factor": "1",
-        # 50 (default) partitions make the first consumer-group join take seconds on a 2-core machine
-        "offsets.topic.num.partitions": "12",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
-        "min.insync.replicas": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        # After a crash the restarted node waits for its old registration to expire (default 9 s)
-        "broker.session.timeout.ms": "4000",
-        "broker.heartbeat.interval.ms": "1000",
-    }
-    node.config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
-    node.log4j_config.write_text(LOG4J2_PROPERTIES.format(log=node.log_file))
+    node.config.write_text(server_properties(node.port, node.controller_port, node.data_dir))
+    node.log4j_config.write_text(log4j2_properties(node.log_file))
 
 
 def _format_storage(node: KafkaNode) -> None:

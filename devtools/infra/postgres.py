@@ -27,7 +27,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from devtools.infra._proc import HOST, alive, cmdline_contains, file_lock, log_tails, port_busy
+from devtools.infra._proc import (
+    HOST,
+    alive,
+    cmdline_contains,
+    file_lock,
+    log_tails,
+    port_busy,
+    runs_on_other_ports,
+)
 from shared.errors import CliError
 from shared.settings import Settings
 
@@ -100,12 +108,12 @@ def resolve_database_url(settings: Settings) -> str:
     """The database every batchline process uses: ``BATCHLINE_DATABASE_URL`` or the embedded server.
 
     For the embedded server the port is read from its ``postmaster.pid`` when it runs (so a server
-    started on a non-default port is still found), otherwise the default port is assumed.
+    started on a non-default port is still found), otherwise the configured port is assumed.
     """
     if settings.database_url:
         return settings.database_url
     node = PostgresNode.from_settings(settings)
-    info = _postmaster_info(node)
+    info = _postmaster_info(node) if running_pid(node) is not None else None  # a stale file says nothing
     port = info[1] if info is not None and info[1] else node.port
     return embedded_url(port, node.database)
 
@@ -114,12 +122,19 @@ def resolve_database_url(settings: Settings) -> str:
 
 
 def running_pid(node: PostgresNode) -> int | None:
-    """Postmaster pid if it is alive (``postmaster.pid`` survives a crash, so liveness is checked)."""
+    """Postmaster pid if this cluster's postmaster is alive.
+
+    ``postmaster.pid`` survives a crash, a kill or a reboot, and its pid is then reused, often by
+    another PostgreSQL's process on a shared machine: a process only counts if its command line
+    names this data directory (``postgres -D <pgdata>``, as ``pg_ctl`` starts it), not just
+    "postgres" (which made `dev up` claim a server ran, and `dev down` signal a stranger's).
+    """
     info = _postmaster_info(node)
     if info is None:
         return None
     pid = info[0]
-    return pid if alive(pid) and cmdline_contains(pid, "postgres") else None
+    data_dirs = {str(node.pgdata), os.path.realpath(node.pgdata)}
+    return pid if alive(pid) and any(cmdline_contains(pid, f"\0{d}\0") for d in data_dirs) else None
 
 
 async def start_postgres(node: PostgresNode, timeout_s: float = START_TIMEOUT_S) -> PostgresStatus:
@@ -209,14 +224,18 @@ def _launch(node: PostgresNode, timeout_s: float) -> None:
     node.home.mkdir(parents=True, exist_ok=True)
     node.log_file.parent.mkdir(parents=True, exist_ok=True)
     with file_lock(node.home / ".postgres.lock"):
-        if running_pid(node) is not None:
+        pid = running_pid(node)
+        if pid is not None:
             info = _postmaster_info(node)
             if info is not None and info[1] and info[1] != node.port:
-                raise CliError(
-                    f"PostgreSQL in {node.pgdata} already runs on port {info[1]}, not {node.port}; "
-                    "stop it first"
-                )
+                fix = None if info[1] == DEFAULT_PG_PORT else str(info[1])
+                where = f"postgres runs on port {info[1]}"
+                raise runs_on_other_ports(where, pid, [("BATCHLINE_POSTGRES_PORT", fix)])
             return
+        # Not running: a postmaster.pid left by a crash or a kill names a pid that may live again (as
+        # another process), and the postmaster refuses to start while it does. The server's port is
+        # only in batchline.conf, rewritten below: a stopped server simply moves to ``node.port``.
+        (node.pgdata / "postmaster.pid").unlink(missing_ok=True)
         if port_busy(node.port):
             raise CliError(
                 f"port {node.port} (PostgreSQL) is already in use on {HOST} by another process; "

@@ -15,7 +15,12 @@ from shared.lifecycle import REQUEST_INITIAL
 
 
 async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> set[str]:
-    """Record event ids for the group; returns those not recorded before (the rest are duplicates)."""
+    """Record event ids for the group; returns those not recorded before (the rest are duplicates).
+
+    Recorded first, in the handler's transaction, so a second producer handling the same event id at
+    the same time waits on this row instead of applying it too; ids the handler then refuses are
+    taken back by ``forget`` before the commit, so only accepted events stay recorded.
+    """
     ids = sorted(set(event_ids))
     if not ids:
         return set()
@@ -27,6 +32,23 @@ async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]
         {"g": group, "ids": ids},
     )
     return {r.event_id for r in rows}
+
+
+async def forget(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> None:
+    """Un-record refused event ids: a refused event, fixed and re-published with its id, is processed.
+
+    Deleted in the transaction that recorded them, so to everyone else they were never recorded (a
+    concurrent ``first_seen`` of the same id, waiting on the row, then records it itself).
+    """
+    ids = sorted(set(event_ids))
+    if ids:
+        await conn.execute(
+            text(
+                "DELETE FROM processed_events "
+                "WHERE consumer_group = :g AND event_id = ANY(CAST(:ids AS text[]))"
+            ),
+            {"g": group, "ids": ids},
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,18 +98,35 @@ def latest_per_session(events: Sequence[SessionEvent]) -> dict[str, SessionEvent
     return chosen
 
 
-def first_delivery_of_each_event(
-    deliveries: Sequence[D], fresh_event_ids: set[str], event_id: Callable[[D], str]
-) -> list[D]:
-    """Deliveries whose event id was not applied before, each event once (a batch may repeat it)."""
-    seen: set[str] = set()
-    out: list[D] = []
+def delivery_rounds(
+    deliveries: Sequence[D],
+    fresh_event_ids: set[str],
+    event_id: Callable[[D], str],
+    payload: Callable[[D], object],
+) -> list[list[D]]:
+    """Deliveries of fresh event ids in rounds: round k holds the k-th distinct payload of each id.
+
+    Identical copies of an event in one batch are one delivery (a redelivery, applied once). A
+    different payload under the same id is an operator's fix of a dead-lettered event (the README
+    says to re-publish it with its id): it must get its own turn in case the earlier payload, now in
+    the same batch (e.g. after a crash before the commit), is refused again. The handler applies the
+    rounds in order and skips, in later rounds, the ids an earlier round accepted.
+    """
+    rounds: list[list[D]] = []
+    seen: dict[str, list[object]] = {}
     for d in deliveries:
         eid = event_id(d)
-        if eid in fresh_event_ids and eid not in seen:
-            seen.add(eid)
-            out.append(d)
-    return out
+        if eid not in fresh_event_ids:
+            continue
+        payloads = seen.setdefault(eid, [])
+        value = payload(d)
+        if value in payloads:
+            continue
+        payloads.append(value)
+        if len(rounds) < len(payloads):
+            rounds.append([])
+        rounds[len(payloads) - 1].append(d)
+    return rounds
 
 
 def claim_ownership(

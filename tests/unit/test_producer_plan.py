@@ -75,10 +75,20 @@ def test_size_estimate_is_capped_by_truncation_and_counts_utf8() -> None:
 
 
 def test_each_fresh_event_is_applied_once_per_batch() -> None:
-    from services.producer.sessions import first_delivery_of_each_event
+    from services.producer.sessions import delivery_rounds
 
     items = ["a", "b", "a", "c"]
-    assert first_delivery_of_each_event(items, {"a", "c"}, lambda x: x) == ["a", "c"]
+    assert delivery_rounds(items, {"a", "c"}, lambda x: x, lambda x: x) == [["a", "c"]]
+
+
+def test_a_fixed_payload_under_the_same_event_id_gets_its_own_round() -> None:
+    """The refused original and its fix (same event id) in one batch: the fix must not be dropped
+    as a duplicate of the original; identical copies still collapse to one delivery."""
+    from services.producer.sessions import delivery_rounds
+
+    items = [("e1", "bad"), ("e2", "x"), ("e1", "bad"), ("e1", "fixed"), ("e3", "y"), ("e2", "x")]
+    rounds = delivery_rounds(items, {"e1", "e2"}, lambda d: d[0], lambda d: d[1])
+    assert rounds == [[("e1", "bad"), ("e2", "x")], [("e1", "fixed")]]
 
 
 def test_first_company_to_name_a_new_session_owns_it() -> None:
