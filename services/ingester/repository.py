@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.ingester.batches import mark_processed, overdue_unprocessed, read_batch, store_setback
 from services.ingester.ports import (
     Announce,
     Applied,
@@ -30,71 +31,22 @@ from services.ingester.ports import (
     Finished,
     Member,
     Repending,
+    Setback,
 )
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
-from shared.lifecycle import (
-    BATCH_TERMINAL,
-    BatchStatus,
-    RequestStatus,
-    Resolution,
-    batch_move,
-    request_move,
-    values,
-)
+from shared.lifecycle import BATCH_TERMINAL, RequestStatus, Resolution, request_move
 from shared.outbox import enqueue
 
-#: The writes of the ingester: a claimed request completes, goes back to pending or fails for good;
-#: a provider-terminal batch becomes PROCESSED.
+#: The writes of the ingester on requests: a claimed request completes, goes back to pending or fails
+#: for good (the batch's own writes are in ``batches``).
 COMPLETE = request_move(RequestStatus.PROCESSING_COMPLETE, RequestStatus.BATCHING_IN_PROGRESS)
 RETRY = request_move(RequestStatus.PENDING_BATCHING, RequestStatus.BATCHING_IN_PROGRESS)
 FAIL = request_move(RequestStatus.PROCESSING_FAILED, RequestStatus.BATCHING_IN_PROGRESS)
-PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
 #: Requests of a batch the ingester may still resolve (the common source of the three moves).
 OPEN = list(COMPLETE.sources)
 if not OPEN == list(RETRY.sources) == list(FAIL.sources):
     raise ImportError("the ingester's moves must share one source set: its write guard")
-
-
-_BATCH = (
-    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
-    "FROM provider_batches WHERE id = :id"
-)
-_READ_BATCH = text(_BATCH)
-_LOCK_BATCH = text(_BATCH + " FOR UPDATE")
-
-
-async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:
-    """The batch row; with ``lock``, row-locked: two final steps of one batch serialise here."""
-    row = (await conn.execute(_LOCK_BATCH if lock else _READ_BATCH, {"id": batch_id})).first()
-    if row is None:
-        return None
-    return BatchRow(
-        row.id,
-        row.company_id,
-        row.model,
-        BatchStatus(row.status),
-        row.output_file_id,
-        row.error_file_id,
-        row.last_error,
-        list(row.error_codes or []),
-    )
-
-
-async def overdue_unprocessed(
-    conn: AsyncConnection, *, older_than_s: float, limit: int = 20
-) -> list[uuid.UUID]:
-    """Finished batches nobody ingested (their event was lost or dead-lettered): the recovery sweep."""
-    rows = await conn.execute(
-        text(
-            "SELECT id FROM provider_batches "
-            "WHERE status = ANY(:terminal) "
-            "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
-            "ORDER BY completed_at LIMIT :n"
-        ),
-        {"terminal": values(BATCH_TERMINAL), "age": older_than_s, "n": limit},
-    )
-    return [r.id for r in rows]
 
 
 async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
@@ -276,16 +228,6 @@ def _target(resolution: Resolution) -> str:
     return target
 
 
-async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET status = :to, processed_at = now(), "
-            "completed_count = :c, failed_count = :f WHERE id = :id AND status = ANY(:from)"
-        ),
-        {**PROCESS.params(), "c": completed, "f": failed, "id": batch_id},
-    )
-
-
 async def resolved_counts(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int, int]:
     """Requests this batch completed and failed for good, as stored: exact after any replay or crash
     (retried requests left the batch; the ones it resolved for good keep pointing at it)."""
@@ -337,7 +279,12 @@ class PostgresIngestStore:
         return Applied(completed, len(repending), failed)
 
     async def finish(
-        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+        self,
+        batch_id: uuid.UUID,
+        resolve: Callable[[int], Resolution],
+        announce: Announce,
+        *,
+        note: str | None = None,
     ) -> Finished | None:
         async with self._engine.begin() as conn:
             batch = await read_batch(conn, batch_id, lock=True)
@@ -353,8 +300,12 @@ class PostgresIngestStore:
                 failed += n
             await enqueue(conn, self._topic, announce(repending))
             completed_total, failed_total = await resolved_counts(conn, batch_id)
-            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total)
+            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total, note=note)
         return Finished(len(repending), failed, completed_total, failed_total)
+
+    async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
+        async with self._engine.begin() as conn:
+            return await store_setback(conn, batch_id, decide)
 
     async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
         async with self._engine.connect() as conn:
