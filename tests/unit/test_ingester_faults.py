@@ -7,6 +7,7 @@ failure here); none is computed by the code under test.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
@@ -200,3 +201,93 @@ def test_setback_policy(error: Exception, stored: int, expected: tuple[int, floa
     policy = SetbackPolicy(Backoff(10.0, cap_s=100.0), quarantine_after=4)
     setback = policy.decide(error, stored)
     assert (setback.failures, setback.retry_after_s, setback.quarantined) == expected
+
+
+# --- file hygiene ------------------------------------------------------------------------------------
+
+
+class Deletions(FakeBatchProvider):
+    """Records the batch's status at each deletion; ``refuse`` maps file ids to the error they raise."""
+
+    def __init__(self, store: FakeIngestStore, refuse: dict[str, Exception] | None = None) -> None:
+        super().__init__()
+        self.store = store
+        self.refuse = refuse or {}
+        self.status_at_delete: list[BatchStatus] = []
+
+    async def delete_file(self, file_id: str) -> bool:
+        self.status_at_delete.extend(b.status for b in self.store.batches.values())
+        if file_id in self.refuse:
+            self.calls.append(("delete_file", file_id))
+            raise self.refuse[file_id]
+        return await super().delete_file(file_id)
+
+
+async def test_a_processed_batchs_files_are_deleted_after_its_commit() -> None:
+    store = FakeIngestStore()
+    provider = Deletions(store)
+    bid = store.add_batch(BatchStatus.COMPLETED)
+    r = store.add_request(bid, "s-1")
+    provider.files.update({"file-in": [b"{}"], "file-out": [answer_line(r, GOOD)], "file-err": []})
+    ingester = make(store, provider, keep_files=False)
+
+    await ingester.ingest(bid)
+
+    assert provider.called("delete_file") == ["file-in", "file-out", "file-err"]
+    assert provider.status_at_delete == [BatchStatus.PROCESSED] * 3
+    assert provider.files == {}
+    assert (ingester.stats["files_deleted"], ingester.stats["file_delete_failures"]) == (3, 0)
+
+    await ingester.ingest(bid)  # a replay: the batch is PROCESSED, nothing is downloaded or deleted again
+    assert len(provider.called("delete_file")) == 3
+
+
+async def test_a_failed_deletion_is_counted_and_never_fails_the_batch_and_a_missing_file_is_deleted() -> None:
+    store = FakeIngestStore()
+    outage = RetryableProviderError("DELETE /files/file-err failed: HTTP 503", status=503)
+    provider = Deletions(store, refuse={"file-err": outage})
+    bid = store.add_batch(BatchStatus.COMPLETED)
+    r = store.add_request(bid, "s-1")
+    provider.files.update({"file-out": [answer_line(r, GOOD)], "file-err": []})  # file-in: already gone (404)
+    ingester = make(store, provider, keep_files=False)
+
+    report = await ingester.ingest(bid)
+
+    assert (report.completed, report.skipped, store.batches[bid].status) == (1, False, BatchStatus.PROCESSED)
+    assert provider.called("delete_file") == ["file-in", "file-out", "file-err"]
+    assert (ingester.stats["files_deleted"], ingester.stats["file_delete_failures"]) == (2, 1)
+
+
+async def test_a_deletion_that_hangs_is_given_up_after_its_timeout() -> None:
+    class Hanging(FakeBatchProvider):
+        async def delete_file(self, file_id: str) -> bool:
+            await asyncio.Event().wait()  # never answers
+            return True
+
+    store, provider = FakeIngestStore(), Hanging()
+    bid = store.add_batch(BatchStatus.EXPIRED, output_file_id=None, error_file_id=None)
+    store.add_request(bid, "s-1")
+    ingester = make(store, provider, keep_files=False, delete_timeout_s=0.01)
+
+    await ingester.ingest(bid)
+
+    assert (ingester.stats["files_deleted"], ingester.stats["file_delete_failures"]) == (0, 1)
+    assert store.batches[bid].status is BatchStatus.PROCESSED
+
+
+async def test_files_are_kept_when_configured_and_when_another_ingester_finished_the_batch() -> None:
+    store, provider = FakeIngestStore(), FakeBatchProvider()
+    bid = store.add_batch(BatchStatus.COMPLETED)
+    r = store.add_request(bid, "s-1")
+    provider.files.update({"file-in": [b"{}"], "file-out": [answer_line(r, GOOD)], "file-err": []})
+
+    await make(store, provider, keep_files=True).ingest(bid)
+    assert provider.called("delete_file") == []
+
+    other = store.add_batch(BatchStatus.COMPLETED, input_file_id="in-2", output_file_id=None, error_file_id=None)
+    store.add_request(other, "s-2")
+    first, second = await asyncio.gather(
+        make(store, provider, keep_files=False).ingest(other), make(store, provider, keep_files=False).ingest(other)
+    )
+    assert sorted([first.skipped, second.skipped]) == [False, True]
+    assert provider.called("delete_file") == ["in-2"]  # only by the one that finished it
