@@ -305,6 +305,8 @@ class FakeIngestStore:
             r.status, r.error = RequestStatus.PROCESSING_COMPLETE, None
             r.total_tokens += o.usage.total_tokens
             self.sessions[r.session_id].update(o.fields or {})
+            if o.fields and "summary" in o.fields:
+                self.summary_truncated[r.session_id] = o.summary_truncated
             completed += 1
         repending, failed = self._resolve(batch_id, failures)
         self.outbox.extend(announce(repending))

@@ -102,7 +102,10 @@ async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: 
 
 
 async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome]) -> int:
-    """Complete requests and write their session fields (only the fields of their processing type)."""
+    """Complete requests and write their session fields (only the fields of their processing type).
+
+    ``summary_truncated`` travels with the summary it describes: taken from the same (latest) request
+    of the session as the summary, and left alone when the chunk writes no summary."""
     if not chunk:
         return 0
 
@@ -115,8 +118,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             WITH u AS (
                 SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:pt AS int[]), CAST(:ct AS int[]),
                                      CAST(:tt AS int[]), CAST(:sent AS text[]), CAST(:cat AS text[]),
-                                     CAST(:summ AS text[]), CAST(:lang AS text[]))
-                     AS u(id, pt, ct, tt, sentiment, category, summary, language)
+                                     CAST(:summ AS text[]), CAST(:lang AS text[]), CAST(:trunc AS bool[]))
+                     AS u(id, pt, ct, tt, sentiment, category, summary, language, truncated)
             ), done AS (
                 UPDATE ai_processing_requests r SET
                     status = :to, success = true, error_message = NULL,
@@ -125,7 +128,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
-                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
+                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language,
+                          u.truncated
             ), per_session AS (
                 SELECT session_id,
                     (array_agg(sentiment ORDER BY requested_at DESC)
@@ -134,6 +138,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                         FILTER (WHERE category IS NOT NULL))[1] AS c,
                     (array_agg(summary ORDER BY requested_at DESC)
                         FILTER (WHERE summary IS NOT NULL))[1] AS m,
+                    (array_agg(truncated ORDER BY requested_at DESC)
+                        FILTER (WHERE summary IS NOT NULL))[1] AS t,
                     (array_agg(language ORDER BY requested_at DESC)
                         FILTER (WHERE language IS NOT NULL))[1] AS l,
                     count(*) AS n
@@ -142,6 +148,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                 UPDATE sessions s SET
                     sentiment = coalesce(p.s, s.sentiment), category = coalesce(p.c, s.category),
                     summary = coalesce(p.m, s.summary), language = coalesce(p.l, s.language),
+                    summary_truncated = CASE WHEN p.m IS NULL THEN s.summary_truncated ELSE p.t END,
                     updated_at = now()
                 FROM per_session p WHERE s.id = p.session_id
                 RETURNING s.id
@@ -160,6 +167,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             "cat": col("category"),
             "summ": col("summary"),
             "lang": col("language"),
+            "trunc": [o.summary_truncated for o in chunk],
         },
     )
     return int(rows.scalar_one())
