@@ -2,6 +2,9 @@
 
 Cost of a request = its tokens at the model's list price x the batch discount; the real-time
 equivalent is the same tokens at list price, and the difference is what batching saved.
+
+Operators also read here which batches the ingester quarantined (it gave up on them after repeated
+failures; their requests wait until someone looks): they are listed with their reason.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.settings import ModelPrice, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantinedBatch:
+    batch_id: str
+    failures: int
+    reason: str
 
 
 @dataclass(slots=True)
@@ -28,6 +38,7 @@ class CompanyReport:
     batch_cost_usd: float = 0.0
     realtime_cost_usd: float = 0.0
     unpriced_models: set[str] = field(default_factory=set)
+    quarantined: list[QuarantinedBatch] = field(default_factory=list)
 
     @property
     def savings_usd(self) -> float:
@@ -81,4 +92,11 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         realtime = cost_usd(price, int(row.pt), int(row.ct))
         report.realtime_cost_usd += realtime
         report.batch_cost_usd += realtime * settings.batch_discount
+    for row in await conn.execute(
+        text(
+            "SELECT id, company_id, ingest_failures, coalesce(ingest_error, '') AS reason "
+            "FROM provider_batches WHERE ingest_quarantined_at IS NOT NULL ORDER BY ingest_quarantined_at, id"
+        )
+    ):
+        get(row.company_id).quarantined.append(QuarantinedBatch(str(row.id), row.ingest_failures, row.reason))
     return sorted(reports.values(), key=lambda r: r.company_id)

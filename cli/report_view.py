@@ -72,6 +72,15 @@ def render_reports(console: Console, reports: list[CompanyReport], settings: Set
         f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
         f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
     )
+    quarantined = [(r.company_id, q) for r in reports for q in r.quarantined]
+    if quarantined:
+        console.print(
+            f"[red]quarantined batches: {len(quarantined)} (the ingester gave up on them; "
+            "their requests wait for an operator)[/red]",
+            highlight=False,
+        )
+        for company, q in quarantined:
+            console.print(f"  {company} batch {q.batch_id}: {q.reason}", highlight=False, markup=False)
     unpriced = sorted({m for r in reports for m in r.unpriced_models})
     if unpriced:
         console.print(

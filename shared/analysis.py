@@ -4,14 +4,27 @@ These are the seed's facts (13 categories, 24 languages, three sentiments, four 
 their system prompts). The seed trusted whatever JSON came back; here each processing type has a strict
 pydantic model, so an out-of-enum value or an extra field is a failed answer, never a stored value.
 The same models produce the ``response_format`` json_schema sent to the provider.
+
+Strict about meaning, lenient about form: an answer is not thrown away (and paid for again) over a
+detail that leaves no doubt about what the model meant.
+
+- An enum value that differs from its canonical spelling only by letter case or surrounding
+  whitespace (``" positive "``, ``"Leave_Vacation"``, ``"DE"``) is read as that value. Only ASCII
+  spellings are folded, so no Unicode case rule can map an odd letter onto a value. Anything else
+  off the list still fails with its reason.
+- A summary over :data:`SUMMARY_MAX_CHARS` is cut at a word boundary and kept, with
+  :data:`ELLIPSIS` at the end (:func:`clip_summary`); the ingester stores the fact that it was cut.
+  The model is told the limit in the schema's ``description``: strict structured outputs do not
+  accept ``maxLength``, and the seed's four system prompts stay as they are.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 Sentiment = Literal["POSITIVE", "NEUTRAL", "NEGATIVE"]
 Category = Literal[
@@ -56,6 +69,38 @@ CATEGORIES: tuple[str, ...] = get_args(Category)
 LANGUAGES: tuple[str, ...] = get_args(Language)
 
 SUMMARY_MAX_CHARS = 1_000
+#: Ends a summary that was cut to the limit (counted within it).
+ELLIPSIS = "\u2026"
+#: A cut backs off to the last whitespace unless that loses more than this share of the budget
+#: (one endless "word", such as a URL): then it cuts inside the word.
+_MAX_BACKOFF = 0.2
+
+
+def clip_summary(text: str, limit: int = SUMMARY_MAX_CHARS) -> tuple[str, bool]:
+    """``text`` itself when it fits, else its head cut at a word boundary plus :data:`ELLIPSIS`, at
+    most ``limit`` characters in all; the flag says whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    budget = limit - len(ELLIPSIS)
+    head = text[:budget]
+    if not text[budget].isspace():  # the cut falls inside a word: drop that word's beginning
+        boundary = max((i for i, c in enumerate(head) if c.isspace()), default=-1)
+        if boundary >= budget * (1 - _MAX_BACKOFF):
+            head = head[:boundary]
+    return head.rstrip() + ELLIPSIS, True
+
+
+def _canonical(allowed: tuple[str, ...]) -> Callable[[Any], Any]:
+    """A before-validator reading an ASCII spelling that differs only in case or surrounding
+    whitespace as the canonical value; anything else passes through for the Literal to judge."""
+    by_folded = {value.casefold(): value for value in allowed}
+
+    def normalise(value: Any) -> Any:
+        if isinstance(value, str) and value.isascii():
+            return by_folded.get(value.strip().casefold(), value)
+        return value
+
+    return normalise
 
 
 class ProcessingType(StrEnum):
@@ -70,23 +115,48 @@ class _Answer(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The answer fields: the enums read case and whitespace variants canonically; the summary's limit
+#: is stated to the model (``description``) and enforced here (``max_length``, after clipping).
+SentimentValue = Annotated[Sentiment, BeforeValidator(_canonical(SENTIMENTS))]
+CategoryValue = Annotated[Category, BeforeValidator(_canonical(CATEGORIES))]
+LanguageValue = Annotated[Language, BeforeValidator(_canonical(LANGUAGES))]
+SummaryValue = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=SUMMARY_MAX_CHARS,
+        description=f"A brief summary of at most {SUMMARY_MAX_CHARS} characters.",
+    ),
+]
+
+
 class SentimentAnswer(_Answer):
-    sentiment: Sentiment
+    sentiment: SentimentValue
 
 
 class CategoryAnswer(_Answer):
-    category: Category
+    category: CategoryValue
 
 
 class SummaryAnswer(_Answer):
-    summary: str = Field(min_length=1, max_length=SUMMARY_MAX_CHARS)
+    summary: SummaryValue
 
 
 class FullAnalysisAnswer(_Answer):
-    sentiment: Sentiment
-    category: Category
-    summary: str = Field(min_length=1, max_length=SUMMARY_MAX_CHARS)
-    language: Language
+    sentiment: SentimentValue
+    category: CategoryValue
+    summary: SummaryValue
+    language: LanguageValue
+
+
+def clip_answer_summary(answer: Any) -> tuple[Any, bool]:
+    """A parsed answer with an over-long ``summary`` clipped (:func:`clip_summary`), and whether it
+    was; anything else is returned as it came, for the answer model to judge."""
+    if isinstance(answer, dict) and isinstance(answer.get("summary"), str):
+        clipped, cut = clip_summary(answer["summary"])
+        if cut:
+            return {**answer, "summary": clipped}, True
+    return answer, False
 
 
 ANSWER_MODELS: dict[ProcessingType, type[_Answer]] = {

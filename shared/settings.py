@@ -112,6 +112,10 @@ class Settings(BaseSettings):
         description="Output and error files of a batch expire this long after its creation.",
     )
     batch_discount: float = Field(default=0.5, ge=0, le=1, description="Batch price = list price x this.")
+    keep_provider_files: bool = Field(
+        default=False,
+        description="Keep a batch's input, output and error files at the provider once it is processed.",
+    )
 
     # --- Batching -------------------------------------------------------------------------------
     batch_max_requests: int = Field(
@@ -134,6 +138,11 @@ class Settings(BaseSettings):
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries per request before PROCESSING_FAILED.")
     retry_backoff_s: float = Field(default=30.0, ge=0, description="Base delay before a retried request.")
+    ingest_quarantine_after: int = Field(
+        default=8,
+        ge=1,
+        description="Failed ingests in a row (configuration faults aside) before a batch is quarantined.",
+    )
 
     # --- Polling --------------------------------------------------------------------------------
     poll_interval_s: float = Field(default=60.0, gt=0, description="Minimum time between polls of a batch.")

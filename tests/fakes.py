@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 
-from services.ingester.ports import Announce, Applied, BatchRow, Decided, Finished, Member, Repending
+from services.ingester.ports import Announce, Applied, BatchRow, Decided, Finished, Member, Repending, Setback
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, RequestStatus, Resolution
@@ -133,6 +133,13 @@ class FakeBatchProvider:
         for line in self.files[file_id]:
             yield line
 
+    async def delete_file(self, file_id: str) -> bool:
+        self._enter("delete_file", file_id)
+        if file_id not in self.files:
+            raise ProviderNotFound(f"no file {file_id}", status=404)
+        del self.files[file_id]
+        return True
+
     async def aclose(self) -> None:
         self.calls.append(("aclose", ""))
 
@@ -175,6 +182,9 @@ class FakeIngestStore:
     ``crash_after_chunks`` makes ``apply_chunk`` raise after that many chunk writes (a process dying
     between two transactions). Each call yields to the event loop once, so two ingesters run together
     interleave their chunks as they would against a database.
+
+    Time is ``clock`` (seconds, moved by the test): a setback's retry time is ``clock + delay``, and
+    the sweep lists a batch with a setback only once ``clock`` reached it.
     """
 
     batches: dict[uuid.UUID, BatchRow] = field(default_factory=dict)
@@ -187,6 +197,14 @@ class FakeIngestStore:
     #: Session ids of each chunk write, in the order the service handed them over.
     chunk_sessions: list[list[str]] = field(default_factory=list)
     crash_after_chunks: int | None = None
+    #: The ingest error written with PROCESSED (why a file could not be read), per batch.
+    notes: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    #: Every setback recorded, in order, and each batch's retry time.
+    setbacks: list[tuple[uuid.UUID, Setback]] = field(default_factory=list)
+    retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
+    #: Summary-truncated flag of each session, as the last completed summary left it.
+    summary_truncated: dict[str, bool] = field(default_factory=dict)
+    clock: float = 0.0
 
     def add_batch(
         self,
@@ -196,11 +214,13 @@ class FakeIngestStore:
         last_error: str | None = None,
         output_file_id: str | None = "file-out",
         error_file_id: str | None = "file-err",
+        input_file_id: str | None = "file-in",
     ) -> uuid.UUID:
         batch_id = uuid.uuid4()
         self.batches[batch_id] = BatchRow(
-            batch_id, "acme", "gpt-4o-mini", status, output_file_id, error_file_id, last_error, list(error_codes)
-        )
+            batch_id, "acme", "gpt-4o-mini", status, output_file_id, error_file_id, last_error, list(error_codes),
+            input_file_id,
+        )  # fmt: skip
         self.items[batch_id] = []
         return batch_id
 
@@ -285,13 +305,20 @@ class FakeIngestStore:
             r.status, r.error = RequestStatus.PROCESSING_COMPLETE, None
             r.total_tokens += o.usage.total_tokens
             self.sessions[r.session_id].update(o.fields or {})
+            if o.fields and "summary" in o.fields:
+                self.summary_truncated[r.session_id] = o.summary_truncated
             completed += 1
         repending, failed = self._resolve(batch_id, failures)
         self.outbox.extend(announce(repending))
         return Applied(completed, len(repending), failed)
 
     async def finish(
-        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+        self,
+        batch_id: uuid.UUID,
+        resolve: Callable[[int], Resolution],
+        announce: Announce,
+        *,
+        note: str | None = None,
     ) -> Finished | None:
         await asyncio.sleep(0)
         batch = self.batches.get(batch_id)
@@ -306,7 +333,28 @@ class FakeIngestStore:
         failed_total = sum(r.status is RequestStatus.PROCESSING_FAILED for r in mine)
         self.batches[batch_id] = replace(batch, status=BatchStatus.PROCESSED)
         self.counts[batch_id] = (completed_total, failed_total)
+        self.notes[batch_id] = note
+        self.retry_at.pop(batch_id, None)
         return Finished(len(repending), failed, completed_total, failed_total)
 
+    async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
+        await asyncio.sleep(0)
+        batch = self.batches.get(batch_id)
+        if batch is None or batch.status not in BATCH_TERMINAL:
+            return None
+        setback = decide(batch.ingest_failures)
+        self.batches[batch_id] = replace(
+            batch, ingest_failures=setback.failures, quarantined=batch.quarantined or setback.quarantined
+        )
+        self.retry_at[batch_id] = self.clock + setback.retry_after_s
+        self.setbacks.append((batch_id, setback))
+        return setback
+
     async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
-        return [i for i, b in self.batches.items() if b.status in BATCH_TERMINAL]
+        """Terminal, not quarantined, due; batches without a setback first (in insertion order),
+        then by retry time (the age rule has no clock here: every batch counts as old enough)."""
+        due = [
+            i for i, b in self.batches.items()
+            if b.status in BATCH_TERMINAL and not b.quarantined and self.retry_at.get(i, 0.0) <= self.clock
+        ]  # fmt: skip
+        return sorted(due, key=lambda i: self.retry_at.get(i, 0.0))

@@ -25,14 +25,16 @@ class CompletedHandler:
         # Each batch once per call (its chunks are idempotent); a failure raises and the consumer loop
         # retries the whole batch, which skips what an earlier try already wrote.
         for batch_id in dict.fromkeys(d.event.batch_id for d in deliveries):
-            await self._ingester.ingest(batch_id)
+            await self._ingester.handle_event(batch_id)
         return []
+
 
 async def sweep_forever(
     ingester: Ingester, *, interval_s: float, older_than_s: float, stop: asyncio.Event
 ) -> None:
-    """Ingest batches the event path left behind; a failed sweep (database or provider down) waits
-    one interval like a successful one: the sweep is a safety net, not the path of the work."""
+    """Ingest batches the event path left behind; a failed round (our database down: a failing batch
+    only sets itself back) waits one interval like a successful one: the sweep is a safety net, not
+    the path of the work."""
 
     async def sweep_round() -> bool:
         await ingester.sweep_once(older_than_s=older_than_s)
@@ -43,6 +45,8 @@ async def sweep_forever(
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
+        # The sweep only picks up batches the event path left behind for well over a poll round.
+        grace = max(60.0, settings.poll_interval_s * 10)
         ingester = Ingester(
             ctx.engine,
             active,
@@ -50,6 +54,11 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 max_attempts=settings.max_attempts,
                 retry_backoff_s=settings.retry_backoff_s,
                 request_pending_topic=settings.topics.request_pending,
+                # A failed batch waits one sweep round, then two, four ... (at most 64 rounds).
+                setback_base_s=grace / 2,
+                setback_cap_s=grace / 2 * 64,
+                quarantine_after=settings.ingest_quarantine_after,
+                keep_files=settings.keep_provider_files,
             ),
             on_commit=ctx.relay.wake,
         )
@@ -57,8 +66,6 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         loop = ctx.consumer_loop(
             [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
         )
-        # The sweep only picks up batches the event path left behind for well over a poll round.
-        grace = max(60.0, settings.poll_interval_s * 10)
 
         async def sweep(stop: asyncio.Event) -> None:
             await sweep_forever(ingester, interval_s=grace / 2, older_than_s=grace, stop=stop)

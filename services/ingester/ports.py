@@ -33,6 +33,11 @@ class BatchRow:
     error_file_id: str | None
     last_error: str | None
     error_codes: list[str]
+    input_file_id: str | None = None
+    #: Consecutive failed ingests so far (configuration faults excluded); see ``faults``.
+    ingest_failures: int = 0
+    #: Left alone by every path until an operator clears it (``faults`` explains when and why).
+    quarantined: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,19 @@ class Finished:
     batch_failed: int
 
 
+@dataclass(frozen=True, slots=True)
+class Setback:
+    """A failed ingest as stored on its batch: the sweep's per-batch schedule."""
+
+    #: Consecutive counted failures, this one included (a configuration fault does not count).
+    failures: int
+    #: The recovery sweep leaves the batch alone for this long.
+    retry_after_s: float
+    #: Too many failures: no path ingests the batch any more until an operator clears it.
+    quarantined: bool
+    reason: str
+
+
 class IngestStore(Protocol):
     async def batch(self, batch_id: uuid.UUID) -> BatchRow | None:
         """The batch row, read without a lock."""
@@ -104,13 +122,26 @@ class IngestStore(Protocol):
         ...
 
     async def finish(
-        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+        self,
+        batch_id: uuid.UUID,
+        resolve: Callable[[int], Resolution],
+        announce: Announce,
+        *,
+        note: str | None = None,
     ) -> Finished | None:
         """Under the batch's row lock: resolve every request still open with ``resolve(attempt)``,
-        announce the retried ones and mark the batch PROCESSED. None if it is not provider-terminal
-        (already PROCESSED by another ingester, or unknown)."""
+        announce the retried ones and mark the batch PROCESSED, storing ``note`` (why a file could not
+        be read) as its ingest error. None if it is not provider-terminal (already PROCESSED by another
+        ingester, or unknown)."""
+        ...
+
+    async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
+        """Under the batch's row lock: ``decide(consecutive failures stored so far)`` and store the
+        result (count, next try, reason, quarantine). None, writing nothing, if the batch is no longer
+        provider-terminal (another ingester processed it meanwhile)."""
         ...
 
     async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
-        """Provider-terminal batches nobody ingested for ``older_than_s``."""
+        """Provider-terminal batches to sweep: nobody ingested them for ``older_than_s`` (or their
+        setback's retry time has come), quarantined ones excluded; the least recently tried first."""
         ...

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.ingester.batches import mark_processed, overdue_unprocessed, read_batch, store_setback
 from services.ingester.ports import (
     Announce,
     Applied,
@@ -30,73 +31,22 @@ from services.ingester.ports import (
     Finished,
     Member,
     Repending,
+    Setback,
 )
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
-from shared.lifecycle import (
-    BATCH_TERMINAL,
-    BatchStatus,
-    RequestStatus,
-    Resolution,
-    batch_move,
-    request_move,
-    values,
-)
+from shared.lifecycle import BATCH_TERMINAL, RequestStatus, Resolution, request_move
 from shared.outbox import enqueue
 
-#: The writes of the ingester: a claimed request completes, goes back to pending or fails for good;
-#: a provider-terminal batch becomes PROCESSED.
+#: The writes of the ingester on requests: a claimed request completes, goes back to pending or fails
+#: for good (the batch's own writes are in ``batches``).
 COMPLETE = request_move(RequestStatus.PROCESSING_COMPLETE, RequestStatus.BATCHING_IN_PROGRESS)
 RETRY = request_move(RequestStatus.PENDING_BATCHING, RequestStatus.BATCHING_IN_PROGRESS)
 FAIL = request_move(RequestStatus.PROCESSING_FAILED, RequestStatus.BATCHING_IN_PROGRESS)
-PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
 #: Requests of a batch the ingester may still resolve (the common source of the three moves).
 OPEN = list(COMPLETE.sources)
 if not OPEN == list(RETRY.sources) == list(FAIL.sources):
     raise ImportError("the ingester's moves must share one source set: its write guard")
-
-
-_READ_BATCH = text(
-    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
-    "FROM provider_batches WHERE id = :id"
-)
-_LOCK_BATCH = text(
-    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes "
-    "FROM provider_batches WHERE id = :id FOR UPDATE"
-)
-
-
-async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:
-    """The batch row; with ``lock``, row-locked: two final steps of one batch serialise here."""
-    row = (await conn.execute(_LOCK_BATCH if lock else _READ_BATCH, {"id": batch_id})).first()
-    if row is None:
-        return None
-    return BatchRow(
-        row.id,
-        row.company_id,
-        row.model,
-        BatchStatus(row.status),
-        row.output_file_id,
-        row.error_file_id,
-        row.last_error,
-        list(row.error_codes or []),
-    )
-
-
-async def overdue_unprocessed(
-    conn: AsyncConnection, *, older_than_s: float, limit: int = 20
-) -> list[uuid.UUID]:
-    """Finished batches nobody ingested (their event was lost or dead-lettered): the recovery sweep."""
-    rows = await conn.execute(
-        text(
-            "SELECT id FROM provider_batches "
-            "WHERE status = ANY(:terminal) "
-            "AND coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
-            "ORDER BY completed_at LIMIT :n"
-        ),
-        {"terminal": values(BATCH_TERMINAL), "age": older_than_s, "n": limit},
-    )
-    return [r.id for r in rows]
 
 
 async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
@@ -152,7 +102,10 @@ async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: 
 
 
 async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome]) -> int:
-    """Complete requests and write their session fields (only the fields of their processing type)."""
+    """Complete requests and write their session fields (only the fields of their processing type).
+
+    ``summary_truncated`` travels with the summary it describes: taken from the same (latest) request
+    of the session as the summary, and left alone when the chunk writes no summary."""
     if not chunk:
         return 0
 
@@ -165,8 +118,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             WITH u AS (
                 SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:pt AS int[]), CAST(:ct AS int[]),
                                      CAST(:tt AS int[]), CAST(:sent AS text[]), CAST(:cat AS text[]),
-                                     CAST(:summ AS text[]), CAST(:lang AS text[]))
-                     AS u(id, pt, ct, tt, sentiment, category, summary, language)
+                                     CAST(:summ AS text[]), CAST(:lang AS text[]), CAST(:trunc AS bool[]))
+                     AS u(id, pt, ct, tt, sentiment, category, summary, language, truncated)
             ), done AS (
                 UPDATE ai_processing_requests r SET
                     status = :to, success = true, error_message = NULL,
@@ -175,7 +128,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
-                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language
+                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language,
+                          u.truncated
             ), per_session AS (
                 SELECT session_id,
                     (array_agg(sentiment ORDER BY requested_at DESC)
@@ -184,6 +138,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                         FILTER (WHERE category IS NOT NULL))[1] AS c,
                     (array_agg(summary ORDER BY requested_at DESC)
                         FILTER (WHERE summary IS NOT NULL))[1] AS m,
+                    (array_agg(truncated ORDER BY requested_at DESC)
+                        FILTER (WHERE summary IS NOT NULL))[1] AS t,
                     (array_agg(language ORDER BY requested_at DESC)
                         FILTER (WHERE language IS NOT NULL))[1] AS l,
                     count(*) AS n
@@ -192,6 +148,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                 UPDATE sessions s SET
                     sentiment = coalesce(p.s, s.sentiment), category = coalesce(p.c, s.category),
                     summary = coalesce(p.m, s.summary), language = coalesce(p.l, s.language),
+                    summary_truncated = CASE WHEN p.m IS NULL THEN s.summary_truncated ELSE p.t END,
                     updated_at = now()
                 FROM per_session p WHERE s.id = p.session_id
                 RETURNING s.id
@@ -210,6 +167,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             "cat": col("category"),
             "summ": col("summary"),
             "lang": col("language"),
+            "trunc": [o.summary_truncated for o in chunk],
         },
     )
     return int(rows.scalar_one())
@@ -278,16 +236,6 @@ def _target(resolution: Resolution) -> str:
     return target
 
 
-async def mark_processed(conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int) -> None:
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET status = :to, processed_at = now(), "
-            "completed_count = :c, failed_count = :f WHERE id = :id AND status = ANY(:from)"
-        ),
-        {**PROCESS.params(), "c": completed, "f": failed, "id": batch_id},
-    )
-
-
 async def resolved_counts(conn: AsyncConnection, batch_id: uuid.UUID) -> tuple[int, int]:
     """Requests this batch completed and failed for good, as stored: exact after any replay or crash
     (retried requests left the batch; the ones it resolved for good keep pointing at it)."""
@@ -339,7 +287,12 @@ class PostgresIngestStore:
         return Applied(completed, len(repending), failed)
 
     async def finish(
-        self, batch_id: uuid.UUID, resolve: Callable[[int], Resolution], announce: Announce
+        self,
+        batch_id: uuid.UUID,
+        resolve: Callable[[int], Resolution],
+        announce: Announce,
+        *,
+        note: str | None = None,
     ) -> Finished | None:
         async with self._engine.begin() as conn:
             batch = await read_batch(conn, batch_id, lock=True)
@@ -355,8 +308,12 @@ class PostgresIngestStore:
                 failed += n
             await enqueue(conn, self._topic, announce(repending))
             completed_total, failed_total = await resolved_counts(conn, batch_id)
-            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total)
+            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total, note=note)
         return Finished(len(repending), failed, completed_total, failed_total)
+
+    async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
+        async with self._engine.begin() as conn:
+            return await store_setback(conn, batch_id, decide)
 
     async def overdue_unprocessed(self, *, older_than_s: float) -> list[uuid.UUID]:
         async with self._engine.connect() as conn:

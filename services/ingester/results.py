@@ -2,8 +2,12 @@
 
 A model answer is data, never instructions: it is parsed as JSON and validated against the strict
 schema of the request's processing type. Anything else (not JSON, a value outside the enums, an
-extra key such as ``company_id``, a summary that is too long) is a failed line with a reason, so a
-prompt-injected conversation cannot write outside the columns its processing type owns.
+extra key such as ``company_id``) is a failed line with a reason, so a prompt-injected conversation
+cannot write outside the columns its processing type owns.
+
+Details that leave no doubt do not cost the answer (``shared.analysis``): an enum value in another
+case or with surrounding whitespace is stored canonical, and a summary over the limit is cut at a
+word boundary and kept, the outcome flagged ``summary_truncated`` so the stored summary says so.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from shared.analysis import ANSWER_MODELS, SESSION_FIELDS, ProcessingType
+from shared.analysis import ANSWER_MODELS, SESSION_FIELDS, ProcessingType, clip_answer_summary
 
 MAX_REASON_CHARS = 500
 
@@ -38,6 +42,8 @@ class LineOutcome:
     fields: Mapping[str, str] | None
     reason: str | None
     usage: Usage
+    #: The summary in ``fields`` was cut to ``SUMMARY_MAX_CHARS`` (the model wrote more).
+    summary_truncated: bool = False
 
     @property
     def ok(self) -> bool:
@@ -84,6 +90,7 @@ def _validate(custom_id: str, ptype: ProcessingType, content: str, usage: Usage)
         answer_json = orjson.loads(content)
     except orjson.JSONDecodeError:
         return _failed(custom_id, "invalid_answer: content is not JSON", usage)
+    answer_json, truncated = clip_answer_summary(answer_json)
     try:
         answer = ANSWER_MODELS[ptype].model_validate(answer_json)
     except ValidationError as exc:
@@ -96,7 +103,7 @@ def _validate(custom_id: str, ptype: ProcessingType, content: str, usage: Usage)
         if "\x00" in value:
             # PostgreSQL text cannot hold NUL: storing it failed the whole batch's transaction.
             return _failed(custom_id, f"invalid_answer: {name}: contains a NUL character", usage)
-    return LineOutcome(custom_id, fields, None, usage)
+    return LineOutcome(custom_id, fields, None, usage, summary_truncated=truncated and "summary" in fields)
 
 
 def _content(body: Any) -> tuple[str | None, str]:

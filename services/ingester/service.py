@@ -25,10 +25,20 @@ a chunk applied again (a re-ingest after a crash between chunks, or two ingester
 request. The final step re-checks the batch under its lock: whoever comes second finds it PROCESSED.
 Re-ingesting a PROCESSED batch changes nothing. The database is reached only through the
 ``ports.IngestStore`` port, so these rules are unit-tested against an in-memory store.
+
+Failures (``faults`` has the rules): a file that cannot be read for good is resolved like missing
+lines, and the batch is finished; any other failure of a batch in the recovery sweep is recorded on
+that batch alone (backoff, then quarantine), so one bad batch never holds up the others.
+
+File hygiene: unless ``keep_files``, the ingester that finished a batch then deletes its input, output
+and error files at the provider, best effort after the commit (a failed deletion is logged and
+counted, never fails the batch; a file already gone counts as deleted). A crash in between leaves
+them to the files' expiry and to ``batchline files orphans --delete``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -36,6 +46,13 @@ from dataclasses import asdict, dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingester.faults import (
+    SetbackPolicy,
+    is_infrastructure,
+    unreadable_file_reason,
+    unreadable_for_good,
+    unresolved_outcome,
+)
 from services.ingester.ports import Announce, BatchRow, Decided, IngestStore, Member, Repending
 from services.ingester.repository import PostgresIngestStore
 from services.ingester.results import LineOutcome, UnreadableLine, parse_line
@@ -50,7 +67,8 @@ from shared.lifecycle import (
     unfinished_reason,
 )
 from shared.outbox import OutgoingEvent
-from shared.provider.base import BatchProvider
+from shared.periodic import Backoff
+from shared.provider.base import BatchProvider, ConfigurationFault, ProviderNotFound
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +80,15 @@ class IngesterConfig:
     request_pending_topic: str
     #: Outcomes per write transaction (and rows per statement in the final step).
     chunk_size: int = 2_000
+    #: A batch the sweep failed to ingest waits this long, doubling per consecutive failure, up to the cap.
+    setback_base_s: float = 300.0
+    setback_cap_s: float = 6 * 3600.0
+    #: Consecutive failed ingests (configuration faults excluded) before a batch is quarantined.
+    quarantine_after: int = 8
+    #: Keep the provider's files of processed batches; False deletes them once the batch is PROCESSED.
+    keep_files: bool = True
+    #: Bound of one best-effort file deletion (the adapter's own retry budget can be minutes).
+    delete_timeout_s: float = 30.0
 
 
 @dataclass(slots=True)
@@ -74,8 +101,13 @@ class IngestReport:
     retried: int = 0
     failed: int = 0
     unreadable_lines: int = 0
-    #: Nothing to finish: the batch was not provider-terminal, or another ingester finished it.
+    #: Output/error files that could not be read for good (their requests were resolved as lost).
+    unreadable_files: int = 0
+    #: Nothing to finish: the batch was not provider-terminal, was quarantined, or another ingester
+    #: finished it (or, with ``setback``, it failed and was left for a later try).
     skipped: bool = False
+    #: Why this ingest failed and was recorded on the batch for the sweep to retry (or quarantine).
+    setback: str | None = None
 
 
 class Ingester:
@@ -95,33 +127,48 @@ class Ingester:
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
+        self._setbacks = SetbackPolicy(
+            Backoff(config.setback_base_s, cap_s=config.setback_cap_s), config.quarantine_after
+        )
         self.stats = {
             "batches_ingested": 0,
             "requests_completed": 0,
             "requests_retried": 0,
             "requests_failed": 0,
             "unreadable_lines": 0,
+            "unreadable_files": 0,
+            "batch_setbacks": 0,
+            "batches_quarantined": 0,
+            "files_deleted": 0,
+            "file_delete_failures": 0,
         }
 
     async def ingest(self, batch_id: uuid.UUID) -> IngestReport:
         report = IngestReport(str(batch_id))
         batch = await self._store.batch(batch_id)
-        if batch is None or batch.status not in BATCH_TERMINAL:
-            # PROCESSED (a duplicate or replayed event) or not finished: nothing to do here.
+        if batch is None or batch.status not in BATCH_TERMINAL or batch.quarantined:
+            # PROCESSED (a duplicate or replayed event), not finished, or given up to an operator.
             report.skipped = True
-            report.status = batch.status.value if batch else "unknown"
+            report.status = "unknown" if batch is None else batch.status.value
+            if batch is not None and batch.quarantined:
+                report.status = "quarantined"
             return report
         report.status = batch.status.value
         members = await self._store.members(batch_id)
         announce = self._announcer(batch_id)
         with OutcomeSpool() as spool:
-            await self._download(batch, members, spool, report)
+            problems = await self._download(batch, members, spool, report)
             for chunk in spool.chunks(self._config.chunk_size):
                 await self._apply(batch_id, chunk, members, announce, report)
 
-        kind, reason = unfinished_reason(batch.status, batch.error_codes, batch.last_error)
+        kind, reason = unresolved_outcome(
+            *unfinished_reason(batch.status, batch.error_codes, batch.last_error), problems
+        )
         finished = await self._store.finish(
-            batch_id, lambda attempt: self._resolution(kind, reason, attempt), announce
+            batch_id,
+            lambda attempt: self._resolution(kind, reason, attempt),
+            announce,
+            note="; ".join(problems) or None,
         )
         if finished is None:
             report.skipped = True  # another ingester of the same batch finished it first
@@ -130,51 +177,119 @@ class Ingester:
             report.retried += finished.retried
             report.failed += finished.failed
             self.stats["batches_ingested"] += 1
-        self.stats["requests_completed"] += report.completed
-        self.stats["requests_retried"] += report.retried
-        self.stats["requests_failed"] += report.failed
+        for name in ("completed", "retried", "failed"):
+            self.stats[f"requests_{name}"] += getattr(report, name)
         self.stats["unreadable_lines"] += report.unreadable_lines
+        self.stats["unreadable_files"] += report.unreadable_files
         log.info(
             "batch ingested",
             **{k: v for k, v in asdict(report).items() if k != "batch_id"},
             batch_id=report.batch_id,
         )
+        if finished is not None and not self._config.keep_files:
+            await self._delete_files(batch)
         return report
+
+    async def handle_event(self, batch_id: uuid.UUID) -> IngestReport:
+        """The ``batch.completed`` path. A transient provider error propagates: the consumer loop
+        retries it (it is never dead-lettered), which is what carries the ingester through an outage.
+        A configuration fault is recorded on the batch and left to the sweep instead, so the event is
+        not dead-lettered for a key an operator is about to fix."""
+        try:
+            return await self.ingest(batch_id)
+        except ConfigurationFault as exc:
+            return await self._set_back(batch_id, exc)
 
     async def sweep_once(self, *, older_than_s: float) -> int:
         """Ingest finished batches whose ``batch.completed`` never got processed; returns how many.
 
         Events are the fast path; the database is the truth. A batch whose event was lost (or
         dead-lettered by a bug) would otherwise leave its requests in BATCHING_IN_PROGRESS for good.
+        Each batch is isolated: one that fails gets a setback of its own (``faults``) and the round
+        goes on with the next; only a failure of our own database or disk ends the round.
         """
         done = 0
         for batch_id in await self._store.overdue_unprocessed(older_than_s=older_than_s):
-            report = await self.ingest(batch_id)
+            try:
+                report = await self.ingest(batch_id)
+            except Exception as exc:
+                if is_infrastructure(exc):
+                    raise
+                await self._set_back(batch_id, exc)
+                continue
             if not report.skipped:
                 log.warning("ingested a batch no event announced", batch_id=str(batch_id))
                 done += 1
         return done
 
+    async def _set_back(self, batch_id: uuid.UUID, exc: BaseException) -> IngestReport:
+        setback = await self._store.record_setback(
+            batch_id, lambda stored: self._setbacks.decide(exc, stored)
+        )
+        report = IngestReport(str(batch_id), status="unknown", skipped=True)
+        if setback is None:
+            return report  # processed by someone else meanwhile: nothing to retry
+        report.setback = setback.reason
+        self.stats["batch_setbacks"] += 1
+        fields = {"batch_id": str(batch_id), "failures": setback.failures, "reason": setback.reason}
+        if setback.quarantined:
+            self.stats["batches_quarantined"] += 1
+            log.error("batch quarantined: the ingester leaves it to an operator", **fields)
+        else:
+            log.warning("batch ingest failed; retried later", retry_after_s=setback.retry_after_s, **fields)
+        return report
+
     async def _download(
         self, batch: BatchRow, members: dict[str, Member], spool: OutcomeSpool, report: IngestReport
-    ) -> None:
-        """Both files into ``spool``, validated, one outcome per open request at most."""
+    ) -> list[str]:
+        """Both files into ``spool``, validated, one outcome per open request at most; returns the
+        reasons of files that could not be read for good (lines read before such an error count)."""
         types = {cid: m.processing_type for cid, m in members.items()}
         seen: set[str] = set()
-        for file_id in (batch.output_file_id, batch.error_file_id):
+        problems: list[str] = []
+        for role, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
             if not file_id:
                 continue
-            async for raw in self._provider.iter_file_lines(file_id):
-                try:
-                    outcome = parse_line(raw, types)
-                except UnreadableLine:
-                    report.unreadable_lines += 1
-                    continue
-                if outcome.custom_id in seen:
-                    continue  # a duplicated line must not count twice: the first one decides
-                seen.add(outcome.custom_id)
-                if members[outcome.custom_id].open:  # resolved before a crash or by a duplicate
-                    spool.add(outcome)
+            try:
+                async for raw in self._provider.iter_file_lines(file_id):
+                    try:
+                        outcome = parse_line(raw, types)
+                    except UnreadableLine:
+                        report.unreadable_lines += 1
+                        continue
+                    if outcome.custom_id in seen:
+                        continue  # a duplicated line must not count twice: the first one decides
+                    seen.add(outcome.custom_id)
+                    if members[outcome.custom_id].open:  # resolved before a crash or by a duplicate
+                        spool.add(outcome)
+            except Exception as exc:
+                if not unreadable_for_good(exc):
+                    raise
+                problems.append(unreadable_file_reason(role, file_id, exc))
+                report.unreadable_files += 1
+                log.warning(
+                    "file unreadable for good", batch_id=str(batch.id), file_id=file_id, error=str(exc)
+                )
+        return problems
+
+    async def _delete_files(self, batch: BatchRow) -> None:
+        """Best effort, after the commit: a failure is logged and counted, never raised."""
+        for file_id in (batch.input_file_id, batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            try:
+                async with asyncio.timeout(self._config.delete_timeout_s):
+                    deleted = await self._provider.delete_file(file_id)
+                if not deleted:
+                    raise RuntimeError("the provider answered deleted: false")
+            except ProviderNotFound:
+                pass  # already gone (expired, deleted by a replay or by hand): what we wanted
+            except Exception as exc:
+                self.stats["file_delete_failures"] += 1
+                log.warning("could not delete a provider file", batch_id=str(batch.id), file_id=file_id,
+                            error=repr(exc)[:300])  # fmt: skip
+                continue
+            self.stats["files_deleted"] += 1
 
     async def _apply(
         self,

@@ -29,7 +29,7 @@ class OutcomeSpool:
         u = outcome.usage
         fields = dict(outcome.fields) if outcome.fields is not None else None
         usage = [u.prompt_tokens, u.completion_tokens, u.total_tokens]
-        record = [outcome.custom_id, fields, outcome.reason, *usage]
+        record = [outcome.custom_id, fields, outcome.reason, *usage, outcome.summary_truncated]
         # orjson escapes newlines inside strings: one record is always exactly one line.
         self._file.write(orjson.dumps(record) + b"\n")
         self.count += 1
@@ -41,8 +41,8 @@ class OutcomeSpool:
         self._file.seek(0)
         chunk: list[LineOutcome] = []
         for line in self._file:
-            cid, fields, reason, pt, ct, tt = orjson.loads(line)
-            chunk.append(LineOutcome(cid, fields, reason, Usage(pt, ct, tt)))
+            cid, fields, reason, pt, ct, tt, truncated = orjson.loads(line)
+            chunk.append(LineOutcome(cid, fields, reason, Usage(pt, ct, tt), truncated))
             if len(chunk) == size:
                 yield chunk
                 chunk = []

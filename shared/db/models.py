@@ -26,7 +26,9 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     column,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -71,6 +73,9 @@ class Session(Base):
     sentiment: Mapped[str | None] = mapped_column(String(16))
     category: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(8))
+    #: The stored summary was longer than the limit and was cut (kept with the answer, not failed).
+    #: It sits beside ``summary`` because it describes that value: a later summary replaces both.
+    summary_truncated: Mapped[bool] = mapped_column(Boolean, server_default=false())
     #: sha256 of the ordered messages; a re-analysis is keyed by it so replays create nothing new.
     content_hash: Mapped[str] = mapped_column(String(64))
     message_count: Mapped[int] = mapped_column(Integer)
@@ -183,6 +188,14 @@ class Batch(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Codes of the provider's batch-level errors (e.g. token_limit_exceeded), for the ingester's rules.
     error_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
+    #: The ingester's own record of the batch (the poller's fields above are the provider's):
+    #: consecutive failed ingests (configuration faults excluded), when the recovery sweep may try
+    #: again, the last failure (or, once PROCESSED, why a file could not be read) and, after too many
+    #: failures, since when the batch is quarantined (left alone until an operator clears it).
+    ingest_failures: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    ingest_retry_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ingest_error: Mapped[str | None] = mapped_column(Text)
+    ingest_quarantined_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class BatchItem(Base):

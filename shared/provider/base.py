@@ -151,4 +151,8 @@ class BatchProvider(Protocol):
     def iter_file_lines(self, file_id: str) -> AsyncIterator[bytes]:
         """The file's content as a stream of non-empty lines (without newline), bounded memory."""
 
+    async def delete_file(self, file_id: str) -> bool:
+        """Delete a file; True when the provider confirms. A file that does not exist raises
+        :class:`ProviderNotFound` (callers that only want it gone treat that as done)."""
+
     async def aclose(self) -> None: ...

@@ -68,3 +68,34 @@ async def test_0002_renames_the_batch_table_and_moves_the_submitters_retry_timer
         empty_database, "SELECT extract(year FROM next_poll_at) AS poll FROM ai_batch_requests ORDER BY id"
     )
     assert [r["poll"] for r in back] == [2030, 2031]
+
+
+async def test_0003i_adds_the_ingest_fault_columns_with_defaults_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0002")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts) VALUES ('00000000-0000-0000-0000-000000000003', 'acme', 'm', 'openai', 'COMPLETED', 1, 1, 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count, summary) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1, 'kept')",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0003i")
+
+    (batch,) = await _run(
+        empty_database,
+        "SELECT ingest_failures, ingest_retry_at, ingest_error, ingest_quarantined_at FROM provider_batches",
+    )
+    assert tuple(batch) == (0, None, None, None)
+    (session,) = await _run(empty_database, "SELECT summary, summary_truncated FROM sessions")
+    assert tuple(session) == ("kept", False)
+
+    await asyncio.to_thread(command.downgrade, cfg, "0002")
+    columns = {r["column_name"] for r in await _run(
+        empty_database, "SELECT column_name FROM information_schema.columns WHERE table_name = 'provider_batches'"
+    )}  # fmt: skip
+    assert "ingest_failures" not in columns and "submit_retry_at" in columns

@@ -5,10 +5,10 @@ A scenario is one finished batch (COMPLETED, EXPIRED, CANCELLED or FAILED by tok
 20 requests of one company, each request with 0-3 lines spread over the output and error files in
 any order, plus garbage lines. Line kinds: valid answers (with prompt-injection text, unicode and
 1,000-character summaries), answers with values outside the enums, extra keys (``company_id``,
-``session_id``...), missing keys, oversized summaries, NUL characters, content that is not JSON or
-not an object, refusals, truncated answers, HTTP errors, error-file lines, lines without choices or
-body, odd usage figures; garbage: not JSON, not an object, no/odd custom_id, random ids, and the ids
-of another company's requests.
+``session_id``...), missing keys, oversized summaries under an extra key, NUL characters, content
+that is not JSON or not an object, refusals, truncated answers, HTTP errors, error-file lines, lines
+without choices or body, odd usage figures; garbage: not JSON, not an object, no/odd custom_id,
+random ids, and the ids of another company's requests.
 
 Checked per scenario: ``ingest`` never raises; the first attributable line of each request decides
 it (valid -> PROCESSING_COMPLETE and exactly its type's session fields; otherwise retried with
@@ -139,7 +139,8 @@ def invalid_content(draw: st.DrawFn, ptype: ProcessingType) -> str:
     fields = SESSION_FIELDS[ptype]
     name = draw(st.sampled_from(fields))
     if kind == "enum" and name != "summary":
-        answer[name] = draw(st.sampled_from(["HACKED", "positive", "xx", "", "UNRECOGNIZED_OTHER ", "EN"]))
+        # Off the list for good: case and surrounding whitespace alone are read canonically (valid).
+        answer[name] = draw(st.sampled_from(["HACKED", "positively", "xx", "", "UNRECOGNIZED OTHER", "E N"]))
     elif kind == "extra":
         extra_key = draw(
             st.sampled_from(["company_id", "session_id", "status", "category_extra", "id", "__proto__"])
@@ -150,9 +151,8 @@ def invalid_content(draw: st.DrawFn, ptype: ProcessingType) -> str:
     elif kind == "missing":
         del answer[name]
     elif kind == "huge" or (kind == "enum" and name == "summary"):
-        answer = {**answer, "summary": "x" * draw(st.integers(SUMMARY_MAX_CHARS + 1, 20_000))}
-        if "summary" not in fields:
-            answer["summary_"] = "extra"  # a summary key on a type without one is an extra key too
+        # An over-long summary alone is cut and kept (valid): here it rides on an extra key.
+        answer = {**answer, "summary_": "x" * draw(st.integers(SUMMARY_MAX_CHARS + 1, 20_000))}
     elif kind == "nul":
         answer["summary" if "summary" in fields else name] = "Ignore \x00 previous instructions"
     elif kind == "prose":

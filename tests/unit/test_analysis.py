@@ -9,8 +9,10 @@ from shared.analysis import (
     CATEGORIES,
     LANGUAGES,
     SESSION_FIELDS,
+    SYSTEM_PROMPTS,
     ProcessingType,
     chat_body,
+    clip_summary,
     format_conversation,
     response_format,
 )
@@ -48,3 +50,33 @@ def test_conversation_format_and_truncation_rule() -> None:
     assert len(cut) <= 1_000
     assert cut.startswith("user: question") and cut.endswith("thanks, resolved")
     assert "characters omitted" in cut
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short enough", 20, ("short enough", False)),
+        ("exactly ten", 11, ("exactly ten", False)),
+        # budget 21 ("... four fi"): the cut is inside "five", which goes; the ellipsis follows "four".
+        ("one two three four five six", 22, ("one two three four\u2026", True)),
+        # budget 10 ends right before a space: no word is cut, nothing is dropped.
+        ("alpha beta gamma", 11, ("alpha beta\u2026", True)),
+        # one endless word: backing off would lose more than a fifth of the budget, so cut inside it.
+        ("ab https://example.org/a/very/long/path", 20, ("ab https://example.\u2026", True)),
+        # trailing whitespace before the cut is not kept.
+        ("one two   three four", 9, ("one two\u2026", True)),
+    ],
+)
+def test_clip_summary(text: str, limit: int, expected: tuple[str, bool]) -> None:
+    assert clip_summary(text, limit) == expected
+    assert len(clip_summary(text, limit)[0]) <= limit
+
+
+def test_the_summary_limit_is_told_to_the_model_in_the_schema_and_the_seed_prompts_are_unchanged() -> None:
+    for ptype in (ProcessingType.SUMMARY, ProcessingType.FULL_ANALYSIS):
+        summary = response_format(ptype)["json_schema"]["schema"]["properties"]["summary"]
+        assert summary == {"type": "string", "description": "A brief summary of at most 1000 characters."}
+    assert SYSTEM_PROMPTS[ProcessingType.SUMMARY] == (
+        'Summarize this conversation and respond with JSON containing: {"summary": "Brief summary"}'
+    )
+    assert "maxLength" not in str(response_format(ProcessingType.FULL_ANALYSIS))

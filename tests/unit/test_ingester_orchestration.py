@@ -274,3 +274,23 @@ async def test_the_sweep_ingests_what_no_event_announced() -> None:
     assert await ingester.sweep_once(older_than_s=0) == 1
     assert await ingester.sweep_once(older_than_s=0) == 0
     assert store.request(r).status is RequestStatus.PENDING_BATCHING
+
+
+async def test_an_over_long_summary_and_a_lower_case_sentiment_both_complete() -> None:
+    store, provider = FakeIngestStore(), FakeBatchProvider()
+    bid = store.add_batch(BatchStatus.COMPLETED)
+    long_one = store.add_request(bid, "s-long")
+    lower = store.add_request(bid, "s-lower")
+    files(provider, [
+        answer_line(long_one, {**GOOD, "summary": "wants leave " * 100}),  # 1,200 characters
+        answer_line(lower, {**GOOD, "sentiment": "positive", "category": " leave_vacation"}),
+    ])  # fmt: skip
+
+    report = await make(store, provider).ingest(bid)
+
+    assert (report.completed, report.retried, report.failed) == (2, 0, 0)
+    # 999 characters of budget end inside "leave" of the 84th "wants leave " (12 x 83 = 996 + "wan"):
+    # the cut backs off to the space after the 83rd "leave".
+    assert store.sessions["s-long"]["summary"] == ("wants leave " * 83).rstrip() + "\u2026"
+    assert store.sessions["s-lower"] == {**GOOD, "sentiment": "POSITIVE", "category": "LEAVE_VACATION"}
+    assert store.summary_truncated == {"s-long": True, "s-lower": False}

@@ -11,7 +11,7 @@ import io
 import pytest
 from rich.console import Console
 
-from cli.report import CompanyReport, cost_usd
+from cli.report import CompanyReport, QuarantinedBatch, cost_usd
 from cli.report_view import render_reports
 from shared.settings import ModelPrice, Settings
 
@@ -78,3 +78,17 @@ def test_rendered_report_shows_costs_savings_and_totals() -> None:
     assert cells == ["acme", "3", "5", "1", "1,000,000", "1,000,000", "0.3750", "0.7500", "0.3750"]
     assert "total: batch $0.7750 vs real-time $1.5500 (saved $0.7750 at a 50% batch price)" in text
     assert "no price configured for: mystery-model" in text
+
+
+def test_quarantined_batches_are_listed_with_their_reason_and_absent_when_there_are_none() -> None:
+    reason = "quarantined after 8 consecutive failed ingests; last: RetryableProviderError: HTTP 500 [x]"
+    reports = [CompanyReport("acme", quarantined=[QuarantinedBatch("b-1", 8, reason)]), CompanyReport("beta")]
+    out = io.StringIO()
+    render_reports(Console(file=out, width=200, color_system=None), reports, Settings())
+    lines = out.getvalue().splitlines()
+    assert "quarantined batches: 1 (the ingester gave up on them; their requests wait for an operator)" in lines
+    assert f"  acme batch b-1: {reason}" in lines
+
+    clean = io.StringIO()
+    render_reports(Console(file=clean, width=200, color_system=None), [CompanyReport("beta")], Settings())
+    assert "quarantined" not in clean.getvalue()

@@ -68,7 +68,12 @@ def test_sentiment_request_writes_only_sentiment() -> None:
         ({**GOOD_ANSWER, "language": "xx"}, "invalid_answer: language"),
         ({**GOOD_ANSWER, "company_id": "other-tenant"}, "invalid_answer: company_id: Extra inputs"),
         ({"sentiment": "POSITIVE"}, "invalid_answer: category: Field required"),
-        ({**GOOD_ANSWER, "summary": "x" * 5000}, "invalid_answer: summary"),
+        ({**GOOD_ANSWER, "summary": ""}, "invalid_answer: summary"),
+        ({**GOOD_ANSWER, "sentiment": "POSITIVELY"}, "invalid_answer: sentiment"),
+        ({**GOOD_ANSWER, "category": "LEAVE VACATION"}, "invalid_answer: category"),  # a space is not a case
+        ({**GOOD_ANSWER, "language": "de-DE"}, "invalid_answer: language"),
+        ({**GOOD_ANSWER, "sentiment": "\u0130POSITIVE"}, "invalid_answer: sentiment"),  # non-ASCII: no folding
+        ({**GOOD_ANSWER, "sentiment": 1}, "invalid_answer: sentiment"),
     ],
 )
 def test_invalid_answers_fail_with_reason_and_write_nothing(content: Any, reason: str) -> None:
@@ -188,3 +193,42 @@ def test_arbitrary_bytes_examples_reach_both_branches() -> None:
         TYPES,
     )
     assert good.fields == {"sentiment": "NEUTRAL"}
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ({"sentiment": " positive "}, {"sentiment": "POSITIVE"}),
+        ({"sentiment": "Negative\n"}, {"sentiment": "NEGATIVE"}),
+        ({"category": "leave_vacation"}, {"category": "LEAVE_VACATION"}),
+        ({"category": "\tSchedule_Hours"}, {"category": "SCHEDULE_HOURS"}),
+        ({"category": "workwear_staff_pass "}, {"category": "WORKWEAR_STAFF_PASS"}),
+        ({"language": "DE"}, {"language": "de"}),
+        ({"language": " Mt"}, {"language": "mt"}),
+    ],
+)
+def test_enum_values_differing_only_in_case_or_whitespace_are_stored_canonical(
+    given: dict[str, str], stored: dict[str, str]
+) -> None:
+    out = parse_line(line({**GOOD_ANSWER, **given}), TYPES)
+    assert out.ok and out.fields == {**GOOD_ANSWER, **stored}
+    assert not out.summary_truncated
+
+
+def test_an_over_long_summary_is_cut_at_a_word_and_kept_flagged() -> None:
+    summary = "The employee asks about leave. " * 40  # 31 characters x 40 = 1,240
+    out = parse_line(line({**GOOD_ANSWER, "summary": summary}), TYPES)
+    assert out.ok and out.summary_truncated and out.fields is not None
+    # 999 characters of budget end inside the 33rd sentence, in "about" (31 x 32 = 992, + "The emp"):
+    # the cut backs off to the space before "employee", the ellipsis makes 996 characters in all.
+    assert out.fields["summary"] == summary[:996].rstrip() + "\u2026"
+    assert len(out.fields["summary"]) == 996
+    assert out.fields["summary"].endswith("leave. The\u2026")
+    fits = parse_line(line({**GOOD_ANSWER, "summary": "y" * 1000}), TYPES)
+    assert fits.ok and fits.fields is not None and fits.fields["summary"] == "y" * 1000
+    assert not fits.summary_truncated
+
+
+def test_an_over_long_summary_is_no_excuse_for_other_errors() -> None:
+    out = parse_line(line({**GOOD_ANSWER, "summary": "x " * 800, "category": "HACKED"}), TYPES)
+    assert not out.ok and (out.reason or "").startswith("invalid_answer: category")

@@ -1,0 +1,125 @@
+"""The ingester's SQL on the batch row itself: read it, find batches to sweep, record a setback,
+mark it PROCESSED. (The per-request bulk writes are in ``repository``.)
+
+The batch row is the ingester's lock point: the final step and a setback both take it ``FOR UPDATE``,
+so a setback can never land on a batch another ingester has just processed. No SQL spells a status:
+the PROCESSED write is a ``lifecycle.Move`` built at import and the sweep binds the terminal set.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.ingester.ports import BatchRow, Setback
+from shared.lifecycle import BATCH_TERMINAL, BatchStatus, batch_move, values
+
+#: A provider-terminal batch becomes PROCESSED.
+PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
+
+# Two constant statements (the parameterised-SQL check refuses strings built at run time).
+_READ_BATCH = text(
+    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes, "
+    "input_file_id, ingest_failures, ingest_quarantined_at IS NOT NULL AS quarantined "
+    "FROM provider_batches WHERE id = :id"
+)
+_LOCK_BATCH = text(
+    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes, "
+    "input_file_id, ingest_failures, ingest_quarantined_at IS NOT NULL AS quarantined "
+    "FROM provider_batches WHERE id = :id FOR UPDATE"
+)
+
+
+async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:
+    """The batch row; with ``lock``, row-locked: two final steps of one batch serialise here."""
+    row = (await conn.execute(_LOCK_BATCH if lock else _READ_BATCH, {"id": batch_id})).first()
+    if row is None:
+        return None
+    return BatchRow(
+        row.id,
+        row.company_id,
+        row.model,
+        BatchStatus(row.status),
+        row.output_file_id,
+        row.error_file_id,
+        row.last_error,
+        list(row.error_codes or []),
+        row.input_file_id,
+        row.ingest_failures,
+        row.quarantined,
+    )
+
+
+async def overdue_unprocessed(
+    conn: AsyncConnection, *, older_than_s: float, limit: int = 20
+) -> list[uuid.UUID]:
+    """Finished batches nobody ingested (their event was lost or dead-lettered): the recovery sweep.
+
+    A batch with a setback waits for its own retry time instead of the common age, and sorts by it:
+    one that keeps failing moves behind the others and never takes the round's first place for good.
+    Quarantined batches are left out.
+    """
+    rows = await conn.execute(
+        text(
+            "SELECT id FROM provider_batches "
+            "WHERE status = ANY(:terminal) AND ingest_quarantined_at IS NULL "
+            "AND CASE WHEN ingest_retry_at IS NULL "
+            "THEN coalesce(completed_at, created_at) < now() - make_interval(secs => :age) "
+            "ELSE ingest_retry_at <= now() END "
+            "ORDER BY coalesce(ingest_retry_at, completed_at, created_at), id LIMIT :n"
+        ),
+        {"terminal": values(BATCH_TERMINAL), "age": older_than_s, "n": limit},
+    )
+    return [r.id for r in rows]
+
+
+async def mark_processed(
+    conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int, note: str | None
+) -> None:
+    """PROCESSED with its counts; ``note`` (why a file could not be read, or None) becomes its ingest
+    error, replacing an earlier setback's, and the sweep's retry time is cleared."""
+    await conn.execute(
+        text(
+            "UPDATE provider_batches SET status = :to, processed_at = now(), "
+            "completed_count = :c, failed_count = :f, ingest_error = :note, ingest_retry_at = NULL "
+            "WHERE id = :id AND status = ANY(:from)"
+        ),
+        {**PROCESS.params(), "c": completed, "f": failed, "note": note, "id": batch_id},
+    )
+
+
+async def store_setback(
+    conn: AsyncConnection, batch_id: uuid.UUID, decide: Callable[[int], Setback]
+) -> Setback | None:
+    """Lock the batch (if still provider-terminal), decide its setback from the stored count, write it."""
+    stored = (
+        await conn.execute(
+            text(
+                "SELECT ingest_failures FROM provider_batches "
+                "WHERE id = :id AND status = ANY(:terminal) FOR UPDATE"
+            ),
+            {"id": batch_id, "terminal": values(BATCH_TERMINAL)},
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        return None
+    setback = decide(int(stored))
+    await conn.execute(
+        text(
+            "UPDATE provider_batches SET ingest_failures = :n, ingest_error = :reason, "
+            "ingest_retry_at = now() + make_interval(secs => :delay), "
+            "ingest_quarantined_at = CASE WHEN :quarantine THEN coalesce(ingest_quarantined_at, now()) "
+            "ELSE ingest_quarantined_at END WHERE id = :id"
+        ),
+        {
+            "id": batch_id,
+            "n": setback.failures,
+            "reason": setback.reason,
+            "delay": setback.retry_after_s,
+            "quarantine": setback.quarantined,
+        },
+    )
+    return setback
