@@ -27,16 +27,32 @@ class DueBatch:
     last_error: str | None
 
 
-async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID]) -> None:
-    """Make sure announced batches are scheduled (idempotent: an existing schedule is kept)."""
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET next_poll_at = now() "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND next_poll_at IS NULL "
-            "AND status = ANY(CAST(:live AS text[]))"
-        ),
-        {"ids": list(batch_ids), "live": _IN_FLIGHT},
-    )
+#: The first poll of a batch: not before the minimum interval after its submission (a late event or
+#: an adoption makes it due at once). Only an unscheduled in-flight batch gets one, so a replayed
+#: ``batch.created`` never resets the schedule of a batch being polled, nor touches a finished one.
+_FIRST_POLL = (
+    "UPDATE provider_batches "
+    "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
+    "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
+    "AND status = ANY(CAST(:live AS text[])) AND {which} RETURNING id"
+)
+_TRACK = text(_FIRST_POLL.format(which="id = ANY(CAST(:ids AS uuid[]))"))
+#: Submitted batches no ``batch.created`` scheduled within the grace period (event lost, dead-lettered
+#: or not consumed yet). Served by ``ix_batches_due`` (its key holds the NULLs, its predicate the
+#: in-flight statuses), like the due query.
+_ADOPT = text(_FIRST_POLL.format(which="submitted_at < now() - make_interval(secs => :grace)"))
+
+
+async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID], *, first_delay_s: float) -> int:
+    """Schedule the first poll of announced batches (idempotent). Returns how many were scheduled."""
+    rows = await conn.execute(_TRACK, {"ids": list(batch_ids), "live": _IN_FLIGHT, "first": first_delay_s})
+    return len(rows.all())
+
+
+async def adopt(conn: AsyncConnection, *, older_than_s: float, first_delay_s: float) -> int:
+    """Schedule submitted batches no event announced within ``older_than_s``. Returns the count."""
+    rows = await conn.execute(_ADOPT, {"grace": older_than_s, "live": _IN_FLIGHT, "first": first_delay_s})
+    return len(rows.all())
 
 
 async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> list[DueBatch]:

@@ -1,5 +1,9 @@
 """Polling in-flight batches: ask the provider, apply the lifecycle, announce terminal states.
 
+The poller alone owns the poll schedule (``next_poll_at``). ``batch.created`` schedules a batch's
+first poll the moment it is consumed; each round also adopts submitted batches that no event
+scheduled within a grace period, so a lost or late event delays a batch but never strands it.
+
 The poller is the only writer of provider-reported statuses. A batch past its completion window
 plus grace is cancelled and, once the provider confirms, recorded as EXPIRED so its unfinished
 requests are retried like those of any expired batch.
@@ -8,7 +12,8 @@ requests are retried like those of any expired batch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -41,6 +46,8 @@ class PollerConfig:
     window: timedelta
     grace: timedelta
     batch_completed_topic: str
+    #: A submitted batch still unscheduled after this long is adopted by the round (its event is late).
+    adopt_after_s: float = 60.0
     lease_s: float = 120.0
     claim_limit: int = 50
     concurrency: int = 8
@@ -59,9 +66,22 @@ class Poller:
         self._config = config
         self._on_commit = on_commit
         self._limit = asyncio.Semaphore(config.concurrency)
-        self.stats = {"polls": 0, "batches_finished": 0, "poll_errors": 0}
+        self.stats = {"polls": 0, "batches_finished": 0, "poll_errors": 0, "batches_adopted": 0}
+
+    async def track(self, batch_ids: Sequence[uuid.UUID]) -> int:
+        """``batch.created``: schedule the first poll (a replay finds it scheduled: no change)."""
+        async with self._engine.begin() as conn:
+            return await repo.track(conn, batch_ids, first_delay_s=self._config.min_interval_s)
 
     async def poll_due_once(self) -> int:
+        """One round: adopt what no event announced, then poll the due batches; returns batches polled."""
+        async with self._engine.begin() as conn:
+            adopted = await repo.adopt(
+                conn, older_than_s=self._config.adopt_after_s, first_delay_s=self._config.min_interval_s
+            )
+        if adopted:
+            self.stats["batches_adopted"] += adopted
+            log.warning("adopted submitted batches no batch.created scheduled", batches=adopted)
         async with self._engine.begin() as conn:
             due = await repo.claim_due(conn, limit=self._config.claim_limit, lease_s=self._config.lease_s)
         if due:
@@ -176,14 +196,7 @@ class Poller:
                 self._config.batch_completed_topic,
                 [
                     BatchCompleted(
-                        event_id=f"{batch.id}:completed",
-                        batch_id=batch.id,
-                        company_id=batch.company_id,
-                        model=batch.model,
-                        provider_batch_id=batch.provider_batch_id,
-                        status=status.value,
-                        output_file_id=remote.output_file_id if remote else None,
-                        error_file_id=remote.error_file_id if remote else None,
+                        event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
                     )
                 ],
             )

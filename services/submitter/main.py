@@ -107,7 +107,6 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 max_requests=settings.batch_max_requests,
                 max_bytes=settings.batch_max_bytes,
                 max_conversation_chars=settings.max_conversation_chars,
-                poll_interval_s=settings.poll_interval_s,
                 retry_delay_s=settings.retry_backoff_s,
                 batch_created_topic=settings.topics.batch_created,
                 batch_completed_topic=settings.topics.batch_completed,

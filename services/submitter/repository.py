@@ -192,24 +192,20 @@ async def record_upload(
     return row is not None
 
 
-async def record_submitted(
-    conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str, poll_delay_s: float
-) -> bool:
-    """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses)."""
+async def record_submitted(conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str) -> bool:
+    """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses).
+
+    ``next_poll_at`` stays NULL: the poll schedule is the poller's, set from ``batch.created`` (or by
+    its adoption round), so the submitter needs no knowledge of poll intervals.
+    """
     row = (
         await conn.execute(
             text(
                 "UPDATE provider_batches SET provider_batch_id = :p, status = :v, submitted_at = now(), "
-                "submit_retry_at = NULL, next_poll_at = now() + make_interval(secs => :d), last_error = NULL "
+                "submit_retry_at = NULL, last_error = NULL "
                 "WHERE id = :id AND status = :s RETURNING id"
             ),
-            {
-                "p": provider_batch_id,
-                "v": BatchStatus.VALIDATING.value,
-                "d": poll_delay_s,
-                "id": batch_id,
-                "s": UNSUBMITTED,
-            },
+            {"p": provider_batch_id, "v": BatchStatus.VALIDATING.value, "id": batch_id, "s": UNSUBMITTED},
         )
     ).first()
     return row is not None

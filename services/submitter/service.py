@@ -4,6 +4,8 @@ Sequence for one batch (each arrow a separate commit or provider call):
     claim (batch row PENDING_SUBMISSION + requests) -> count attempt -> write JSONL -> upload ->
     record file id -> create provider batch (metadata carries our batch id) -> record provider id,
     VALIDATING, outbox ``batch.created``.
+The submitter never schedules polls: ``next_poll_at`` is the poller's alone, set when ``batch.created``
+reaches it (or when its own round adopts a submitted batch no event announced).
 The whole sequence runs under a PostgreSQL advisory lock on the batch id. A batch still
 PENDING_SUBMISSION whose lock is free therefore belongs to a dead process; the reconciler takes it
 and, if an earlier attempt may have reached the provider, first looks the batch up there by metadata,
@@ -47,7 +49,6 @@ class SubmitterConfig:
     max_requests: int
     max_bytes: int
     max_conversation_chars: int
-    poll_interval_s: float
     retry_delay_s: float
     batch_created_topic: str
     batch_completed_topic: str
@@ -206,15 +207,11 @@ class Submitter:
         self._crash_if("after_upload")
         created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
         self._crash_if("after_create")
-        await self._record(batch, created.id, request_count=built.lines)
+        await self._record(batch, created.id)
 
-    async def _record(
-        self, batch: repo.Unsubmitted, provider_batch_id: str, request_count: int | None = None
-    ) -> None:
+    async def _record(self, batch: repo.Unsubmitted, provider_batch_id: str) -> None:
         async with self._engine.begin() as conn:
-            if not await repo.record_submitted(
-                conn, batch.id, provider_batch_id, self._config.poll_interval_s
-            ):
+            if not await repo.record_submitted(conn, batch.id, provider_batch_id):
                 recorded = await repo.provider_batch_of(conn, batch.id)
                 if recorded is not None and recorded != provider_batch_id:
                     await self._cancel_orphan(batch, provider_batch_id, recorded)
@@ -227,9 +224,6 @@ class Submitter:
                         event_id=f"{batch.id}:created",
                         batch_id=batch.id,
                         company_id=batch.company_id,
-                        model=batch.model,
-                        provider_batch_id=provider_batch_id,
-                        request_count=request_count or 0,
                     )
                 ],
             )
@@ -265,11 +259,7 @@ class Submitter:
     @staticmethod
     def _completed(batch: repo.Unsubmitted) -> BatchCompleted:
         return BatchCompleted(
-            event_id=f"{batch.id}:completed",
-            batch_id=batch.id,
-            company_id=batch.company_id,
-            model=batch.model,
-            status="FAILED",
+            event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
         )
 
     async def _find_on_provider(self, batch: repo.Unsubmitted) -> ProviderBatch | None:
