@@ -1,4 +1,10 @@
-"""SQL of the poller: sharing due batches between instances and recording what the provider said."""
+"""SQL of the poller: sharing due batches between instances and recording what the provider said.
+
+The status a poll stores is decided in Python by ``lifecycle.batch_transition``; the SQL then guards
+the write on the lifecycle's own source set of that status (see :func:`observe`), so a poll working
+from a stale read (another poller moved the batch on after this one read it) matches no row instead
+of rewinding the batch. The moves are built once, at import.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,35 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.lifecycle import IN_FLIGHT, BatchStatus
+from shared.lifecycle import (
+    IN_FLIGHT,
+    PROVIDER_TERMINAL,
+    BatchStatus,
+    Move,
+    batch_move,
+    batch_sources,
+    values,
+)
 
-_IN_FLIGHT = sorted(s.value for s in IN_FLIGHT)
+_IN_FLIGHT = values(IN_FLIGHT)
+
+
+def observe(target: BatchStatus) -> Move:
+    """The write of a polled status: from an in-flight status the lifecycle lets reach ``target``.
+
+    An in-flight target may also be re-observed (polls repeat: same status, new counters and next
+    poll). A terminal one may not: it is written once, which is what makes ``batch.completed`` go out
+    once. Statuses outside the poller's domain (a batch not yet submitted, or already processed) never
+    match.
+    """
+    legal = batch_move(target, *(batch_sources(target) & IN_FLIGHT))
+    again = {target.value} if target in IN_FLIGHT else set()
+    return Move(legal.target, tuple(sorted({*legal.sources, *again})))
+
+
+#: Per in-flight status, the reschedule after a poll; per terminal status, the finishing write.
+RESCHEDULE: dict[BatchStatus, Move] = {s: observe(s) for s in IN_FLIGHT}
+FINISH: dict[BatchStatus, Move] = {s: observe(s) for s in PROVIDER_TERMINAL}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,36 +130,37 @@ async def reschedule(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
     *,
-    expected: BatchStatus,
     status: BatchStatus,
     delay_s: float,
     completed: int | None,
     failed: int | None,
     last_error: str | None,
-) -> None:
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET status = :s, poll_count = poll_count + 1, "
-            "next_poll_at = now() + make_interval(secs => :d), completed_count = :c, failed_count = :f, "
-            "last_error = coalesce(:e, last_error) WHERE id = :id AND status = :expected"
-        ),
-        {
-            "s": status.value,
-            "d": delay_s,
-            "c": completed,
-            "f": failed,
-            "e": last_error,
-            "id": batch_id,
-            "expected": expected.value,
-        },
-    )
+) -> bool:
+    """Store an in-flight status and the next poll; False if the row has moved past ``status``."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE provider_batches SET status = :to, poll_count = poll_count + 1, "
+                "next_poll_at = now() + make_interval(secs => :d), completed_count = :c, failed_count = :f, "
+                "last_error = coalesce(:e, last_error) WHERE id = :id AND status = ANY(:from) RETURNING id"
+            ),
+            {
+                **RESCHEDULE[status].params(),
+                "d": delay_s,
+                "c": completed,
+                "f": failed,
+                "e": last_error,
+                "id": batch_id,
+            },
+        )
+    ).first()
+    return row is not None
 
 
 async def finish(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
     *,
-    expected: BatchStatus,
     status: BatchStatus,
     output_file_id: str | None,
     error_file_id: str | None,
@@ -140,14 +173,14 @@ async def finish(
     row = (
         await conn.execute(
             text(
-                "UPDATE provider_batches SET status = :s, output_file_id = :o, error_file_id = :ef, "
+                "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
                 "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1 "
-                "WHERE id = :id AND status = :expected RETURNING id"
+                "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
             {
-                "s": status.value,
+                **FINISH[status].params(),
                 "o": output_file_id,
                 "ef": error_file_id,
                 "c": completed,
@@ -155,7 +188,6 @@ async def finish(
                 "e": last_error,
                 "codes": error_codes,
                 "id": batch_id,
-                "expected": expected.value,
             },
         )
     ).first()

@@ -113,7 +113,6 @@ class Poller:
                 await repo.reschedule(
                     conn,
                     batch.id,
-                    expected=batch.status,
                     status=batch.status,
                     delay_s=delay,
                     completed=None,
@@ -160,7 +159,6 @@ class Poller:
             await repo.reschedule(
                 conn,
                 batch.id,
-                expected=batch.status,
                 status=new,
                 delay_s=delay,
                 completed=_count(remote.request_counts.completed),
@@ -180,7 +178,6 @@ class Poller:
             done = await repo.finish(
                 conn,
                 batch.id,
-                expected=batch.status,
                 status=status,
                 output_file_id=remote.output_file_id if remote else None,
                 error_file_id=remote.error_file_id if remote else None,

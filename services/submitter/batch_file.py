@@ -18,15 +18,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.analysis import ProcessingType, chat_body, format_conversation
+from shared.lifecycle import RequestStatus
 from shared.provider.base import BATCH_ENDPOINT
 
+#: Only requests still claimed by this batch go into its file (a released one is no longer its own).
+CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
 _ROWS = text(
     """
     SELECT r.id, r.processing_type, r.model, m.role, m.content
     FROM ai_processing_requests r
     JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
     LEFT JOIN session_messages m ON m.session_id = r.session_id
-    WHERE r.batch_id = :bid AND r.status = 'BATCHING_IN_PROGRESS'
+    WHERE r.batch_id = :bid AND r.status = :claimed
     ORDER BY r.requested_at, r.id, m."order"
     """
 )
@@ -69,7 +72,7 @@ async def write_batch_file(
 ) -> BuiltFile:
     built = BuiltFile(path=path)
     limits = (max_bytes, max_requests, max_conversation_chars)
-    result = await conn.stream(_ROWS, {"bid": batch_id})
+    result = await conn.stream(_ROWS, {"bid": batch_id, "claimed": CLAIMED})
     with path.open("wb") as out:
         current: tuple[uuid.UUID, str, str] | None = None
         messages: list[tuple[str, str]] = []
