@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from services.poller.service import Poller, PollerConfig
+from services.poller.store import PostgresPollerStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated
 from shared.kafka.consumer import Delivery, Rejection
@@ -46,7 +47,7 @@ async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> No
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         poller = Poller(
-            ctx.engine,
+            PostgresPollerStore(ctx.engine),
             active,
             PollerConfig(
                 min_interval_s=settings.poll_interval_s,

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.poller.ports import DueBatch
 from shared.lifecycle import (
     IN_FLIGHT,
     PROVIDER_TERMINAL,
@@ -37,26 +36,17 @@ def observe(target: BatchStatus) -> Move:
     once. Statuses outside the poller's domain (a batch not yet submitted, or already processed) never
     match.
     """
-    legal = batch_move(target, *(batch_sources(target) & IN_FLIGHT))
-    again = {target.value} if target in IN_FLIGHT else set()
-    return Move(legal.target, tuple(sorted({*legal.sources, *again})))
+    forward = batch_sources(target) & IN_FLIGHT
+    # (batch_move with no sources means "every legal source": VALIDATING has none in flight.)
+    sources = set(batch_move(target, *forward).sources) if forward else set()
+    if target in IN_FLIGHT:
+        sources.add(target.value)
+    return Move(target.value, tuple(sorted(sources)))
 
 
 #: Per in-flight status, the reschedule after a poll; per terminal status, the finishing write.
 RESCHEDULE: dict[BatchStatus, Move] = {s: observe(s) for s in IN_FLIGHT}
 FINISH: dict[BatchStatus, Move] = {s: observe(s) for s in PROVIDER_TERMINAL}
-
-
-@dataclass(frozen=True, slots=True)
-class DueBatch:
-    id: uuid.UUID
-    company_id: str
-    model: str
-    provider_batch_id: str
-    status: BatchStatus
-    poll_count: int
-    submitted_at: datetime
-    last_error: str | None
 
 
 #: The first poll of a batch: not before the minimum interval after its submission (a late event or

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.submitter.accumulator import GroupKey
+from services.submitter.ports import Unsubmitted
 from shared.lifecycle import BATCH_INITIAL, BatchStatus, RequestStatus, batch_move, request_move
 
 #: Pending requests into a new batch; back to pending when they do not fit its file; failed when they
@@ -147,16 +146,6 @@ async def fail_requests(
         ),
         {**FAIL_REQUEST.params(), "reason": reason, "ids": list(ids), "bid": batch_id},
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubmitted:
-    id: uuid.UUID
-    company_id: str
-    model: str
-    created_at: datetime
-    submit_attempts: int
-    input_file_id: str | None
 
 
 async def begin_attempt(conn: AsyncConnection, batch_id: uuid.UUID) -> Unsubmitted | None:

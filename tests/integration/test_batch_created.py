@@ -19,8 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from emulator.config import EmulatorConfig
 from services.poller.main import CreatedHandler
 from services.poller.service import Poller, PollerConfig
+from services.poller.store import PostgresPollerStore
 from services.submitter.accumulator import GroupKey
 from services.submitter.service import Submitter, SubmitterConfig
+from services.submitter.store import PostgresSubmitterStore
 from shared.events import BatchCreated, decode
 from shared.kafka.consumer import Delivery
 from shared.provider.openai import build_provider
@@ -55,7 +57,7 @@ async def submit(engine: AsyncEngine, settings: Settings, tmp_path: Path) -> uui
     await seed_pending(engine, 3)
     provider = build_provider(settings)
     try:
-        submitter = Submitter(engine, provider, SubmitterConfig(
+        submitter = Submitter(PostgresSubmitterStore(engine), provider, SubmitterConfig(
             max_requests=10, max_bytes=10**6, max_conversation_chars=1000, retry_delay_s=1,
             batch_created_topic=settings.topics.batch_created,
             batch_completed_topic=settings.topics.batch_completed, work_dir=tmp_path,
@@ -70,7 +72,7 @@ def poller(engine: AsyncEngine, settings: Settings, *, adopt_after_s: float, min
     config = PollerConfig(min_interval_s=min_interval_s, max_interval_s=1.0, window=timedelta(hours=24),
                           grace=timedelta(hours=1), batch_completed_topic=settings.topics.batch_completed,
                           adopt_after_s=adopt_after_s)
-    return Poller(engine, build_provider(settings), config, on_commit=lambda: None)
+    return Poller(PostgresPollerStore(engine), build_provider(settings), config, on_commit=lambda: None)
 
 
 async def batch_rows(engine: AsyncEngine) -> list[Any]:

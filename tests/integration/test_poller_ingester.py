@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingester.service import Ingester, IngesterConfig
 from services.poller import repository as poll_repo
 from services.poller.service import Poller, PollerConfig
+from services.poller.store import PostgresPollerStore
 from shared.analysis import ProcessingType, chat_body
 from shared.events import BatchCompleted, decode
 from shared.lifecycle import BatchStatus
@@ -60,7 +61,7 @@ async def seed_batch(engine: AsyncEngine, settings: Settings, tmp_path: Path, *,
 def poller(engine: AsyncEngine, settings: Settings, **overrides: object) -> Poller:
     config = PollerConfig(min_interval_s=0.2, max_interval_s=0.5, window=timedelta(hours=24),
                           grace=timedelta(hours=1), batch_completed_topic=settings.topics.batch_completed)
-    return Poller(engine, build_provider(settings), config.__class__(**{**config.__dict__, **overrides})
+    return Poller(PostgresPollerStore(engine), build_provider(settings), config.__class__(**{**config.__dict__, **overrides})
                   if overrides else config, on_commit=lambda: None)
 
 
