@@ -1,6 +1,6 @@
 """The poller's decisions, in memory: first poll, adoption, backoff, overdue batches, one announcement.
 
-The store and the provider are fakes (``tests.fakes``) that apply the same guarded moves as the SQL;
+The store and the provider are fakes (``tests.fake_stores``, ``tests.fakes``) that apply the same guarded moves as the SQL;
 time is a fake clock moved by hand. Sharing due batches between instances under row locks stays
 covered by ``tests/integration/test_poller_ingester.py``.
 """
@@ -15,7 +15,8 @@ from services.poller.service import OVERDUE_MARK, Poller, PollerConfig
 from shared.events import BatchCompleted
 from shared.lifecycle import BatchStatus
 from shared.provider.base import ProviderError
-from tests.fakes import FakeBatchProvider, FakeClock, FakePollerStore
+from tests.fake_stores import FakeClock, FakePollerStore
+from tests.fakes import FakeBatchProvider
 
 COMPLETED = "t.batch.completed"
 

@@ -1,6 +1,6 @@
 """The submitter's decisions, in memory (no I/O beyond a temporary JSONL file): takeover, retries, failures.
 
-The store and the provider are fakes (``tests.fakes``) that apply the same guarded moves as the SQL.
+The store and the provider are fakes (``tests.fake_stores``, ``tests.fakes``) that apply the same guarded moves as the SQL.
 What stays integration-only: the advisory lock itself (a session lock PostgreSQL drops with its
 connection) and a takeover after a database restart while the first owner lives on
 (``tests/reliability/test_submitter_lock_loss.py``); here a lock is a set, and the fencing by attempt
@@ -23,7 +23,8 @@ from shared.lifecycle import (
     unfinished_reason,
 )
 from shared.provider.base import PermanentProviderError, RetryableProviderError
-from tests.fakes import FakeBatchProvider, FakeSubmitterStore
+from tests.fake_stores import FakeSubmitterStore
+from tests.fakes import FakeBatchProvider
 
 GROUP = GroupKey("acme", "gpt-4o-mini")
 CREATED, COMPLETED = "t.batch.created", "t.batch.completed"
