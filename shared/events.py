@@ -1,18 +1,29 @@
 """Event contracts on batchline's topics: JSON on the wire, keyed by company id, versioned.
 
-Every event carries ``schema_version``. Consumers accept unknown fields (producers may add fields
-without a coordinated release) but reject a missing required field or a wrong type with a reason
-that names the field; the consumer loop dead-letters such records instead of stopping.
+Events wake a stage; the database is the truth. An event therefore carries what its consumer needs
+to find the work (ids) and its partition key, not a copy of the state: the consumer reads the rows.
 
-A version bump is needed only for a breaking change; ``decode`` refuses versions it does not know,
-so an old consumer dead-letters a newer event rather than misreading it.
+``schema_version`` is the version of one event type's contract (each type counts on its own):
+- consumers ignore unknown fields, so *adding* a field needs no bump and no coordinated release;
+- *removing* a field (or changing its meaning or type) is done by bumping the type's version. The
+  writer then stamps the new version and every consumer lists the versions it reads (``READS``):
+  a newer consumer still reads the older version (its extra fields are ignored), so a topic written
+  before the change replays cleanly; an older consumer refuses the newer version with a reason and
+  the record is dead-lettered instead of misread (the database sweeps recover the work). Deploy the
+  consumers first, then the writers.
+Consumers reject a missing required field or a wrong type with a reason that names the field; the
+consumer loop dead-letters such records instead of stopping.
+
+Versions today: ``session.upserted`` and ``request.pending`` 1; ``batch.created`` and
+``batch.completed`` 2 (version 2 dropped the copies of database state nobody read: the provider ids,
+model, request count, status and file ids; only ``batch_id`` is read, ``company_id`` is the key).
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, Protocol, TypeVar
 
 import orjson
 from pydantic import (
@@ -28,6 +39,8 @@ from pydantic import (
 
 from shared.analysis import ProcessingType
 
+#: Version of the contracts that never changed (session events, request.pending, dead letters); also
+#: what a record without ``schema_version`` is taken to be.
 SCHEMA_VERSION: Literal[1] = 1
 
 
@@ -62,7 +75,11 @@ class DecodeError(ValueError):
 class _Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, str_strip_whitespace=False)
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    #: Versions of this type's contract that :func:`decode` accepts (the current one and the older
+    #: ones it can still read: versions that only had more fields).
+    READS: ClassVar[frozenset[int]] = frozenset({SCHEMA_VERSION})
+
+    schema_version: int = SCHEMA_VERSION
     event_id: Ident
 
     def key(self) -> bytes:
@@ -203,30 +220,36 @@ def pending_event(row: PendingRequestRow, cause: str) -> RequestPending:
 
 
 class BatchCreated(_Event):
-    """A provider batch exists for a local batch; the poller starts tracking it."""
+    """A provider batch exists for a local batch: the poller schedules its first poll.
 
+    Version 2 (v1 also had ``model``, ``provider_batch_id`` and ``request_count``, which the poller
+    never read: it reads the batch row).
+    """
+
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
+
+    schema_version: int = 2
     type: Literal["batch.created"] = "batch.created"
     batch_id: uuid.UUID
     company_id: Ident
-    model: ModelName
-    provider_batch_id: Ident
-    request_count: int = Field(ge=0)
 
     def company_key(self) -> str:
         return self.company_id
 
 
 class BatchCompleted(_Event):
-    """A batch reached a terminal provider status; the ingester resolves its requests."""
+    """A batch reached a terminal provider status (or failed at submission): the ingester resolves it.
 
+    Version 2 (v1 also had ``model``, ``provider_batch_id``, ``status`` and the file ids: the ingester
+    reads them from the batch row, which is what it must trust on a replay or a sweep anyway).
+    """
+
+    READS: ClassVar[frozenset[int]] = frozenset({1, 2})
+
+    schema_version: int = 2
     type: Literal["batch.completed"] = "batch.completed"
     batch_id: uuid.UUID
     company_id: Ident
-    model: ModelName
-    provider_batch_id: Ident | None = None
-    status: Literal["COMPLETED", "FAILED", "EXPIRED", "CANCELLED"]
-    output_file_id: str | None = None
-    error_file_id: str | None = None
 
     def company_key(self) -> str:
         return self.company_id
@@ -276,10 +299,12 @@ def decode(model: type[E], raw: bytes | None) -> E:
         raise DecodeError(f"not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise DecodeError(f"expected a JSON object, got {type(data).__name__}")
-    version = data.get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION:
-        raise DecodeError(f"unsupported schema_version {version!r} (this consumer reads {SCHEMA_VERSION})")
+    version = data.pop("schema_version", SCHEMA_VERSION)
+    if type(version) is not int or version not in model.READS:
+        reads = ", ".join(str(v) for v in sorted(model.READS))
+        raise DecodeError(f"unsupported schema_version {version!r} (this consumer reads {reads})")
     try:
+        # An older version is read as the current one: its fields are a superset.
         return model.model_validate(data)
     except ValidationError as exc:
         raise DecodeError(_reason(exc)) from None

@@ -17,6 +17,7 @@ import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -35,6 +36,9 @@ from shared.provider.base import (
     RequestCounts,
 )
 
+#: Where the fake clocks start: the provider's (epoch seconds) and the stores' (datetime) agree.
+START = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
 
 @dataclass
 class FakeBatchProvider:
@@ -44,13 +48,18 @@ class FakeBatchProvider:
     files: dict[str, list[bytes]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
     fail_next: dict[str, list[ProviderError]] = field(default_factory=dict)
+    #: ``before[method]()`` runs once at the next call of ``method``: what another process does meanwhile.
+    before: dict[str, Callable[[], None]] = field(default_factory=dict)
     #: Status a cancel leaves the batch in (the real API answers "cancelling" first).
     cancel_status: str = "cancelling"
-    clock: int = 1_000_000
+    clock: int = int(START.timestamp())
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def _enter(self, method: str, arg: str) -> None:
         self.calls.append((method, arg))
+        hook = self.before.pop(method, None)
+        if hook is not None:
+            hook()
         queued = self.fail_next.get(method)
         if queued:
             raise queued.pop(0)

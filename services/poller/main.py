@@ -1,4 +1,4 @@
-"""Poller process: ``batch.created`` in (start tracking), provider polls, ``batch.completed`` out."""
+"""Poller process: ``batch.created`` in (schedule the first poll), provider polls, ``batch.completed`` out."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from services.poller import repository as repo
 from services.poller.service import Poller, PollerConfig
+from services.poller.store import PostgresPollerStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated
 from shared.kafka.consumer import Delivery, Rejection
@@ -23,12 +21,13 @@ SERVICE = "poller"
 
 
 class CreatedHandler:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    """Wakes the poller: the announced batches get their first poll scheduled (idempotently)."""
+
+    def __init__(self, poller: Poller) -> None:
+        self._poller = poller
 
     async def __call__(self, deliveries: Sequence[Delivery[BatchCreated]]) -> list[Rejection]:
-        async with self._engine.begin() as conn:
-            await repo.track(conn, [d.event.batch_id for d in deliveries])
+        await self._poller.track([d.event.batch_id for d in deliveries])
         return []
 
 
@@ -48,7 +47,7 @@ async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> No
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         poller = Poller(
-            ctx.engine,
+            PostgresPollerStore(ctx.engine),
             active,
             PollerConfig(
                 min_interval_s=settings.poll_interval_s,
@@ -56,12 +55,13 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 window=parse_window(settings.completion_window),
                 grace=timedelta(seconds=settings.batch_expiry_grace_s),
                 batch_completed_topic=settings.topics.batch_completed,
+                adopt_after_s=max(30.0, 2 * settings.poll_interval_s),
                 lease_s=max(30.0, settings.provider_timeout_s * 2),
             ),
             on_commit=ctx.relay.wake,
         )
         ctx.metrics.add_source("poller", lambda: poller.stats)
-        loop = ctx.consumer_loop([settings.topics.batch_created], BatchCreated, CreatedHandler(ctx.engine))
+        loop = ctx.consumer_loop([settings.topics.batch_created], BatchCreated, CreatedHandler(poller))
         tick = max(0.05, min(1.0, settings.poll_interval_s / 4))
 
         async def polling(stop: asyncio.Event) -> None:

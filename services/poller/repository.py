@@ -1,42 +1,80 @@
-"""SQL of the poller: sharing due batches between instances and recording what the provider said."""
+"""SQL of the poller: sharing due batches between instances and recording what the provider said.
+
+The status a poll stores is decided in Python by ``lifecycle.batch_transition``; the SQL then guards
+the write on the lifecycle's own source set of that status (see :func:`observe`), so a poll working
+from a stale read (another poller moved the batch on after this one read it) matches no row instead
+of rewinding the batch. The moves are built once, at import.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.lifecycle import IN_FLIGHT, BatchStatus
+from services.poller.ports import DueBatch
+from shared.lifecycle import (
+    IN_FLIGHT,
+    PROVIDER_TERMINAL,
+    BatchStatus,
+    Move,
+    batch_move,
+    batch_sources,
+    values,
+)
 
-_IN_FLIGHT = sorted(s.value for s in IN_FLIGHT)
-
-
-@dataclass(frozen=True, slots=True)
-class DueBatch:
-    id: uuid.UUID
-    company_id: str
-    model: str
-    provider_batch_id: str
-    status: BatchStatus
-    poll_count: int
-    submitted_at: datetime
-    last_error: str | None
+_IN_FLIGHT = values(IN_FLIGHT)
 
 
-async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID]) -> None:
-    """Make sure announced batches are scheduled (idempotent: an existing schedule is kept)."""
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET next_poll_at = now() "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND next_poll_at IS NULL "
-            "AND status = ANY(CAST(:live AS text[]))"
-        ),
-        {"ids": list(batch_ids), "live": _IN_FLIGHT},
-    )
+def observe(target: BatchStatus) -> Move:
+    """The write of a polled status: from an in-flight status the lifecycle lets reach ``target``.
+
+    An in-flight target may also be re-observed (polls repeat: same status, new counters and next
+    poll). A terminal one may not: it is written once, which is what makes ``batch.completed`` go out
+    once. Statuses outside the poller's domain (a batch not yet submitted, or already processed) never
+    match.
+    """
+    forward = batch_sources(target) & IN_FLIGHT
+    # (batch_move with no sources means "every legal source": VALIDATING has none in flight.)
+    sources = set(batch_move(target, *forward).sources) if forward else set()
+    if target in IN_FLIGHT:
+        sources.add(target.value)
+    return Move(target.value, tuple(sorted(sources)))
+
+
+#: Per in-flight status, the reschedule after a poll; per terminal status, the finishing write.
+RESCHEDULE: dict[BatchStatus, Move] = {s: observe(s) for s in IN_FLIGHT}
+FINISH: dict[BatchStatus, Move] = {s: observe(s) for s in PROVIDER_TERMINAL}
+
+
+#: The first poll of a batch: not before the minimum interval after its submission (a late event or
+#: an adoption makes it due at once). Only an unscheduled in-flight batch gets one, so a replayed
+#: ``batch.created`` never resets the schedule of a batch being polled, nor touches a finished one.
+_FIRST_POLL = (
+    "UPDATE provider_batches "
+    "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
+    "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
+    "AND status = ANY(CAST(:live AS text[])) AND {which} RETURNING id"
+)
+_TRACK = text(_FIRST_POLL.format(which="id = ANY(CAST(:ids AS uuid[]))"))
+#: Submitted batches no ``batch.created`` scheduled within the grace period (event lost, dead-lettered
+#: or not consumed yet). Served by ``ix_batches_due`` (its key holds the NULLs, its predicate the
+#: in-flight statuses), like the due query.
+_ADOPT = text(_FIRST_POLL.format(which="submitted_at < now() - make_interval(secs => :grace)"))
+
+
+async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID], *, first_delay_s: float) -> int:
+    """Schedule the first poll of announced batches (idempotent). Returns how many were scheduled."""
+    rows = await conn.execute(_TRACK, {"ids": list(batch_ids), "live": _IN_FLIGHT, "first": first_delay_s})
+    return len(rows.all())
+
+
+async def adopt(conn: AsyncConnection, *, older_than_s: float, first_delay_s: float) -> int:
+    """Schedule submitted batches no event announced within ``older_than_s``. Returns the count."""
+    rows = await conn.execute(_ADOPT, {"grace": older_than_s, "live": _IN_FLIGHT, "first": first_delay_s})
+    return len(rows.all())
 
 
 async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> list[DueBatch]:
@@ -82,36 +120,37 @@ async def reschedule(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
     *,
-    expected: BatchStatus,
     status: BatchStatus,
     delay_s: float,
     completed: int | None,
     failed: int | None,
     last_error: str | None,
-) -> None:
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET status = :s, poll_count = poll_count + 1, "
-            "next_poll_at = now() + make_interval(secs => :d), completed_count = :c, failed_count = :f, "
-            "last_error = coalesce(:e, last_error) WHERE id = :id AND status = :expected"
-        ),
-        {
-            "s": status.value,
-            "d": delay_s,
-            "c": completed,
-            "f": failed,
-            "e": last_error,
-            "id": batch_id,
-            "expected": expected.value,
-        },
-    )
+) -> bool:
+    """Store an in-flight status and the next poll; False if the row has moved past ``status``."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE provider_batches SET status = :to, poll_count = poll_count + 1, "
+                "next_poll_at = now() + make_interval(secs => :d), completed_count = :c, failed_count = :f, "
+                "last_error = coalesce(:e, last_error) WHERE id = :id AND status = ANY(:from) RETURNING id"
+            ),
+            {
+                **RESCHEDULE[status].params(),
+                "d": delay_s,
+                "c": completed,
+                "f": failed,
+                "e": last_error,
+                "id": batch_id,
+            },
+        )
+    ).first()
+    return row is not None
 
 
 async def finish(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
     *,
-    expected: BatchStatus,
     status: BatchStatus,
     output_file_id: str | None,
     error_file_id: str | None,
@@ -124,14 +163,14 @@ async def finish(
     row = (
         await conn.execute(
             text(
-                "UPDATE provider_batches SET status = :s, output_file_id = :o, error_file_id = :ef, "
+                "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
                 "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1 "
-                "WHERE id = :id AND status = :expected RETURNING id"
+                "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
             {
-                "s": status.value,
+                **FINISH[status].params(),
                 "o": output_file_id,
                 "ef": error_file_id,
                 "c": completed,
@@ -139,7 +178,6 @@ async def finish(
                 "e": last_error,
                 "codes": error_codes,
                 "id": batch_id,
-                "expected": expected.value,
             },
         )
     ).first()

@@ -1,21 +1,28 @@
 """Polling in-flight batches: ask the provider, apply the lifecycle, announce terminal states.
 
+The poller alone owns the poll schedule (``next_poll_at``). ``batch.created`` schedules a batch's
+first poll the moment it is consumed; each round also adopts submitted batches that no event
+scheduled within a grace period, so a lost or late event delays a batch but never strands it.
+
 The poller is the only writer of provider-reported statuses. A batch past its completion window
 plus grace is cancelled and, once the provider confirms, recorded as EXPIRED so its unfinished
 requests are retried like those of any expired batch.
+
+The database is reached only through the :class:`~services.poller.ports.PollerStore` passed in, and
+time through ``clock``, so the orchestration runs in memory in its unit tests.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.poller import repository as repo
+from services.poller.ports import DueBatch, PollerStore, Terminal
 from shared.events import BatchCompleted
 from shared.lifecycle import (
     PROVIDER_TERMINAL,
@@ -26,7 +33,6 @@ from shared.lifecycle import (
     is_overdue,
     next_poll_delay_s,
 )
-from shared.outbox import enqueue
 from shared.provider.base import BatchProvider, ProviderBatch, ProviderError, ProviderNotFound
 
 log = structlog.get_logger(__name__)
@@ -41,6 +47,8 @@ class PollerConfig:
     window: timedelta
     grace: timedelta
     batch_completed_topic: str
+    #: A submitted batch still unscheduled after this long is adopted by the round (its event is late).
+    adopt_after_s: float = 60.0
     lease_s: float = 120.0
     claim_limit: int = 50
     concurrency: int = 8
@@ -49,26 +57,38 @@ class PollerConfig:
 class Poller:
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: PollerStore,
         provider: BatchProvider,
         config: PollerConfig,
         on_commit: Callable[[], None],
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
+        self._clock = clock
         self._limit = asyncio.Semaphore(config.concurrency)
-        self.stats = {"polls": 0, "batches_finished": 0, "poll_errors": 0}
+        self.stats = {"polls": 0, "batches_finished": 0, "poll_errors": 0, "batches_adopted": 0}
+
+    async def track(self, batch_ids: Sequence[uuid.UUID]) -> int:
+        """``batch.created``: schedule the first poll (a replay finds it scheduled: no change)."""
+        return await self._store.track(batch_ids, first_delay_s=self._config.min_interval_s)
 
     async def poll_due_once(self) -> int:
-        async with self._engine.begin() as conn:
-            due = await repo.claim_due(conn, limit=self._config.claim_limit, lease_s=self._config.lease_s)
+        """One round: adopt what no event announced, then poll the due batches; returns batches polled."""
+        adopted = await self._store.adopt(
+            older_than_s=self._config.adopt_after_s, first_delay_s=self._config.min_interval_s
+        )
+        if adopted:
+            self.stats["batches_adopted"] += adopted
+            log.warning("adopted submitted batches no batch.created scheduled", batches=adopted)
+        due = await self._store.claim_due(limit=self._config.claim_limit, lease_s=self._config.lease_s)
         if due:
             await asyncio.gather(*(self._poll_guarded(b) for b in due))
         return len(due)
 
-    async def _poll_guarded(self, batch: repo.DueBatch) -> None:
+    async def _poll_guarded(self, batch: DueBatch) -> None:
         async with self._limit:
             try:
                 await self._poll(batch)
@@ -76,7 +96,7 @@ class Poller:
                 self.stats["poll_errors"] += 1
                 log.warning("poll failed", batch_id=str(batch.id), error=repr(exc)[:300])
 
-    async def _poll(self, batch: repo.DueBatch) -> None:
+    async def _poll(self, batch: DueBatch) -> None:
         self.stats["polls"] += 1
         delay = next_poll_delay_s(
             batch.poll_count + 1,
@@ -86,27 +106,19 @@ class Poller:
         try:
             remote = await self._provider.retrieve_batch(batch.provider_batch_id)
         except ProviderNotFound:
-            await self._finish(batch, BatchStatus.FAILED, None, "provider_batch_not_found", ["not_found"])
+            gone = Terminal(BatchStatus.FAILED, detail="provider_batch_not_found", error_codes=["not_found"])
+            await self._finish(batch, gone)
             return
         except ProviderError as exc:
-            async with self._engine.begin() as conn:
-                await repo.reschedule(
-                    conn,
-                    batch.id,
-                    expected=batch.status,
-                    status=batch.status,
-                    delay_s=delay,
-                    completed=None,
-                    failed=None,
-                    last_error=f"poll: {exc}",
-                )
+            await self._store.reschedule(
+                batch.id, batch.status, delay_s=delay, completed=None, failed=None, last_error=f"poll: {exc}"
+            )
             return
 
         target = from_provider_status(remote.status)
         overdue_marked = bool(batch.last_error and batch.last_error.startswith("overdue"))
-        now = datetime.now(UTC)
         window_passed = is_overdue(
-            batch.submitted_at, window=self._config.window, grace=self._config.grace, now=now
+            batch.submitted_at, window=self._config.window, grace=self._config.grace, now=self._clock()
         )
         if window_passed and target not in PROVIDER_TERMINAL and target is not BatchStatus.CANCELLING:
             log.warning("batch overdue; cancelling", batch_id=str(batch.id), provider_batch_id=remote.id)
@@ -132,64 +144,42 @@ class Poller:
             )
             new = batch.status
         if new in PROVIDER_TERMINAL:
-            codes = [_storable(e.code, 64) for e in remote.errors[:100] if e.code]
-            detail = _storable("; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]), 2000) or None
-            await self._finish(batch, new, remote, detail, codes)
+            await self._finish(batch, _terminal(new, remote))
             return
-        async with self._engine.begin() as conn:
-            await repo.reschedule(
-                conn,
-                batch.id,
-                expected=batch.status,
-                status=new,
-                delay_s=delay,
-                completed=_count(remote.request_counts.completed),
-                failed=_count(remote.request_counts.failed),
-                last_error=OVERDUE_MARK if overdue_marked else None,
-            )
+        await self._store.reschedule(
+            batch.id,
+            new,
+            delay_s=delay,
+            completed=_count(remote.request_counts.completed),
+            failed=_count(remote.request_counts.failed),
+            last_error=OVERDUE_MARK if overdue_marked else None,
+        )
 
-    async def _finish(
-        self,
-        batch: repo.DueBatch,
-        status: BatchStatus,
-        remote: ProviderBatch | None,
-        detail: str | None,
-        codes: list[str],
-    ) -> None:
-        async with self._engine.begin() as conn:
-            done = await repo.finish(
-                conn,
-                batch.id,
-                expected=batch.status,
-                status=status,
-                output_file_id=remote.output_file_id if remote else None,
-                error_file_id=remote.error_file_id if remote else None,
-                completed=_count(remote.request_counts.completed) if remote else None,
-                failed=_count(remote.request_counts.failed) if remote else None,
-                last_error=detail,
-                error_codes=codes,
-            )
-            if not done:
-                return
-            await enqueue(
-                conn,
-                self._config.batch_completed_topic,
-                [
-                    BatchCompleted(
-                        event_id=f"{batch.id}:completed",
-                        batch_id=batch.id,
-                        company_id=batch.company_id,
-                        model=batch.model,
-                        provider_batch_id=batch.provider_batch_id,
-                        status=status.value,
-                        output_file_id=remote.output_file_id if remote else None,
-                        error_file_id=remote.error_file_id if remote else None,
-                    )
-                ],
-            )
+    async def _finish(self, batch: DueBatch, outcome: Terminal) -> None:
+        announced = BatchCompleted(
+            event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
+        )
+        if not await self._store.finish(
+            batch.id, outcome, topic=self._config.batch_completed_topic, event=announced
+        ):
+            return  # another poller stored it (and announced it) first
         self._on_commit()
         self.stats["batches_finished"] += 1
-        log.info("batch finished", batch_id=str(batch.id), status=status.value, detail=detail)
+        log.info("batch finished", batch_id=str(batch.id), status=outcome.status.value, detail=outcome.detail)
+
+
+def _terminal(status: BatchStatus, remote: ProviderBatch) -> Terminal:
+    codes = [_storable(e.code, 64) for e in remote.errors[:100] if e.code]
+    detail = _storable("; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]), 2000) or None
+    return Terminal(
+        status,
+        output_file_id=remote.output_file_id,
+        error_file_id=remote.error_file_id,
+        completed=_count(remote.request_counts.completed),
+        failed=_count(remote.request_counts.failed),
+        detail=detail,
+        error_codes=codes,
+    )
 
 
 def _storable(text: str, limit: int) -> str:

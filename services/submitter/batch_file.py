@@ -4,32 +4,58 @@ One server-side cursor walks the batch's requests joined with their messages; ea
 one line written as soon as its messages are read, so memory holds one conversation at a time. The
 byte limit is enforced on the real encoded size: requests that would push the file over it are
 returned as overflow (the caller gives them back to pending) instead of breaking the file.
+
+:func:`write_lines` is the rule, fed by any stream of rows; :func:`write_batch_file` feeds it from the
+database, the in-memory store of the orchestration tests from a list, so both build the same file.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.analysis import ProcessingType, chat_body, format_conversation
+from shared.lifecycle import RequestStatus
 from shared.provider.base import BATCH_ENDPOINT
 
+#: Only requests still claimed by this batch go into its file (a released one is no longer its own).
+CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
 _ROWS = text(
     """
     SELECT r.id, r.processing_type, r.model, m.role, m.content
     FROM ai_processing_requests r
     JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
     LEFT JOIN session_messages m ON m.session_id = r.session_id
-    WHERE r.batch_id = :bid AND r.status = 'BATCHING_IN_PROGRESS'
+    WHERE r.batch_id = :bid AND r.status = :claimed
     ORDER BY r.requested_at, r.id, m."order"
     """
 )
+
+
+class FileRow(NamedTuple):
+    """One message of one request, in file order (a request without messages has role None)."""
+
+    id: uuid.UUID
+    processing_type: str
+    model: str
+    role: str | None
+    content: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileLimits:
+    """Keyword-only: three ints in a row are too easy to pass in the wrong order."""
+
+    max_bytes: int
+    max_requests: int
+    max_conversation_chars: int
 
 
 @dataclass(slots=True)
@@ -67,22 +93,35 @@ async def write_batch_file(
     max_requests: int,
     max_conversation_chars: int,
 ) -> BuiltFile:
+    limits = FileLimits(
+        max_bytes=max_bytes, max_requests=max_requests, max_conversation_chars=max_conversation_chars
+    )
+    result = await conn.stream(_ROWS, {"bid": batch_id, "claimed": CLAIMED})
+
+    async def rows() -> AsyncIterable[FileRow]:
+        async for row in result:
+            yield FileRow(row.id, row.processing_type, row.model, row.role, row.content)
+
+    return await write_lines(rows(), path, limits)
+
+
+async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimits) -> BuiltFile:
+    """Write one JSONL line per request of ``rows`` (grouped by request, messages in order)."""
     built = BuiltFile(path=path)
-    limits = (max_bytes, max_requests, max_conversation_chars)
-    result = await conn.stream(_ROWS, {"bid": batch_id})
+    bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
     with path.open("wb") as out:
         current: tuple[uuid.UUID, str, str] | None = None
         messages: list[tuple[str, str]] = []
-        async for row in result:
+        async for row in rows:
             key = (row.id, row.processing_type, row.model)
             if current is not None and key != current:
-                _emit(out, built, current, messages, limits)
+                _emit(out, built, current, messages, bounds)
                 messages = []
             current = key
             if row.role is not None:
-                messages.append((row.role, row.content))
+                messages.append((row.role, row.content or ""))
         if current is not None:
-            _emit(out, built, current, messages, limits)
+            _emit(out, built, current, messages, bounds)
     return built
 
 

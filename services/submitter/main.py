@@ -11,11 +11,10 @@ import asyncio
 import time
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from services.submitter.accumulator import Accumulator, GroupKey
-from services.submitter.repository import pending_groups
+from services.submitter.ports import SubmitterStore
 from services.submitter.service import Submitter, SubmitterConfig
+from services.submitter.store import PostgresSubmitterStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
@@ -46,12 +45,12 @@ class PendingHandler:
 
 class Flusher:
     def __init__(
-        self, submitter: Submitter, accumulator: Accumulator, settings: Settings, engine: AsyncEngine
+        self, submitter: Submitter, accumulator: Accumulator, settings: Settings, store: SubmitterStore
     ) -> None:
         self._submitter = submitter
         self._acc = accumulator
         self._settings = settings
-        self._engine = engine
+        self._store = store
         self._tick = max(0.05, min(0.5, settings.batch_linger_s / 4))
         self._sweep_every = max(1.0, min(30.0, settings.batch_linger_s))
         self._last_sweep = 0.0
@@ -77,8 +76,7 @@ class Flusher:
         return False
 
     async def _sweep_groups(self) -> list[GroupKey]:
-        async with self._engine.connect() as conn:
-            return await pending_groups(conn, min_wait_s=self._settings.batch_linger_s)
+        return await self._store.pending_groups(min_wait_s=self._settings.batch_linger_s)
 
 
 async def reconcile_forever(submitter: Submitter, interval_s: float, stop: asyncio.Event) -> None:
@@ -100,14 +98,14 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         )
         work_dir = settings.home.resolve() / "tmp"
         work_dir.mkdir(parents=True, exist_ok=True)
+        store = PostgresSubmitterStore(ctx.engine)
         submitter = Submitter(
-            ctx.engine,
+            store,
             active,
             SubmitterConfig(
                 max_requests=settings.batch_max_requests,
                 max_bytes=settings.batch_max_bytes,
                 max_conversation_chars=settings.max_conversation_chars,
-                poll_interval_s=settings.poll_interval_s,
                 retry_delay_s=settings.retry_backoff_s,
                 batch_created_topic=settings.topics.batch_created,
                 batch_completed_topic=settings.topics.batch_completed,
@@ -120,7 +118,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         loop = ctx.consumer_loop(
             [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
         )
-        flusher = Flusher(submitter, accumulator, settings, ctx.engine)
+        flusher = Flusher(submitter, accumulator, settings, store)
         reconcile_interval = max(1.0, min(30.0, settings.batch_linger_s * 2))
 
         async def reconciler(stop: asyncio.Event) -> None:

@@ -1,21 +1,33 @@
-"""Set-based SQL of the submitter: claiming requests into local batches and recording submissions."""
+"""Set-based SQL of the submitter: claiming requests into local batches and recording submissions.
+
+Every status write is a :class:`shared.lifecycle.Move` built below, once, at import: the SQL binds
+``:to`` and guards on ``status = ANY(:from)``, so it spells no status and cannot make a move the
+lifecycle forbids.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.submitter.accumulator import GroupKey
-from shared.lifecycle import BatchStatus, RequestStatus
+from services.submitter.ports import Unsubmitted
+from shared.lifecycle import BATCH_INITIAL, BatchStatus, RequestStatus, batch_move, request_move
 
+#: Pending requests into a new batch; back to pending when they do not fit its file; failed when they
+#: never can fit one.
+CLAIM = request_move(RequestStatus.BATCHING_IN_PROGRESS, RequestStatus.PENDING_BATCHING)
+RELEASE = request_move(RequestStatus.PENDING_BATCHING, RequestStatus.BATCHING_IN_PROGRESS)
+FAIL_REQUEST = request_move(RequestStatus.PROCESSING_FAILED, RequestStatus.BATCHING_IN_PROGRESS)
+#: The batch reached the provider (the poller takes it from here), or never will.
+SUBMITTED = batch_move(BatchStatus.VALIDATING, BatchStatus.PENDING_SUBMISSION)
+FAIL_UNSUBMITTED = batch_move(BatchStatus.FAILED, BatchStatus.PENDING_SUBMISSION)
+#: What a new batch starts as, and what every submission step requires it still to be.
+UNSUBMITTED = BATCH_INITIAL.value
 PENDING = RequestStatus.PENDING_BATCHING.value
-CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
-UNSUBMITTED = BatchStatus.PENDING_SUBMISSION.value
 
 
 async def try_lock(conn: AsyncConnection, batch_id: uuid.UUID) -> bool:
@@ -56,7 +68,7 @@ async def claim(
             """
             WITH candidates AS (
                 SELECT id, attempt, approx_bytes, requested_at FROM ai_processing_requests
-                WHERE company_id = :c AND model = :m AND status = :pending AND batch_id IS NULL
+                WHERE company_id = :c AND model = :m AND status = ANY(:from) AND batch_id IS NULL
                   AND (not_before IS NULL OR not_before <= now())
                 ORDER BY requested_at, id
                 LIMIT :n
@@ -68,8 +80,9 @@ async def claim(
                 FROM candidates
             ), taken AS (
                 UPDATE ai_processing_requests r
-                SET status = :claimed, batch_id = :bid, updated_at = now()
+                SET status = :to, batch_id = :bid, updated_at = now()
                 FROM sized WHERE r.id = sized.id AND (sized.running <= :max_bytes OR sized.rn = 1)
+                  AND r.status = ANY(:from)
                 RETURNING r.id, r.attempt
             )
             INSERT INTO ai_batch_items (batch_id, request_id, attempt)
@@ -78,10 +91,9 @@ async def claim(
             """
         ),
         {
+            **CLAIM.params(),
             "c": key.company_id,
             "m": key.model,
-            "pending": PENDING,
-            "claimed": CLAIMED,
             "bid": batch_id,
             "n": max_requests,
             "max_bytes": max_bytes,
@@ -103,10 +115,10 @@ async def release(conn: AsyncConnection, batch_id: uuid.UUID, request_ids: Seque
         return 0
     result = await conn.execute(
         text(
-            "UPDATE ai_processing_requests SET status = :pending, batch_id = NULL, updated_at = now() "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = :claimed"
+            "UPDATE ai_processing_requests SET status = :to, batch_id = NULL, updated_at = now() "
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = ANY(:from)"
         ),
-        {"pending": PENDING, "claimed": CLAIMED, "bid": batch_id, "ids": list(request_ids)},
+        {**RELEASE.params(), "bid": batch_id, "ids": list(request_ids)},
     )
     await conn.execute(
         text("DELETE FROM ai_batch_items WHERE batch_id = :bid AND request_id = ANY(CAST(:ids AS uuid[]))"),
@@ -128,28 +140,12 @@ async def fail_requests(
     """Requests that can never fit any batch file fail at once instead of blocking their group."""
     await conn.execute(
         text(
-            "UPDATE ai_processing_requests SET status = :failed, success = false, error_message = :reason, "
+            "UPDATE ai_processing_requests SET status = :to, success = false, error_message = :reason, "
             "completed_at = now(), updated_at = now() "
-            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = :claimed"
+            "WHERE id = ANY(CAST(:ids AS uuid[])) AND batch_id = :bid AND status = ANY(:from)"
         ),
-        {
-            "failed": RequestStatus.PROCESSING_FAILED.value,
-            "claimed": CLAIMED,
-            "reason": reason,
-            "ids": list(ids),
-            "bid": batch_id,
-        },
+        {**FAIL_REQUEST.params(), "reason": reason, "ids": list(ids), "bid": batch_id},
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubmitted:
-    id: uuid.UUID
-    company_id: str
-    model: str
-    created_at: datetime
-    submit_attempts: int
-    input_file_id: str | None
 
 
 async def begin_attempt(conn: AsyncConnection, batch_id: uuid.UUID) -> Unsubmitted | None:
@@ -192,24 +188,20 @@ async def record_upload(
     return row is not None
 
 
-async def record_submitted(
-    conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str, poll_delay_s: float
-) -> bool:
-    """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses)."""
+async def record_submitted(conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str) -> bool:
+    """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses).
+
+    ``next_poll_at`` stays NULL: the poll schedule is the poller's, set from ``batch.created`` (or by
+    its adoption round), so the submitter needs no knowledge of poll intervals.
+    """
     row = (
         await conn.execute(
             text(
-                "UPDATE provider_batches SET provider_batch_id = :p, status = :v, submitted_at = now(), "
-                "submit_retry_at = NULL, next_poll_at = now() + make_interval(secs => :d), last_error = NULL "
-                "WHERE id = :id AND status = :s RETURNING id"
+                "UPDATE provider_batches SET provider_batch_id = :p, status = :to, submitted_at = now(), "
+                "submit_retry_at = NULL, last_error = NULL "
+                "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
-            {
-                "p": provider_batch_id,
-                "v": BatchStatus.VALIDATING.value,
-                "d": poll_delay_s,
-                "id": batch_id,
-                "s": UNSUBMITTED,
-            },
+            {**SUBMITTED.params(), "p": provider_batch_id, "id": batch_id},
         )
     ).first()
     return row is not None
@@ -238,10 +230,10 @@ async def mark_failed(conn: AsyncConnection, batch_id: uuid.UUID, error: str) ->
     row = (
         await conn.execute(
             text(
-                "UPDATE provider_batches SET status = :f, last_error = :e, completed_at = now(), "
-                "submit_retry_at = NULL WHERE id = :id AND status = :s RETURNING id"
+                "UPDATE provider_batches SET status = :to, last_error = :e, completed_at = now(), "
+                "submit_retry_at = NULL WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
-            {"f": BatchStatus.FAILED.value, "e": error[:2000], "id": batch_id, "s": UNSUBMITTED},
+            {**FAIL_UNSUBMITTED.params(), "e": error[:2000], "id": batch_id},
         )
     ).first()
     return row is not None

@@ -4,10 +4,16 @@ Sequence for one batch (each arrow a separate commit or provider call):
     claim (batch row PENDING_SUBMISSION + requests) -> count attempt -> write JSONL -> upload ->
     record file id -> create provider batch (metadata carries our batch id) -> record provider id,
     VALIDATING, outbox ``batch.created``.
+The submitter never schedules polls: ``next_poll_at`` is the poller's alone, set when ``batch.created``
+reaches it (or when its own round adopts a submitted batch no event announced).
 The whole sequence runs under a PostgreSQL advisory lock on the batch id. A batch still
 PENDING_SUBMISSION whose lock is free therefore belongs to a dead process; the reconciler takes it
 and, if an earlier attempt may have reached the provider, first looks the batch up there by metadata,
 so a crash between "create" and "record" never yields a second provider batch.
+
+The database is reached only through the :class:`~services.submitter.ports.SubmitterStore` passed in
+(PostgreSQL in production, in memory in the orchestration unit tests), so this module holds the
+decisions and none of the SQL.
 """
 
 from __future__ import annotations
@@ -20,13 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.submitter import repository as repo
 from services.submitter.accumulator import GroupKey
-from services.submitter.batch_file import write_batch_file
+from services.submitter.batch_file import FileLimits
+from services.submitter.ports import SubmitterStore, Unsubmitted
 from shared.events import BatchCompleted, BatchCreated
-from shared.outbox import enqueue
 from shared.periodic import backoff_delay
 from shared.provider.base import (
     LOCAL_BATCH_ID_KEY,
@@ -40,6 +44,8 @@ log = structlog.get_logger(__name__)
 
 #: How far back (seconds before the local batch was created) a provider listing is searched.
 LOOKUP_SLACK_S = 600
+#: Cap of the wait between submission attempts of one batch.
+SUBMIT_RETRY_CAP_S = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +53,6 @@ class SubmitterConfig:
     max_requests: int
     max_bytes: int
     max_conversation_chars: int
-    poll_interval_s: float
     retry_delay_s: float
     batch_created_topic: str
     batch_completed_topic: str
@@ -56,27 +61,28 @@ class SubmitterConfig:
     crash_point: str | None = None
 
 
-async def _release(lock_conn: AsyncConnection, batch_id: uuid.UUID) -> None:
-    """Unlock; if the lock's connection died (database restart), the server already dropped the lock."""
-    try:
-        await repo.unlock(lock_conn, batch_id)
-        await lock_conn.commit()
-    except Exception as exc:  # a dead connection fails in several ways; none of them leaves the lock held
-        log.info("advisory lock gone with its connection", batch_id=str(batch_id), error=str(exc)[:200])
+def submit_retry_delay_s(attempts: int, base_s: float) -> float:
+    """Wait before the next submission attempt after ``attempts`` failed ones: base, 2x, 4x ... 600 s."""
+    return backoff_delay(attempts, base=base_s, cap=SUBMIT_RETRY_CAP_S, max_growths=5)
 
 
 class Submitter:
     def __init__(
         self,
-        engine: AsyncEngine,
+        store: SubmitterStore,
         provider: BatchProvider,
         config: SubmitterConfig,
         on_commit: Callable[[], None],
     ) -> None:
-        self._engine = engine
+        self._store = store
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
+        self._limits = FileLimits(
+            max_bytes=config.max_bytes,
+            max_requests=config.max_requests,
+            max_conversation_chars=config.max_conversation_chars,
+        )
         self.stats = {
             "batches_submitted": 0,
             "batches_reconciled": 0,
@@ -89,55 +95,40 @@ class Submitter:
         made = 0
         while True:
             batch_id = uuid.uuid4()
-            async with self._engine.connect() as lock_conn:
-                await repo.try_lock(lock_conn, batch_id)  # fresh id: always free; taken before the row exists
-                await lock_conn.commit()
-                try:
-                    async with self._engine.begin() as conn:
-                        claimed = await repo.claim(
-                            conn,
-                            batch_id,
-                            key,
-                            max_requests=self._config.max_requests,
-                            max_bytes=self._config.max_bytes,
-                        )
-                    if claimed == 0:
-                        return made
-                    log.info(
-                        "claimed requests",
-                        batch_id=str(batch_id),
-                        company=key.company_id,
-                        model=key.model,
-                        requests=claimed,
-                    )
-                    await self._submit_locked(batch_id)
-                    made += 1
-                finally:
-                    await _release(lock_conn, batch_id)
+            # Fresh id: always free; taken before the row exists, so no reconciler can take it over.
+            async with self._store.lock(batch_id) as got:
+                if not got:
+                    raise RuntimeError(f"advisory lock of a fresh batch id {batch_id} is held")
+                claimed = await self._store.claim(
+                    batch_id, key, max_requests=self._config.max_requests, max_bytes=self._config.max_bytes
+                )
+                if claimed == 0:
+                    return made
+                log.info(
+                    "claimed requests",
+                    batch_id=str(batch_id),
+                    company=key.company_id,
+                    model=key.model,
+                    requests=claimed,
+                )
+                await self._submit_locked(batch_id)
+                made += 1
             if claimed < self._config.max_requests:
                 return made
 
     async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:
         """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due)."""
-        async with self._engine.connect() as conn:
-            candidates = await repo.due_unsubmitted(conn, min_age_s=min_age_s)
         resumed = 0
-        for batch_id in candidates:
-            async with self._engine.connect() as lock_conn:
-                got = await repo.try_lock(lock_conn, batch_id)
-                await lock_conn.commit()
+        for batch_id in await self._store.due_unsubmitted(min_age_s=min_age_s):
+            async with self._store.lock(batch_id) as got:
                 if not got:
                     continue  # its submitter is alive and working on it
-                try:
-                    await self._submit_locked(batch_id)
-                    resumed += 1
-                finally:
-                    await _release(lock_conn, batch_id)
+                await self._submit_locked(batch_id)
+                resumed += 1
         return resumed
 
     async def _submit_locked(self, batch_id: uuid.UUID) -> None:
-        async with self._engine.begin() as conn:
-            batch = await repo.begin_attempt(conn, batch_id)
+        batch = await self._store.begin_attempt(batch_id)
         if batch is None:
             return  # already submitted or failed
         try:
@@ -149,6 +140,7 @@ class Submitter:
                         batch_id=str(batch_id),
                         provider_batch_id=existing.id,
                     )
+                    self.stats["batches_reconciled"] += 1
                     await self._record(batch, existing.id)
                     return
             await self._upload_and_create(batch)
@@ -156,47 +148,30 @@ class Submitter:
             await self._fail(batch, f"provider rejected the batch: {exc}")
         except ProviderError as exc:
             self.stats["attempt_errors"] += 1
-            delay = backoff_delay(
-                batch.submit_attempts, base=self._config.retry_delay_s, cap=600.0, max_growths=5
-            )
+            delay = submit_retry_delay_s(batch.submit_attempts, self._config.retry_delay_s)
             log.warning(
                 "submission failed, will retry", batch_id=str(batch_id), error=str(exc), retry_in_s=delay
             )
-            async with self._engine.begin() as conn:
-                await repo.record_attempt_error(conn, batch_id, str(exc), delay)
+            await self._store.record_attempt_error(batch_id, str(exc), delay)
 
-    async def _upload_and_create(self, batch: repo.Unsubmitted) -> None:
+    async def _upload_and_create(self, batch: Unsubmitted) -> None:
         with tempfile.TemporaryDirectory(dir=self._config.work_dir, prefix="batch-") as tmp:
             path = Path(tmp) / f"{batch.id}.jsonl"
-            async with self._engine.begin() as conn:
-                built = await write_batch_file(
-                    conn,
-                    batch.id,
-                    path,
-                    max_bytes=self._config.max_bytes,
-                    max_requests=self._config.max_requests,
-                    max_conversation_chars=self._config.max_conversation_chars,
-                )
-                if built.oversized:
-                    await repo.fail_requests(
-                        conn,
-                        batch.id,
-                        built.oversized,
-                        f"request_too_large: its line exceeds the {self._config.max_bytes}-byte file limit",
-                    )
-                await repo.release(conn, batch.id, built.overflow + built.oversized)
+            built = await self._store.write_file(
+                batch.id,
+                path,
+                self._limits,
+                too_large_reason=(
+                    f"request_too_large: its line exceeds the {self._config.max_bytes}-byte file limit"
+                ),
+            )
             if built.lines == 0:
-                async with self._engine.begin() as conn:
-                    if await repo.mark_failed(conn, batch.id, "empty: no request left to submit"):
-                        await enqueue(conn, self._config.batch_completed_topic, [self._completed(batch)])
-                self._on_commit()
+                await self._fail(batch, "empty: no request left to submit")
                 return
             uploaded = await self._provider.upload_file(path, filename=f"batchline-{batch.id}.jsonl")
-        async with self._engine.begin() as conn:
-            current = await repo.record_upload(
-                conn, batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts
-            )
-        if not current:
+        if not await self._store.record_upload(
+            batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts
+        ):
             log.warning(
                 "batch taken over by another submitter during the upload; not creating it",
                 batch_id=str(batch.id),
@@ -206,38 +181,24 @@ class Submitter:
         self._crash_if("after_upload")
         created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
         self._crash_if("after_create")
-        await self._record(batch, created.id, request_count=built.lines)
+        await self._record(batch, created.id)
 
-    async def _record(
-        self, batch: repo.Unsubmitted, provider_batch_id: str, request_count: int | None = None
-    ) -> None:
-        async with self._engine.begin() as conn:
-            if not await repo.record_submitted(
-                conn, batch.id, provider_batch_id, self._config.poll_interval_s
-            ):
-                recorded = await repo.provider_batch_of(conn, batch.id)
-                if recorded is not None and recorded != provider_batch_id:
-                    await self._cancel_orphan(batch, provider_batch_id, recorded)
-                return
-            await enqueue(
-                conn,
-                self._config.batch_created_topic,
-                [
-                    BatchCreated(
-                        event_id=f"{batch.id}:created",
-                        batch_id=batch.id,
-                        company_id=batch.company_id,
-                        model=batch.model,
-                        provider_batch_id=provider_batch_id,
-                        request_count=request_count or 0,
-                    )
-                ],
-            )
+    async def _record(self, batch: Unsubmitted, provider_batch_id: str) -> None:
+        announced = BatchCreated(
+            event_id=f"{batch.id}:created", batch_id=batch.id, company_id=batch.company_id
+        )
+        if not await self._store.record_submitted(
+            batch.id, provider_batch_id, topic=self._config.batch_created_topic, event=announced
+        ):
+            recorded = await self._store.provider_batch_of(batch.id)
+            if recorded is not None and recorded != provider_batch_id:
+                await self._cancel_orphan(batch, provider_batch_id, recorded)
+            return
         self.stats["batches_submitted"] += 1
         self._on_commit()
         log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
 
-    async def _cancel_orphan(self, batch: repo.Unsubmitted, orphan: str, recorded: str) -> None:
+    async def _cancel_orphan(self, batch: Unsubmitted, orphan: str, recorded: str) -> None:
         """Another submitter recorded its provider batch first (we lost our lock in a database restart
         and it took over): cancel ours at once so the same requests are not paid for twice."""
         log.error(
@@ -254,25 +215,20 @@ class Submitter:
                 "cancelling the duplicate provider batch failed", provider_batch_id=orphan, error=str(exc)
             )
 
-    async def _fail(self, batch: repo.Unsubmitted, error: str) -> None:
+    async def _fail(self, batch: Unsubmitted, error: str) -> None:
+        """The batch will never reach the provider: FAILED, announced, its requests left to the ingester,
+        which resolves them as those of any failed batch (another attempt, or failed when out of them)."""
         log.error("batch failed at submission", batch_id=str(batch.id), error=error)
         self.stats["batches_failed"] += 1
-        async with self._engine.begin() as conn:
-            if await repo.mark_failed(conn, batch.id, error):
-                await enqueue(conn, self._config.batch_completed_topic, [self._completed(batch)])
-        self._on_commit()
-
-    @staticmethod
-    def _completed(batch: repo.Unsubmitted) -> BatchCompleted:
-        return BatchCompleted(
-            event_id=f"{batch.id}:completed",
-            batch_id=batch.id,
-            company_id=batch.company_id,
-            model=batch.model,
-            status="FAILED",
+        completed = BatchCompleted(
+            event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
         )
+        if await self._store.mark_failed(
+            batch.id, error, topic=self._config.batch_completed_topic, event=completed
+        ):
+            self._on_commit()
 
-    async def _find_on_provider(self, batch: repo.Unsubmitted) -> ProviderBatch | None:
+    async def _find_on_provider(self, batch: Unsubmitted) -> ProviderBatch | None:
         oldest = batch.created_at.timestamp() - LOOKUP_SLACK_S
         async for candidate in self._provider.list_batches():
             if candidate.local_batch_id == str(batch.id):

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.ingester.service import Ingester, IngesterConfig
 from services.poller import repository as poll_repo
 from services.poller.service import Poller, PollerConfig
+from services.poller.store import PostgresPollerStore
 from shared.analysis import ProcessingType, chat_body
 from shared.events import BatchCompleted, decode
+from shared.lifecycle import BatchStatus
 from shared.provider.base import LOCAL_BATCH_ID_KEY
 from shared.provider.openai import build_provider
 from shared.settings import Settings
@@ -59,7 +61,7 @@ async def seed_batch(engine: AsyncEngine, settings: Settings, tmp_path: Path, *,
 def poller(engine: AsyncEngine, settings: Settings, **overrides: object) -> Poller:
     config = PollerConfig(min_interval_s=0.2, max_interval_s=0.5, window=timedelta(hours=24),
                           grace=timedelta(hours=1), batch_completed_topic=settings.topics.batch_completed)
-    return Poller(engine, build_provider(settings), config.__class__(**{**config.__dict__, **overrides})
+    return Poller(PostgresPollerStore(engine), build_provider(settings), config.__class__(**{**config.__dict__, **overrides})
                   if overrides else config, on_commit=lambda: None)
 
 
@@ -82,7 +84,8 @@ async def test_completed_batch_is_announced_once_in_the_outbox(settings: Setting
                                                t=settings.topics.batch_completed)]
     assert len(payloads) == 1
     event = decode(BatchCompleted, bytes(payloads[0]))
-    assert event.batch_id == batch_id and event.status == "COMPLETED" and event.output_file_id
+    assert event.batch_id == batch_id  # the event only wakes the ingester: the row holds the outcome
+    assert await scalar(engine, "SELECT output_file_id IS NOT NULL FROM provider_batches WHERE id = :b", b=batch_id)
 
 
 async def test_pollers_share_due_batches_and_respect_the_minimum_interval(
@@ -145,3 +148,24 @@ async def test_sweep_ingests_a_finished_batch_whose_event_was_lost(settings: Set
     assert await scalar(engine, "SELECT status FROM provider_batches WHERE id = :b", b=batch_id) == "PROCESSED"
     assert await scalar(engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'") == len(
         request_ids)
+
+
+async def test_a_poll_from_a_stale_read_cannot_rewind_the_batch(settings: Settings, engine: AsyncEngine,
+                                                                tmp_path: Path) -> None:
+    batch_id, _ = await seed_batch(engine, settings, tmp_path, n=1)
+    async with engine.begin() as conn:  # another poller already saw it finalizing
+        await conn.execute(text("UPDATE provider_batches SET status = 'FINALIZING' WHERE id = :b"), {"b": batch_id})
+    before = await rows(engine, "SELECT * FROM provider_batches")
+    async with engine.begin() as conn:
+        assert not await poll_repo.reschedule(conn, batch_id, status=BatchStatus.IN_PROGRESS, delay_s=1,
+                                              completed=0, failed=0, last_error=None)
+    assert await rows(engine, "SELECT * FROM provider_batches") == before
+    async with engine.begin() as conn:  # re-observing the stored status is a poll like any other
+        assert await poll_repo.reschedule(conn, batch_id, status=BatchStatus.FINALIZING, delay_s=1,
+                                          completed=1, failed=0, last_error=None)
+        assert await poll_repo.finish(conn, batch_id, status=BatchStatus.COMPLETED, output_file_id="f",
+                                      error_file_id=None, completed=1, failed=0, last_error=None, error_codes=[])
+        # a terminal status is written once: a second finish (the other poller) matches nothing
+        assert not await poll_repo.finish(conn, batch_id, status=BatchStatus.COMPLETED, output_file_id="f",
+                                          error_file_id=None, completed=1, failed=0, last_error=None, error_codes=[])
+    assert await scalar(engine, "SELECT status || ':' || poll_count FROM provider_batches") == "COMPLETED:2"

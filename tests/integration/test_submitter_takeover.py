@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorServer
 from services.submitter import repository as repo
+from services.submitter.ports import Unsubmitted
 from services.submitter.service import Submitter, SubmitterConfig
+from services.submitter.store import PostgresSubmitterStore
 from shared.analysis import ProcessingType, chat_body
 from shared.provider.base import LOCAL_BATCH_ID_KEY
 from shared.provider.openai import build_provider
@@ -43,12 +45,12 @@ async def test_loser_of_a_takeover_cancels_its_provider_batch(settings: Settings
                 "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
                 "submit_attempts) VALUES (:b, 'acme', 'gpt-4o-mini', 'openai', 'PENDING_SUBMISSION', 1, 0, 2)"),
                 {"b": batch_id})
-            assert await repo.record_submitted(conn, batch_id, winner.id, 1.0)  # the other submitter won
-        submitter = Submitter(engine, provider, SubmitterConfig(
-            max_requests=10, max_bytes=10**6, max_conversation_chars=1000, poll_interval_s=1, retry_delay_s=1,
+            assert await repo.record_submitted(conn, batch_id, winner.id)  # the other submitter won
+        submitter = Submitter(PostgresSubmitterStore(engine), provider, SubmitterConfig(
+            max_requests=10, max_bytes=10**6, max_conversation_chars=1000, retry_delay_s=1,
             batch_created_topic=settings.topics.batch_created, batch_completed_topic=settings.topics.batch_completed,
         ), on_commit=lambda: None)
-        unsubmitted = repo.Unsubmitted(batch_id, "acme", "gpt-4o-mini", datetime.now(UTC), 1, file.id)
+        unsubmitted = Unsubmitted(batch_id, "acme", "gpt-4o-mini", datetime.now(UTC), 1, file.id)
         await submitter._record(unsubmitted, loser.id)
         statuses = {b.id: b.status for b in [await provider.retrieve_batch(winner.id),
                                              await provider.retrieve_batch(loser.id)]}

@@ -57,7 +57,7 @@ def test_round_trip_of_every_pipeline_event() -> None:
         approx_bytes=10,
     )
     assert decode(RequestPending, pending.to_bytes()) == pending
-    done = BatchCompleted(event_id="y", batch_id=uuid.uuid4(), company_id="c", model="m", status="EXPIRED")
+    done = BatchCompleted(event_id="y", batch_id=uuid.uuid4(), company_id="c")
     assert decode(BatchCompleted, done.to_bytes()) == done
 
 
@@ -96,7 +96,7 @@ def test_bad_events_are_rejected_with_a_reason_naming_the_problem(payload: bytes
 
 def test_batch_events_carry_uuid_batch_ids_and_reject_others() -> None:
     bid = uuid.uuid4()
-    created = BatchCreated(event_id="c", batch_id=bid, company_id="c", model="m", provider_batch_id="b", request_count=1)
+    created = BatchCreated(event_id="c", batch_id=bid, company_id="c")
     assert decode(BatchCreated, created.to_bytes()).batch_id == bid
     bad = orjson.dumps({**orjson.loads(created.to_bytes()), "batch_id": "not-a-uuid"})
     with pytest.raises(DecodeError, match="batch_id"):
@@ -112,3 +112,37 @@ def test_deeply_nested_unknown_field_does_not_crash_the_decoder() -> None:
 def test_naive_timestamps_are_taken_as_utc() -> None:
     event = decode(SessionEvent, raw(started_at="2026-05-01T10:00:00"))
     assert event.started_at.utcoffset() is not None
+
+
+def test_batch_events_are_version_2_and_carry_only_what_consumers_read() -> None:
+    bid = uuid.uuid4()
+    created = orjson.loads(BatchCreated(event_id="c", batch_id=bid, company_id="acme").to_bytes())
+    done = orjson.loads(BatchCompleted(event_id="d", batch_id=bid, company_id="acme").to_bytes())
+    assert created == {"schema_version": 2, "event_id": "c", "type": "batch.created",
+                       "batch_id": str(bid), "company_id": "acme"}
+    assert done == {"schema_version": 2, "event_id": "d", "type": "batch.completed",
+                    "batch_id": str(bid), "company_id": "acme"}
+
+
+def test_a_version_1_batch_event_still_decodes_so_old_topics_replay() -> None:
+    bid = uuid.uuid4()
+    v1_completed = orjson.dumps({"schema_version": 1, "event_id": "d", "type": "batch.completed",
+                                 "batch_id": str(bid), "company_id": "acme", "model": "gpt-4o-mini",
+                                 "provider_batch_id": "batch_1", "status": "COMPLETED",
+                                 "output_file_id": "file-1", "error_file_id": None})
+    v1_created = orjson.dumps({"schema_version": 1, "event_id": "c", "type": "batch.created",
+                               "batch_id": str(bid), "company_id": "acme", "model": "gpt-4o-mini",
+                               "provider_batch_id": "batch_1", "request_count": 3})
+    assert decode(BatchCompleted, v1_completed) == BatchCompleted(event_id="d", batch_id=bid, company_id="acme")
+    assert decode(BatchCreated, v1_created).batch_id == bid
+
+
+@pytest.mark.parametrize(("model", "version", "reads"), [
+    (BatchCompleted, 3, "1, 2"), (BatchCreated, "2", "1, 2"), (SessionEvent, 2, "1"), (RequestPending, 2, "1"),
+])
+def test_a_version_the_consumer_does_not_read_is_refused_with_the_versions_it_reads(
+        model: type[BatchCompleted | BatchCreated | SessionEvent | RequestPending], version: object, reads: str) -> None:
+    payload = orjson.dumps({"schema_version": version, "event_id": "x", "batch_id": str(uuid.uuid4()),
+                            "company_id": "acme"})
+    with pytest.raises(DecodeError, match=f"unsupported schema_version .* reads {reads}"):
+        decode(model, payload)

@@ -1,0 +1,90 @@
+"""What the submitter needs from its database, as a port: the orchestration depends on this, not on SQL.
+
+:class:`services.submitter.store.PostgresSubmitterStore` implements it for production (each method one
+transaction; the outbox row of an announcement in the same transaction as the state it announces);
+the orchestration unit tests implement it in memory. Every method is a decision the database must
+make atomically (claiming, fencing, guarded status moves), so the port is shaped by those guarantees,
+not by tables.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from services.submitter.accumulator import GroupKey
+from services.submitter.batch_file import BuiltFile, FileLimits
+from shared.outbox import OutgoingEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubmitted:
+    """A local batch still PENDING_SUBMISSION, as one submission attempt sees it."""
+
+    id: uuid.UUID
+    company_id: str
+    model: str
+    created_at: datetime
+    #: Attempts counted so far, this one included: the fencing token of :meth:`record_upload`.
+    submit_attempts: int
+    input_file_id: str | None
+
+
+class SubmitterStore(Protocol):
+    def lock(self, batch_id: uuid.UUID) -> AbstractAsyncContextManager[bool]:
+        """Hold the batch's submission lock for the block; yields False if a live process holds it.
+
+        The lock is the owner's liveness: it dies with its owner, so a batch whose lock is free and
+        which is still unsubmitted belongs to a dead process.
+        """
+        ...
+
+    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
+        """Create batch ``batch_id`` and move claimable pending requests of ``key`` into it; the count.
+
+        No request is ever claimed into two batches, whatever runs concurrently; 0 creates no batch.
+        """
+        ...
+
+    async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:
+        """Count an attempt before any provider call; None if the batch is no longer unsubmitted."""
+        ...
+
+    async def write_file(
+        self, batch_id: uuid.UUID, path: Path, limits: FileLimits, *, too_large_reason: str
+    ) -> BuiltFile:
+        """Write the batch's JSONL; fail its requests that can never fit (``too_large_reason``) and
+        give the ones that did not fit this file back to pending, in one transaction."""
+        ...
+
+    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+        """Store the input file, only if ``attempt`` is still the latest (False: taken over)."""
+        ...
+
+    async def record_submitted(
+        self, batch_id: uuid.UUID, provider_batch_id: str, *, topic: str, event: OutgoingEvent
+    ) -> bool:
+        """Record the provider batch and announce ``event``; False if the batch was no longer unsubmitted."""
+        ...
+
+    async def provider_batch_of(self, batch_id: uuid.UUID) -> str | None: ...
+
+    async def record_attempt_error(self, batch_id: uuid.UUID, error: str, retry_in_s: float) -> None:
+        """Keep the error and retry the submission after ``retry_in_s`` (the attempt stays counted)."""
+        ...
+
+    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
+        """Fail an unsubmitted batch for good and announce ``event``; False if it had moved on."""
+        ...
+
+    async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:
+        """Unsubmitted batches at least ``min_age_s`` old whose retry time (if any) has come."""
+        ...
+
+    async def pending_groups(self, *, min_wait_s: float) -> list[GroupKey]:
+        """Groups whose oldest claimable request waited ``min_wait_s`` (the sweep no event needs)."""
+        ...

@@ -1,0 +1,113 @@
+"""The submitter's store on PostgreSQL: the port's methods as transactions over ``repository``'s SQL.
+
+Thin on purpose: the SQL (and its guarantees) lives in ``repository`` and ``batch_file``, the decisions
+in ``service``; this class only draws the transaction boundaries and writes announcements into the
+outbox inside the transaction of the state they announce.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.submitter import repository as repo
+from services.submitter.accumulator import GroupKey
+from services.submitter.batch_file import BuiltFile, FileLimits, write_batch_file
+from services.submitter.ports import Unsubmitted
+from shared.outbox import OutgoingEvent, enqueue
+
+log = structlog.get_logger(__name__)
+
+
+async def _unlock(lock_conn: AsyncConnection, batch_id: uuid.UUID) -> None:
+    """Unlock; if the lock's connection died (database restart), the server already dropped the lock."""
+    try:
+        await repo.unlock(lock_conn, batch_id)
+        await lock_conn.commit()
+    except Exception as exc:  # a dead connection fails in several ways; none of them leaves the lock held
+        log.info("advisory lock gone with its connection", batch_id=str(batch_id), error=str(exc)[:200])
+
+
+class PostgresSubmitterStore:
+    """:class:`services.submitter.ports.SubmitterStore` on PostgreSQL (advisory locks, outbox)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def lock(self, batch_id: uuid.UUID) -> AsyncIterator[bool]:
+        """A session-level advisory lock on its own connection, held for the block (see ``try_lock``)."""
+        async with self._engine.connect() as lock_conn:
+            got = await repo.try_lock(lock_conn, batch_id)
+            await lock_conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    await _unlock(lock_conn, batch_id)
+
+    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
+        async with self._engine.begin() as conn:
+            return await repo.claim(conn, batch_id, key, max_requests=max_requests, max_bytes=max_bytes)
+
+    async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:
+        async with self._engine.begin() as conn:
+            return await repo.begin_attempt(conn, batch_id)
+
+    async def write_file(
+        self, batch_id: uuid.UUID, path: Path, limits: FileLimits, *, too_large_reason: str
+    ) -> BuiltFile:
+        async with self._engine.begin() as conn:
+            built = await write_batch_file(
+                conn,
+                batch_id,
+                path,
+                max_bytes=limits.max_bytes,
+                max_requests=limits.max_requests,
+                max_conversation_chars=limits.max_conversation_chars,
+            )
+            if built.oversized:
+                await repo.fail_requests(conn, batch_id, built.oversized, too_large_reason)
+            await repo.release(conn, batch_id, built.overflow + built.oversized)
+        return built
+
+    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+        async with self._engine.begin() as conn:
+            return await repo.record_upload(conn, batch_id, file_id, size, attempt=attempt)
+
+    async def record_submitted(
+        self, batch_id: uuid.UUID, provider_batch_id: str, *, topic: str, event: OutgoingEvent
+    ) -> bool:
+        async with self._engine.begin() as conn:
+            if not await repo.record_submitted(conn, batch_id, provider_batch_id):
+                return False
+            await enqueue(conn, topic, [event])
+        return True
+
+    async def provider_batch_of(self, batch_id: uuid.UUID) -> str | None:
+        async with self._engine.connect() as conn:
+            return await repo.provider_batch_of(conn, batch_id)
+
+    async def record_attempt_error(self, batch_id: uuid.UUID, error: str, retry_in_s: float) -> None:
+        async with self._engine.begin() as conn:
+            await repo.record_attempt_error(conn, batch_id, error, retry_in_s)
+
+    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
+        async with self._engine.begin() as conn:
+            if not await repo.mark_failed(conn, batch_id, error):
+                return False
+            await enqueue(conn, topic, [event])
+        return True
+
+    async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:
+        async with self._engine.connect() as conn:
+            return await repo.due_unsubmitted(conn, min_age_s=min_age_s)
+
+    async def pending_groups(self, *, min_wait_s: float) -> list[GroupKey]:
+        async with self._engine.connect() as conn:
+            return await repo.pending_groups(conn, min_wait_s=min_wait_s)

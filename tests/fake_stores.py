@@ -1,0 +1,275 @@
+"""In-memory stores for the submitter's and the poller's database ports (orchestration unit tests).
+
+They make the same guarded decisions as the SQL, with the same lifecycle Moves (imported from the
+repositories), so an orchestration test exercises the rule the database applies. What they cannot be
+is concurrent: row locks, ``SKIP LOCKED`` and advisory locks that die with a connection stay covered by
+the integration and reliability tests.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from services.poller.ports import DueBatch, Terminal
+from services.poller.repository import FINISH, RESCHEDULE
+from services.submitter.accumulator import GroupKey
+from services.submitter.batch_file import BuiltFile, FileLimits, FileRow, write_lines
+from services.submitter.ports import Unsubmitted
+from services.submitter.repository import CLAIM, FAIL_REQUEST, FAIL_UNSUBMITTED, RELEASE, SUBMITTED
+from shared.lifecycle import BATCH_INITIAL, IN_FLIGHT, REQUEST_INITIAL, BatchStatus, Move
+from shared.outbox import OutgoingEvent
+from tests.fakes import START
+
+
+class FakeClock:
+    """The time the stores and the poller see; tests move it by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class FakeSubmitRequest:
+    id: uuid.UUID
+    company_id: str
+    model: str
+    processing_type: str
+    conversation: list[tuple[str, str]]
+    approx_bytes: int = 100
+    status: str = REQUEST_INITIAL.value
+    batch_id: uuid.UUID | None = None
+    attempt: int = 1
+    error: str | None = None
+
+
+@dataclass
+class FakeBatchRow:
+    id: uuid.UUID
+    company_id: str
+    model: str
+    created_at: datetime
+    status: str = BATCH_INITIAL.value
+    submit_attempts: int = 0
+    input_file_id: str | None = None
+    file_bytes: int | None = None
+    provider_batch_id: str | None = None
+    submitted_at: datetime | None = None
+    submit_retry_at: datetime | None = None
+    last_error: str | None = None
+
+
+@dataclass
+class FakeSubmitterStore:
+    """:class:`services.submitter.ports.SubmitterStore` in dicts; ``held`` are advisory locks of live
+    processes (a test adds a batch id to play a submitter that is still working on it)."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    requests: dict[uuid.UUID, FakeSubmitRequest] = field(default_factory=dict)
+    batches: dict[uuid.UUID, FakeBatchRow] = field(default_factory=dict)
+    outbox: list[tuple[str, OutgoingEvent]] = field(default_factory=list)
+    held: set[uuid.UUID] = field(default_factory=set)
+
+    def add_request(self, content: str = "hi", *, company_id: str = "acme", model: str = "gpt-4o-mini",
+                    approx_bytes: int = 100) -> uuid.UUID:
+        request = FakeSubmitRequest(uuid.uuid4(), company_id, model, "summary", [("user", content)], approx_bytes)
+        self.requests[request.id] = request
+        return request.id
+
+    def left_behind(self, request_ids: list[uuid.UUID], *, age_s: float, attempts: int,
+                    input_file_id: str | None = None) -> uuid.UUID:
+        """A batch a dead submitter claimed (and maybe uploaded) but never recorded as submitted."""
+        first = self.requests[request_ids[0]]
+        batch = FakeBatchRow(uuid.uuid4(), first.company_id, first.model,
+                             self.clock.now - timedelta(seconds=age_s), submit_attempts=attempts,
+                             input_file_id=input_file_id)
+        self.batches[batch.id] = batch
+        for rid in request_ids:
+            self.requests[rid].status, self.requests[rid].batch_id = CLAIM.target, batch.id
+        return batch.id
+
+    def of_batch(self, batch_id: uuid.UUID) -> list[FakeSubmitRequest]:
+        return [r for r in self.requests.values() if r.batch_id == batch_id]
+
+    @asynccontextmanager
+    async def lock(self, batch_id: uuid.UUID) -> AsyncIterator[bool]:
+        if batch_id in self.held:
+            yield False
+            return
+        self.held.add(batch_id)
+        try:
+            yield True
+        finally:
+            self.held.discard(batch_id)
+
+    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
+        candidates = [r for r in self.requests.values() if (r.company_id, r.model) == (key.company_id, key.model)
+                      and r.status in CLAIM.sources and r.batch_id is None][:max_requests]
+        taken, running = [], 0
+        for r in candidates:
+            running += r.approx_bytes
+            if running <= max_bytes or not taken:
+                taken.append(r)
+        if not taken:
+            return 0
+        self.batches[batch_id] = FakeBatchRow(batch_id, key.company_id, key.model, self.clock.now)
+        for r in taken:
+            r.status, r.batch_id = CLAIM.target, batch_id
+        return len(taken)
+
+    async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:
+        b = self.batches[batch_id]
+        if b.status != BATCH_INITIAL.value:
+            return None
+        b.submit_attempts += 1
+        return Unsubmitted(b.id, b.company_id, b.model, b.created_at, b.submit_attempts, b.input_file_id)
+
+    async def write_file(self, batch_id: uuid.UUID, path: Path, limits: FileLimits, *,
+                         too_large_reason: str) -> BuiltFile:
+        async def rows() -> AsyncIterator[FileRow]:
+            for r in self.of_batch(batch_id):
+                if r.status == CLAIM.target:
+                    for role, content in r.conversation:
+                        yield FileRow(r.id, r.processing_type, r.model, role, content)
+
+        built = await write_lines(rows(), path, limits)
+        for rid in built.oversized:
+            self._move(rid, FAIL_REQUEST, error=too_large_reason)
+        for rid in built.overflow + built.oversized:
+            if self._move(rid, RELEASE):
+                self.requests[rid].batch_id = None
+        return built
+
+    def _move(self, request_id: uuid.UUID, move: Move, *, error: str | None = None) -> bool:
+        r = self.requests[request_id]
+        if r.status not in move.sources:
+            return False
+        r.status = move.target
+        r.error = error or r.error
+        return True
+
+    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+        b = self.batches[batch_id]
+        if b.status != BATCH_INITIAL.value or b.submit_attempts != attempt:
+            return False
+        b.input_file_id, b.file_bytes = file_id, size
+        return True
+
+    async def record_submitted(self, batch_id: uuid.UUID, provider_batch_id: str, *, topic: str,
+                               event: OutgoingEvent) -> bool:
+        b = self.batches[batch_id]
+        if b.status not in SUBMITTED.sources:
+            return False
+        b.status, b.provider_batch_id, b.submitted_at = SUBMITTED.target, provider_batch_id, self.clock.now
+        b.submit_retry_at = b.last_error = None
+        self.outbox.append((topic, event))
+        return True
+
+    async def provider_batch_of(self, batch_id: uuid.UUID) -> str | None:
+        return self.batches[batch_id].provider_batch_id
+
+    async def record_attempt_error(self, batch_id: uuid.UUID, error: str, retry_in_s: float) -> None:
+        b = self.batches[batch_id]
+        if b.status == BATCH_INITIAL.value:
+            b.last_error, b.submit_retry_at = error, self.clock.now + timedelta(seconds=retry_in_s)
+
+    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
+        b = self.batches[batch_id]
+        if b.status not in FAIL_UNSUBMITTED.sources:
+            return False
+        b.status, b.last_error, b.submit_retry_at = FAIL_UNSUBMITTED.target, error, None
+        self.outbox.append((topic, event))
+        return True
+
+    async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:
+        now = self.clock.now
+        return [b.id for b in sorted(self.batches.values(), key=lambda b: b.created_at)
+                if b.status == BATCH_INITIAL.value and b.created_at < now - timedelta(seconds=min_age_s)
+                and (b.submit_retry_at is None or b.submit_retry_at <= now)]
+
+    async def pending_groups(self, *, min_wait_s: float) -> list[GroupKey]:
+        return sorted({GroupKey(r.company_id, r.model) for r in self.requests.values()
+                       if r.status == REQUEST_INITIAL.value and r.batch_id is None})
+
+
+@dataclass
+class FakePolledBatch:
+    id: uuid.UUID
+    provider_batch_id: str
+    submitted_at: datetime
+    status: BatchStatus = BatchStatus.VALIDATING
+    company_id: str = "acme"
+    model: str = "gpt-4o-mini"
+    next_poll_at: datetime | None = None
+    poll_count: int = 0
+    last_error: str | None = None
+    outcome: Terminal | None = None
+
+
+@dataclass
+class FakePollerStore:
+    """:class:`services.poller.ports.PollerStore` in a dict; ``delays`` records every reschedule."""
+
+    clock: FakeClock = field(default_factory=FakeClock)
+    batches: dict[uuid.UUID, FakePolledBatch] = field(default_factory=dict)
+    outbox: list[tuple[str, OutgoingEvent]] = field(default_factory=list)
+    delays: list[float] = field(default_factory=list)
+
+    def submitted(self, provider_batch_id: str, *, ago_s: float = 0.0,
+                  status: BatchStatus = BatchStatus.VALIDATING) -> uuid.UUID:
+        """A batch the submitter recorded ``ago_s`` seconds ago (unscheduled: its event not consumed yet)."""
+        batch = FakePolledBatch(uuid.uuid4(), provider_batch_id, self.clock.now - timedelta(seconds=ago_s), status)
+        self.batches[batch.id] = batch
+        return batch.id
+
+    def _schedule_first(self, b: FakePolledBatch, first_delay_s: float) -> bool:
+        if b.next_poll_at is not None or b.status not in IN_FLIGHT:
+            return False
+        b.next_poll_at = b.submitted_at + timedelta(seconds=first_delay_s)
+        return True
+
+    async def track(self, batch_ids: Sequence[uuid.UUID], *, first_delay_s: float) -> int:
+        return sum(self._schedule_first(self.batches[i], first_delay_s) for i in batch_ids if i in self.batches)
+
+    async def adopt(self, *, older_than_s: float, first_delay_s: float) -> int:
+        cutoff = self.clock.now - timedelta(seconds=older_than_s)
+        return sum(self._schedule_first(b, first_delay_s) for b in self.batches.values() if b.submitted_at < cutoff)
+
+    async def claim_due(self, *, limit: int, lease_s: float) -> list[DueBatch]:
+        now = self.clock.now
+        due = sorted((b for b in self.batches.values() if b.status in IN_FLIGHT and b.next_poll_at is not None
+                      and b.next_poll_at <= now), key=lambda b: b.next_poll_at or now)[:limit]
+        for b in due:
+            b.next_poll_at = now + timedelta(seconds=lease_s)
+        return [DueBatch(b.id, b.company_id, b.model, b.provider_batch_id, b.status, b.poll_count, b.submitted_at,
+                         b.last_error) for b in due]
+
+    async def reschedule(self, batch_id: uuid.UUID, status: BatchStatus, *, delay_s: float,
+                         completed: int | None, failed: int | None, last_error: str | None) -> bool:
+        b = self.batches[batch_id]
+        if b.status.value not in RESCHEDULE[status].sources:
+            return False
+        b.status, b.poll_count = status, b.poll_count + 1
+        b.next_poll_at = self.clock.now + timedelta(seconds=delay_s)
+        b.last_error = last_error or b.last_error
+        self.delays.append(delay_s)
+        return True
+
+    async def finish(self, batch_id: uuid.UUID, outcome: Terminal, *, topic: str, event: OutgoingEvent) -> bool:
+        b = self.batches[batch_id]
+        if b.status.value not in FINISH[outcome.status].sources:
+            return False
+        b.status, b.outcome, b.next_poll_at, b.poll_count = outcome.status, outcome, None, b.poll_count + 1
+        b.last_error = outcome.detail or b.last_error
+        self.outbox.append((topic, event))
+        return True
