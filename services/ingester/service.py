@@ -111,6 +111,13 @@ class IngestReport:
 
 
 class Ingester:
+    """Resolves every request of a finished batch: a result stored, a retry, or a failure with its reason.
+
+    It exists so that no request is left in limbo: whatever the provider returns (answers, error lines,
+    nothing, an unreadable file), each request of the batch leaves BATCHING_IN_PROGRESS exactly once,
+    and the answers it keeps are only those that pass their schema.
+    """
+
     def __init__(
         self,
         store: IngestStore | AsyncEngine,

@@ -55,6 +55,13 @@ class PollerConfig:
 
 
 class Poller:
+    """Watches in-flight batches until the provider finishes them, and says so once.
+
+    The provider never calls back (webhooks aside), so someone must ask: often enough that results
+    land soon after a batch ends, rarely enough to respect rate limits, and never for a batch another
+    poller is already asking about. It is also the one who gives up on overdue batches.
+    """
+
     def __init__(
         self,
         store: PollerStore,

@@ -67,6 +67,13 @@ def submit_retry_delay_s(attempts: int, base_s: float) -> float:
 
 
 class Submitter:
+    """Turns pending requests into provider batches, each submitted exactly once.
+
+    It exists because the provider bills half price only for work sent as batch files: someone has
+    to group a stream of single requests by (company, model), and do it so that a crash at any point
+    neither loses requests nor pays for the same batch twice.
+    """
+
     def __init__(
         self,
         store: SubmitterStore,
