@@ -73,7 +73,7 @@ async def fresh_demo_space(settings: Settings, server_url: str) -> Settings:
     from aiokafka.admin import AIOKafkaAdminClient
     from sqlalchemy.engine import make_url
 
-    from shared.kafka.config import client_options
+    from shared.kafka.connection import client_options
 
     admin_url = make_url(server_url).set(drivername="postgresql", database="postgres")
     conn = await asyncpg.connect(admin_url.render_as_string(hide_password=False))

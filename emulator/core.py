@@ -18,11 +18,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from emulator.api_errors import ApiError
 from emulator.batch_clock import CANCELLABLE, Phase, phase_at
 from emulator.config import EmulatorConfig, WallConfig
-from emulator.errors import ApiError
 from emulator.faults import FaultInjector
-from emulator.files import FileOps, not_found
+from emulator.file_store import FileOps, not_found
 from emulator.objects import batch_object, paginate, stats_entry
 from emulator.output_files import build_results
 from emulator.state import BatchRecord, Store

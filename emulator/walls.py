@@ -19,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from emulator.api_errors import ApiError
 from emulator.batch_clock import phase_at
-from emulator.errors import ApiError
 from emulator.state import BatchRecord
 
 ORGANIZATION = "org-emulator"

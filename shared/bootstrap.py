@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import logging as blog
 from shared.db.engine import make_engine
 from shared.events import _Event, decode
-from shared.kafka.config import client_options, start_when_reachable
+from shared.kafka.connection import client_options, start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
 from shared.kafka.producer import make_producer
 from shared.metrics import ServiceMetrics

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.kafka.producer import make_producer
 from shared.settings import Settings
 

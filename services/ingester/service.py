@@ -46,16 +46,16 @@ from dataclasses import asdict, dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.faults import (
+from services.ingester.ports import Announce, BatchRow, Decided, IngestStore, Member, Repending
+from services.ingester.repository import PostgresIngestStore
+from services.ingester.results import LineOutcome, UnreadableLine, parse_line
+from services.ingester.setbacks import (
     SetbackPolicy,
     is_infrastructure,
     unreadable_file_reason,
     unreadable_for_good,
     unresolved_outcome,
 )
-from services.ingester.ports import Announce, BatchRow, Decided, IngestStore, Member, Repending
-from services.ingester.repository import PostgresIngestStore
-from services.ingester.results import LineOutcome, UnreadableLine, parse_line
 from services.ingester.spool import OutcomeSpool
 from shared.events import pending_event
 from shared.lifecycle import (

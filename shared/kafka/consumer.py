@@ -27,9 +27,9 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared.aio import sleep_or_stop
-from shared.db.errors import is_transaction_conflict
+from shared.db.sqlstate import is_transaction_conflict
 from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
-from shared.kafka.config import start_when_reachable
+from shared.kafka.connection import start_when_reachable
 from shared.periodic import backoff_delay
 from shared.provider.base import RetryableProviderError
 from shared.settings import Topics
@@ -77,7 +77,7 @@ def default_is_transient(exc: BaseException) -> bool:
     A provider that answers 429/5xx or times out (``RetryableProviderError``, raised once the
     client's own retry budget is spent) is infrastructure too: the ingester must wait for it, not
     dead-letter the batch event, which would leave the batch's requests unresolved for good. So is
-    a deadlock or a serialization failure (``shared.db.errors``): SQLAlchemy reports those as a
+    a deadlock or a serialization failure (``shared.db.sqlstate``): SQLAlchemy reports those as a
     plain ``DBAPIError``, which without this check went the poison path after three tries.
     """
     if is_transaction_conflict(exc):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.settings import Settings
 
 

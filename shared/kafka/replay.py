@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.settings import Settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.settings import Settings, Topics
 
 

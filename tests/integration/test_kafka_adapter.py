@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.events import DeadLetter, SessionEvent, decode
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.kafka.consumer import ConsumerLoop, Delivery, Handler, Rejection, make_consumer
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics, topic_names
@@ -415,7 +415,7 @@ from functools import partial
 from sqlalchemy import text
 from shared.db.engine import make_engine
 from shared.events import SessionEvent, decode
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.kafka.consumer import ConsumerLoop, make_consumer
 from shared.kafka.producer import make_producer
 from shared.runtime import install_signal_handlers

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.submitter import repository as sub_repo
 from services.submitter.accumulator import GroupKey
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.settings import Settings, Topics
 from tests.pipeline import publish, running_services, scalar
 

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from shared.kafka.config import client_options
+from shared.kafka.connection import client_options
 from shared.kafka.replay import group_lag
 from shared.settings import Settings
 

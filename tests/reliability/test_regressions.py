@@ -24,7 +24,7 @@ from aiokafka.errors import KafkaConnectionError
 from devtools.processes import ManagedProcess, service_argv
 from devtools.stack import free_port, settings_env
 from shared.events import SessionEvent
-from shared.kafka.config import start_when_reachable
+from shared.kafka.connection import start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Delivery, Rejection, default_is_transient, make_consumer
 from shared.kafka.producer import make_producer
 from shared.kafka.topics import ensure_topics

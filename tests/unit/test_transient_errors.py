@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_dbapi
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from shared.db.errors import is_transaction_conflict, sqlstates_of
+from shared.db.sqlstate import is_transaction_conflict, sqlstates_of
 from shared.kafka.consumer import default_is_transient
 
 DBAPI = AsyncAdapt_asyncpg_dbapi(asyncpg)

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
+from emulator.api_errors import ApiError
 from emulator.config import EmulatorConfig
 from emulator.core import Emulator
-from emulator.errors import ApiError
 from emulator.validation import reject_lines, validate_input
 from emulator.walls import KeyRing, expiry_seconds, mask_key, storage_error
 

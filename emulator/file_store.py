@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from emulator.api_errors import ApiError
 from emulator.config import EmulatorConfig, WallConfig
-from emulator.errors import ApiError
 from emulator.faults import FaultInjector
 from emulator.objects import by_creation, paginate
 from emulator.state import BatchRecord, FileRecord, Store

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from services.ingester.faults import SetbackPolicy
 from services.ingester.service import Ingester, IngesterConfig
+from services.ingester.setbacks import SetbackPolicy
 from shared.lifecycle import BatchStatus, RequestStatus
 from shared.periodic import Backoff
 from shared.provider.base import ConfigurationFault, PermanentProviderError, RetryableProviderError
