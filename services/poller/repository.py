@@ -52,17 +52,22 @@ FINISH: dict[BatchStatus, Move] = {s: observe(s) for s in PROVIDER_TERMINAL}
 #: The first poll of a batch: not before the minimum interval after its submission (a late event or
 #: an adoption makes it due at once). Only an unscheduled in-flight batch gets one, so a replayed
 #: ``batch.created`` never resets the schedule of a batch being polled, nor touches a finished one.
-_FIRST_POLL = (
+_TRACK = text(
     "UPDATE provider_batches "
     "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
     "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
-    "AND status = ANY(CAST(:live AS text[])) AND {which} RETURNING id"
+    "AND status = ANY(CAST(:live AS text[])) AND id = ANY(CAST(:ids AS uuid[])) RETURNING id"
 )
-_TRACK = text(_FIRST_POLL.format(which="id = ANY(CAST(:ids AS uuid[]))"))
 #: Submitted batches no ``batch.created`` scheduled within the grace period (event lost, dead-lettered
-#: or not consumed yet). Served by ``ix_batches_due`` (its key holds the NULLs, its predicate the
-#: in-flight statuses), like the due query.
-_ADOPT = text(_FIRST_POLL.format(which="submitted_at < now() - make_interval(secs => :grace)"))
+#: or not consumed yet), given the same first poll. Served by ``ix_batches_due`` (its key holds the
+#: NULLs, its predicate the in-flight statuses), like the due query.
+_ADOPT = text(
+    "UPDATE provider_batches "
+    "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
+    "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
+    "AND status = ANY(CAST(:live AS text[])) AND submitted_at < now() - make_interval(secs => :grace) "
+    "RETURNING id"
+)
 
 
 async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID], *, first_delay_s: float) -> int:

@@ -93,7 +93,7 @@ async def input_lines(
 async def test_long_conversation_is_truncated_by_the_documented_rule(
     make_settings: Callable[..., Settings], engine: AsyncEngine, emulator: EmulatorServer
 ) -> None:
-    settings = make_settings()
+    settings = make_settings(keep_provider_files=True)  # the test reads the input file back
     await ensure_topics(settings)
     budget = settings.max_conversation_chars
     huge = long_messages(500_000, 5_000, "huge")  # 500,000 characters over 100 messages
@@ -130,7 +130,7 @@ async def test_group_over_the_byte_limit_is_split_and_an_unfittable_request_fail
     make_settings: Callable[..., Settings], engine: AsyncEngine, emulator: EmulatorServer
 ) -> None:
     limit = 200 * 1024
-    settings = make_settings(batch_max_bytes=limit, batch_max_requests=1_000)
+    settings = make_settings(batch_max_bytes=limit, batch_max_requests=1_000, keep_provider_files=True)
     await ensure_topics(settings)
     # Twelve ~60,000-character conversations (truncation budget) of one company and model: ~80 KB
     # per line in UTF-8, so never more than two lines per 200 KB file.
