@@ -11,26 +11,31 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.ingester.ports import BatchRow, Setback
+from shared.db.models import Batch
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, batch_move, values
 
 #: A provider-terminal batch becomes PROCESSED.
 PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
 
-# Two constant statements (the parameterised-SQL check refuses strings built at run time).
-_READ_BATCH = text(
-    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes, "
-    "input_file_id, ingest_failures, ingest_quarantined_at IS NOT NULL AS quarantined "
-    "FROM provider_batches WHERE id = :id"
-)
-_LOCK_BATCH = text(
-    "SELECT id, company_id, model, status, output_file_id, error_file_id, last_error, error_codes, "
-    "input_file_id, ingest_failures, ingest_quarantined_at IS NOT NULL AS quarantined "
-    "FROM provider_batches WHERE id = :id FOR UPDATE"
-)
+# One statement, and the same one row-locked: built with SQLAlchemy Core so the two cannot drift.
+_READ_BATCH = select(
+    Batch.id,
+    Batch.company_id,
+    Batch.model,
+    Batch.status,
+    Batch.output_file_id,
+    Batch.error_file_id,
+    Batch.last_error,
+    Batch.error_codes,
+    Batch.input_file_id,
+    Batch.ingest_failures,
+    Batch.ingest_quarantined_at.is_not(None).label("quarantined"),
+).where(Batch.id == bindparam("id"))
+_LOCK_BATCH = _READ_BATCH.with_for_update()
 
 
 async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) -> BatchRow | None:

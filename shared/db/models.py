@@ -47,12 +47,8 @@ NAMING = {
 Timestamp = DateTime(timezone=True)
 
 
-def _in(column: str, values: list[str]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 def status_in(*statuses: StrEnum) -> ColumnElement[bool]:
-    """A partial-index predicate built from the enum: DDL renders the values, no SQL spells them."""
+    """A CHECK or partial-index predicate built from the enums: DDL renders the values, no SQL spells them."""
     return column("status").in_(sorted(s.value for s in statuses))
 
 
@@ -102,7 +98,7 @@ class ProcessingRequest(Base):
     __tablename__ = "ai_processing_requests"
     __table_args__ = (
         UniqueConstraint("session_id", "processing_type", "model", "revision"),
-        CheckConstraint(_in("status", [s.value for s in RequestStatus]), name="status"),
+        CheckConstraint(status_in(*RequestStatus), name="status"),
         CheckConstraint("attempt >= 1", name="attempt"),
         # What the submitter scans: pending, unbatched requests of one (company, model), oldest first.
         Index(
@@ -148,7 +144,7 @@ class Batch(Base):
 
     __tablename__ = "provider_batches"
     __table_args__ = (
-        CheckConstraint(_in("status", [s.value for s in BatchStatus]), name="status"),
+        CheckConstraint(status_in(*BatchStatus), name="status"),
         Index(
             "ix_batches_due",
             "next_poll_at",
