@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 
-from sqlalchemy import text
+from sqlalchemy import Interval, String, any_, bindparam, func, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.poller.ports import DueBatch
+from shared.db.models import Batch
 from shared.lifecycle import (
     IN_FLIGHT,
     PROVIDER_TERMINAL,
@@ -49,36 +52,40 @@ RESCHEDULE: dict[BatchStatus, Move] = {s: observe(s) for s in IN_FLIGHT}
 FINISH: dict[BatchStatus, Move] = {s: observe(s) for s in PROVIDER_TERMINAL}
 
 
-#: The first poll of a batch: not before the minimum interval after its submission (a late event or
-#: an adoption makes it due at once). Only an unscheduled in-flight batch gets one, so a replayed
-#: ``batch.created`` never resets the schedule of a batch being polled, nor touches a finished one.
-_TRACK = text(
-    "UPDATE provider_batches "
-    "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
-    "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
-    "AND status = ANY(CAST(:live AS text[])) AND id = ANY(CAST(:ids AS uuid[])) RETURNING id"
+#: The first poll of a batch, one statement narrowed to announced ids or to overdue adoptions: not
+#: before the minimum interval after its submission (a late event or an adoption makes it due at
+#: once). Only an unscheduled in-flight batch gets one, so a replayed ``batch.created`` never resets
+#: the schedule of a batch being polled, nor touches a finished one.
+_UNSCHEDULED = (
+    update(Batch)
+    .values(
+        next_poll_at=func.coalesce(Batch.submitted_at, func.now()) + bindparam("first", type_=Interval)
+    )
+    .where(
+        Batch.next_poll_at.is_(None),
+        Batch.provider_batch_id.is_not(None),
+        Batch.status == any_(bindparam("live", type_=ARRAY(String))),
+    )
+    .returning(Batch.id)
 )
+_TRACK = _UNSCHEDULED.where(Batch.id == any_(bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
 #: Submitted batches no ``batch.created`` scheduled within the grace period (event lost, dead-lettered
 #: or not consumed yet), given the same first poll. Served by ``ix_batches_due`` (its key holds the
 #: NULLs, its predicate the in-flight statuses), like the due query.
-_ADOPT = text(
-    "UPDATE provider_batches "
-    "SET next_poll_at = coalesce(submitted_at, now()) + make_interval(secs => :first) "
-    "WHERE next_poll_at IS NULL AND provider_batch_id IS NOT NULL "
-    "AND status = ANY(CAST(:live AS text[])) AND submitted_at < now() - make_interval(secs => :grace) "
-    "RETURNING id"
-)
+_ADOPT = _UNSCHEDULED.where(Batch.submitted_at < func.now() - bindparam("grace", type_=Interval))
 
 
 async def track(conn: AsyncConnection, batch_ids: Sequence[uuid.UUID], *, first_delay_s: float) -> int:
     """Schedule the first poll of announced batches (idempotent). Returns how many were scheduled."""
-    rows = await conn.execute(_TRACK, {"ids": list(batch_ids), "live": _IN_FLIGHT, "first": first_delay_s})
+    first = timedelta(seconds=first_delay_s)
+    rows = await conn.execute(_TRACK, {"ids": list(batch_ids), "live": _IN_FLIGHT, "first": first})
     return len(rows.all())
 
 
 async def adopt(conn: AsyncConnection, *, older_than_s: float, first_delay_s: float) -> int:
     """Schedule submitted batches no event announced within ``older_than_s``. Returns the count."""
-    rows = await conn.execute(_ADOPT, {"grace": older_than_s, "live": _IN_FLIGHT, "first": first_delay_s})
+    grace, first = timedelta(seconds=older_than_s), timedelta(seconds=first_delay_s)
+    rows = await conn.execute(_ADOPT, {"grace": grace, "live": _IN_FLIGHT, "first": first})
     return len(rows.all())
 
 
