@@ -277,7 +277,9 @@ async def test_the_command_prints_the_same_document(engine: AsyncEngine, databas
     assert result.returncode == 0, result.stderr
     doc = orjson.loads(result.stdout)
     check_document(doc, ["acme", "beta"])
-    assert result.stdout.strip() == orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    assert (
+        result.stdout.strip() == orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    )
 
     unknown = await asyncio.to_thread(run_cli, database_url, "--json", "--company", "nobody")
     assert unknown.returncode == 0, unknown.stderr

@@ -97,7 +97,9 @@ def test_the_output_has_sorted_keys() -> None:
     assert orjson.loads(out) == stats_document(sample())
     keys = re.findall(r'^  "(\w+)":', out, flags=re.MULTILINE)
     assert keys == sorted(TOP_KEYS)
-    acme_keys = re.findall(r'^      "(\w+)":', out.split('"acme": {', 1)[1].split('"beta"', 1)[0], re.MULTILINE)
+    acme_keys = re.findall(
+        r'^      "(\w+)":', out.split('"acme": {', 1)[1].split('"beta"', 1)[0], re.MULTILINE
+    )
     assert acme_keys == sorted(COMPANY_KEYS)
 
 
