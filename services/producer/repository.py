@@ -55,8 +55,9 @@ async def prune_processed(conn: AsyncConnection, *, older_than_s: float, limit: 
     """Delete up to ``limit`` recorded event ids older than ``older_than_s``; returns how many.
 
     Bounded, so one round holds its locks briefly however much piled up; the caller repeats while
-    a round comes back full. ``SKIP LOCKED``: producers pruning at once share the rows instead of
-    queueing on each other. The age test is repeated outside so a row is judged when it is deleted.
+    a round comes back full. Oldest first, along ``ix_processed_events_processed_at``. ``SKIP
+    LOCKED``: producers pruning at once share the rows instead of queueing on each other. The age
+    test is repeated outside so a row is judged when it is deleted.
     """
     result = await conn.execute(
         text(
@@ -65,7 +66,7 @@ async def prune_processed(conn: AsyncConnection, *, older_than_s: float, limit: 
             WHERE ctid = ANY(ARRAY(
                 SELECT ctid FROM processed_events
                 WHERE processed_at < now() - make_interval(secs => :age)
-                LIMIT :n FOR UPDATE SKIP LOCKED))
+                ORDER BY processed_at LIMIT :n FOR UPDATE SKIP LOCKED))
               AND processed_at < now() - make_interval(secs => :age)
             """
         ),
