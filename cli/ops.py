@@ -1,4 +1,4 @@
-"""Operator commands that are not a service: migrate, topics, publish, report."""
+"""Operator commands that are not a service: migrate, topics, publish, report, stats."""
 
 from __future__ import annotations
 
@@ -143,6 +143,7 @@ def replay(
 
 def register_ops(app: typer.Typer) -> None:
     from cli.files import files_app
+    from cli.stats import stats
 
     app.add_typer(files_app, name="files")
     app.command("replay")(replay)
@@ -150,3 +151,4 @@ def register_ops(app: typer.Typer) -> None:
     app.add_typer(topics_app, name="topics")
     app.command("publish")(publish)
     app.command("report")(report)
+    app.command("stats")(stats)

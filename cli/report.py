@@ -51,6 +51,48 @@ def cost_usd(price: ModelPrice, prompt_tokens: int, completion_tokens: int) -> f
     ) / 1_000_000
 
 
+@dataclass(frozen=True, slots=True)
+class ModelUsage:
+    """Tokens one company spent on one model, all attempts of all its requests."""
+
+    company_id: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class Priced:
+    batch_usd: float
+    realtime_usd: float
+
+
+#: Tokens per (company, model): prices are per model, so this is the grain costs are computed at.
+#: ``:company`` NULL = every company (a custom plan folds the test away, so a filter can use an index).
+_USAGE = text(
+    "SELECT company_id, model, coalesce(sum(prompt_tokens), 0) AS pt, "
+    "coalesce(sum(completion_tokens), 0) AS ct FROM ai_processing_requests "
+    "WHERE CAST(:company AS text) IS NULL OR company_id = :company GROUP BY 1, 2"
+)
+
+
+async def usage_by_model(conn: AsyncConnection, company: str | None = None) -> list[ModelUsage]:
+    rows = await conn.execute(_USAGE, {"company": company})
+    return [ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct)) for r in rows]
+
+
+def price(settings: Settings, usage: ModelUsage) -> Priced | None:
+    """Batch and real-time cost of the usage; None when its model has no configured price.
+
+    The one place the pricing rule lives (``batchline report`` and ``batchline stats`` both call it).
+    """
+    model_price = settings.model_prices.get(usage.model)
+    if model_price is None:
+        return None
+    realtime = cost_usd(model_price, usage.prompt_tokens, usage.completion_tokens)
+    return Priced(batch_usd=realtime * settings.batch_discount, realtime_usd=realtime)
+
+
 async def company_reports(conn: AsyncConnection, settings: Settings) -> list[CompanyReport]:
     reports: dict[str, CompanyReport] = {}
 
@@ -75,23 +117,17 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         totals[row.company_id][row.status] = row.n
     for company, by_status in totals.items():
         get(company).requests = by_status
-    for row in await conn.execute(
-        text(
-            "SELECT company_id, model, coalesce(sum(prompt_tokens), 0) AS pt, "
-            "coalesce(sum(completion_tokens), 0) AS ct FROM ai_processing_requests GROUP BY 1, 2"
-        )
-    ):
-        report = get(row.company_id)
-        report.prompt_tokens += int(row.pt)
-        report.completion_tokens += int(row.ct)
-        price = settings.model_prices.get(row.model)
-        if price is None:
-            if row.pt or row.ct:
-                report.unpriced_models.add(row.model)
+    for usage in await usage_by_model(conn):
+        report = get(usage.company_id)
+        report.prompt_tokens += usage.prompt_tokens
+        report.completion_tokens += usage.completion_tokens
+        priced = price(settings, usage)
+        if priced is None:
+            if usage.prompt_tokens or usage.completion_tokens:
+                report.unpriced_models.add(usage.model)
             continue
-        realtime = cost_usd(price, int(row.pt), int(row.ct))
-        report.realtime_cost_usd += realtime
-        report.batch_cost_usd += realtime * settings.batch_discount
+        report.batch_cost_usd += priced.batch_usd
+        report.realtime_cost_usd += priced.realtime_usd
     for row in await conn.execute(
         text(
             "SELECT id, company_id, ingest_failures, coalesce(ingest_error, '') AS reason "

@@ -137,6 +137,14 @@ class Settings(BaseSettings):
         default=60_000, ge=1_000, description="Longer conversations are truncated (head and tail kept)."
     )
     max_attempts: int = Field(default=3, ge=1, description="Tries per request before PROCESSING_FAILED.")
+    processed_events_retention_s: int = Field(
+        default=1_296_000,
+        ge=3_600,
+        description=(
+            "Recorded event ids older than this are pruned by the producer; must exceed the topics' "
+            "retention, or replays re-apply old events (Kafka's defaults keep a record up to 14 days)."
+        ),
+    )
     retry_backoff_s: float = Field(default=30.0, ge=0, description="Base delay before a retried request.")
     ingest_quarantine_after: int = Field(
         default=8,

@@ -1,9 +1,10 @@
-"""Producer process: consume ``session.events``, relay the outbox."""
+"""Producer process: consume ``session.events``, relay the outbox, prune old processed event ids."""
 
 from __future__ import annotations
 
 import asyncio
 
+from services.producer.housekeeping import prune_forever
 from services.producer.service import ProducerConfig, SessionEventsHandler
 from shared.bootstrap import service_context
 from shared.events import SessionEvent
@@ -26,4 +27,8 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             on_commit=ctx.relay.wake,
         )
         loop = ctx.consumer_loop([settings.topics.session_events], SessionEvent, handler)
-        await run_components([("consumer", loop.run), ("outbox", ctx.relay.run)], stop)
+
+        async def pruning(stop: asyncio.Event) -> None:
+            await prune_forever(ctx.engine, stop, older_than_s=settings.processed_events_retention_s)
+
+        await run_components([("consumer", loop.run), ("outbox", ctx.relay.run), ("prune", pruning)], stop)

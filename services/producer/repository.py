@@ -51,6 +51,30 @@ async def forget(conn: AsyncConnection, group: str, event_ids: Iterable[str]) ->
         )
 
 
+async def prune_processed(conn: AsyncConnection, *, older_than_s: float, limit: int) -> int:
+    """Delete up to ``limit`` recorded event ids older than ``older_than_s``; returns how many.
+
+    Bounded, so one round holds its locks briefly however much piled up; the caller repeats while
+    a round comes back full. Oldest first, along ``ix_processed_events_processed_at``. ``SKIP
+    LOCKED``: producers pruning at once share the rows instead of queueing on each other. The age
+    test is repeated outside so a row is judged when it is deleted.
+    """
+    result = await conn.execute(
+        text(
+            """
+            DELETE FROM processed_events
+            WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM processed_events
+                WHERE processed_at < now() - make_interval(secs => :age)
+                ORDER BY processed_at LIMIT :n FOR UPDATE SKIP LOCKED))
+              AND processed_at < now() - make_interval(secs => :age)
+            """
+        ),
+        {"age": older_than_s, "n": limit},
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 @dataclass(frozen=True, slots=True)
 class StoredSession:
     company_id: str

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from shared.lifecycle import IN_FLIGHT, BatchStatus, RequestStatus
+from shared.lifecycle import BATCH_TERMINAL, IN_FLIGHT, BatchStatus, RequestStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -156,6 +156,13 @@ class Batch(Base):
             postgresql_where=status_in(BatchStatus.PENDING_SUBMISSION),
         ),
         Index("ix_batches_company", "company_id", "status"),
+        # The ingester's recovery sweep: finished by the provider, not ingested yet (few rows, while
+        # the table keeps every PROCESSED batch ever made).
+        Index(
+            "ix_batches_unprocessed",
+            "completed_at",
+            postgresql_where=status_in(*BATCH_TERMINAL),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -221,10 +228,17 @@ class OutboxMessage(Base):
 
 
 class ProcessedEvent(Base):
-    """Event ids a consumer group has applied, so a duplicate delivery is recognised cheaply."""
+    """Event ids a consumer group has applied, so a duplicate delivery is recognised cheaply.
+
+    Kept ``processed_events_retention_s``, then pruned by the producer (``services.producer.housekeeping``).
+    """
 
     __tablename__ = "processed_events"
-    __table_args__ = (PrimaryKeyConstraint("consumer_group", "event_id"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("consumer_group", "event_id"),
+        # The producer's prune deletes ids past the retention: a range of this column.
+        Index("ix_processed_events_processed_at", "processed_at"),
+    )
 
     consumer_group: Mapped[str] = mapped_column(String(255))
     event_id: Mapped[str] = mapped_column(String(255))

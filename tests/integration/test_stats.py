@@ -1,0 +1,291 @@
+"""``batchline stats`` against a real database: every figure checked against the test's own numbers.
+
+Rows are inserted directly (two companies, requests in every status, batches in several statuses).
+Counts are checked twice: against hand-written expectations, and against one plain ``count(*)`` per
+(company, status) written here, so neither the command's grouping nor its status keys can hide a row.
+Costs are priced by hand at the prices this test configures (USD per million tokens):
+gpt-4o-mini 0.15 in / 0.60 out, gpt-4o 2.50 / 10.00; the batch price is half the list price.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cli.stats import collect_stats, stats_document
+from shared.lifecycle import BatchStatus, RequestStatus
+from shared.settings import ModelPrice, Settings
+
+PRICES = {
+    "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+    "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+}
+PRICES_ENV = orjson.dumps({m: p.model_dump() for m, p in PRICES.items()}).decode()
+SETTINGS = Settings(model_prices=PRICES, batch_discount=0.5)
+
+P, B, C, F = (s.value for s in RequestStatus)  # pending, in a batch, complete, failed
+NOW = datetime.now(UTC).replace(microsecond=0)
+OLDEST_ACME = NOW - timedelta(hours=2)
+OLDEST_BETA = NOW - timedelta(minutes=30)
+
+SESSIONS = {"acme": ["a1", "a2", "a3"], "beta": ["b1", "b2"]}
+#: (batch key, company, status); the in-progress requests of acme point at "acme-live".
+BATCHES = [
+    ("acme-new", "acme", BatchStatus.PENDING_SUBMISSION),
+    ("acme-live", "acme", BatchStatus.IN_PROGRESS),
+    ("acme-done", "acme", BatchStatus.COMPLETED),
+    ("acme-old1", "acme", BatchStatus.PROCESSED),
+    ("acme-old2", "acme", BatchStatus.PROCESSED),
+    ("beta-old", "beta", BatchStatus.PROCESSED),
+    ("beta-bad", "beta", BatchStatus.FAILED),
+]
+#: (session, company, model, status, requested_at, prompt tokens, completion tokens, batch key)
+REQUESTS: list[tuple[str, str, str, str, datetime, int | None, int | None, str | None]] = [
+    ("a1", "acme", "gpt-4o-mini", P, OLDEST_ACME, None, None, None),
+    ("a2", "acme", "gpt-4o-mini", P, NOW - timedelta(hours=1), None, None, None),
+    ("a3", "acme", "gpt-4o", P, NOW - timedelta(minutes=10), None, None, None),
+    ("a1", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, "acme-live"),
+    ("a2", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, "acme-live"),
+    ("a1", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 1_000_000, 200_000, "acme-old1"),
+    ("a2", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 500_000, 300_000, "acme-old1"),
+    ("a3", "acme", "gpt-4o", F, NOW - timedelta(days=2), 100_000, 0, "acme-old2"),
+    ("b1", "beta", "gpt-4o-mini", P, OLDEST_BETA, None, None, None),
+    ("b1", "beta", "gpt-4o-mini", C, NOW - timedelta(days=1), 2_000_000, 1_000_000, "beta-old"),
+    ("b2", "beta", "mystery-model", F, NOW - timedelta(days=1), 10, 5, "beta-old"),
+]
+
+
+def zeros(statuses: Any) -> dict[str, int]:
+    return {s.value: 0 for s in statuses}
+
+
+EXPECTED: dict[str, dict[str, Any]] = {
+    "acme": {
+        "sessions": 3,
+        "batches": zeros(BatchStatus)
+        | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 2},
+        "batches_total": 5,
+        "requests": {P: 3, B: 2, C: 2, F: 1},
+        "requests_total": 8,
+        "pending_requests": 3,
+        "in_progress_requests": 2,
+        "input_tokens": 1_600_000,
+        "output_tokens": 500_000,
+        "cached_input_tokens": 0,
+        # mini: 1.5M x 0.15 + 0.5M x 0.60 = 0.525; gpt-4o: 0.1M x 2.50 = 0.25.
+        "realtime_cost_usd": "0.775000",
+        "batch_cost_usd": "0.387500",
+        "savings_usd": "0.387500",
+        "unpriced_models": [],
+    },
+    "beta": {
+        "sessions": 2,
+        "batches": zeros(BatchStatus) | {"PROCESSED": 1, "FAILED": 1},
+        "batches_total": 2,
+        "requests": {P: 1, B: 0, C: 1, F: 1},
+        "requests_total": 3,
+        "pending_requests": 1,
+        "in_progress_requests": 0,
+        "input_tokens": 2_000_010,
+        "output_tokens": 1_000_005,
+        "cached_input_tokens": 0,
+        # mini: 2M x 0.15 + 1M x 0.60 = 0.90; mystery-model has no price and adds nothing.
+        "realtime_cost_usd": "0.900000",
+        "batch_cost_usd": "0.450000",
+        "savings_usd": "0.450000",
+        "unpriced_models": ["mystery-model"],
+    },
+}
+EXPECTED_TOTALS: dict[str, Any] = {
+    "sessions": 5,
+    "batches": zeros(BatchStatus)
+    | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 3, "FAILED": 1},
+    "batches_total": 7,
+    "requests": {P: 4, B: 2, C: 3, F: 2},
+    "requests_total": 11,
+    "pending_requests": 4,
+    "in_progress_requests": 2,
+    "input_tokens": 3_600_010,
+    "output_tokens": 1_500_005,
+    "cached_input_tokens": 0,
+    "realtime_cost_usd": "1.675000",
+    "batch_cost_usd": "0.837500",
+    "savings_usd": "0.837500",
+    "unpriced_models": ["mystery-model"],
+}
+AGE_KEYS = ("oldest_pending_requested_at", "oldest_pending_age_s")
+
+
+async def seed(engine: AsyncEngine) -> None:
+    batch_ids = {key: uuid.uuid4() for key, _, _ in BATCHES}
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+                "VALUES (:id, :c, now(), 'h', 2)"
+            ),
+            [{"id": s, "c": c} for c, ids in SESSIONS.items() for s in ids],
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
+                "poll_count, submit_attempts) VALUES (:id, :c, 'gpt-4o-mini', 'openai', :s, 0, 0, 0)"
+            ),
+            [{"id": batch_ids[k], "c": c, "s": s.value} for k, c, s in BATCHES],
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, "
+                "revision, status, attempt, approx_bytes, prompt_tokens, completion_tokens, requested_at, "
+                "batch_id) VALUES (:id, :s, :c, 'full_analysis', :m, :rev, :st, 1, 100, :pt, :ct, :at, :b)"
+            ),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "s": s,
+                    "c": c,
+                    "m": m,
+                    "rev": f"r{i}",
+                    "st": st,
+                    "at": at,
+                    "pt": pt,
+                    "ct": ct,
+                    "b": batch_ids[b] if b else None,
+                }
+                for i, (s, c, m, st, at, pt, ct, b) in enumerate(REQUESTS)
+            ],
+        )
+
+
+async def counted_here(engine: AsyncEngine) -> dict[str, dict[str, dict[str, int]]]:
+    """Per company and status, one plain count each: the test's own reading of the tables."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    async with engine.connect() as conn:
+        for company in SESSIONS:
+            batches = {
+                s.value: int(
+                    await conn.scalar(
+                        text("SELECT count(*) FROM provider_batches WHERE company_id = :c AND status = :s"),
+                        {"c": company, "s": s.value},
+                    )
+                    or 0
+                )
+                for s in BatchStatus
+            }
+            requests = {
+                s.value: int(
+                    await conn.scalar(
+                        text(
+                            "SELECT count(*) FROM ai_processing_requests WHERE company_id = :c AND status = :s"
+                        ),
+                        {"c": company, "s": s.value},
+                    )
+                    or 0
+                )
+                for s in RequestStatus
+            }
+            out[company] = {"batches": batches, "requests": requests}
+    return out
+
+
+def without_ages(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in AGE_KEYS}
+
+
+def check_age(company_doc: dict[str, Any], generated_at: str, oldest: datetime) -> None:
+    assert datetime.fromisoformat(company_doc["oldest_pending_requested_at"]) == oldest
+    age = company_doc["oldest_pending_age_s"]
+    expected = (datetime.fromisoformat(generated_at) - oldest).total_seconds()
+    assert abs(age - expected) < 0.001
+    # Against this machine's clock too: the database and the test share it (a loose tolerance).
+    assert abs(age - (datetime.now(UTC) - oldest).total_seconds()) < 120
+
+
+def check_document(doc: dict[str, Any], companies: list[str]) -> None:
+    assert doc["schema_version"] == 1
+    assert sorted(doc["companies"]) == companies
+    for company in companies:
+        assert without_ages(doc["companies"][company]) == EXPECTED[company]
+    oldest = {"acme": OLDEST_ACME, "beta": OLDEST_BETA}
+    for company in companies:
+        check_age(doc["companies"][company], doc["generated_at"], oldest[company])
+    if companies == ["acme", "beta"]:
+        assert without_ages(doc["totals"]) == EXPECTED_TOTALS
+        check_age(doc["totals"], doc["generated_at"], OLDEST_ACME)
+
+
+async def test_every_figure_matches_the_rows(engine: AsyncEngine) -> None:
+    await seed(engine)
+    async with engine.connect() as conn:
+        doc = stats_document(await collect_stats(conn, SETTINGS))
+    check_document(doc, ["acme", "beta"])
+    here = await counted_here(engine)
+    for company, counts in here.items():
+        assert doc["companies"][company]["batches"] == counts["batches"]
+        assert doc["companies"][company]["requests"] == counts["requests"]
+    assert sum(here[c]["requests"][P] for c in here) == doc["totals"]["pending_requests"]
+
+
+async def test_one_company_and_an_unknown_one(engine: AsyncEngine) -> None:
+    await seed(engine)
+    async with engine.connect() as conn:
+        beta = stats_document(await collect_stats(conn, SETTINGS, "beta"))
+        nobody = stats_document(await collect_stats(conn, SETTINGS, "nobody"))
+    assert beta["company"] == "beta"
+    check_document(beta, ["beta"])
+    assert without_ages(beta["totals"]) == EXPECTED["beta"]
+
+    assert nobody["company"] == "nobody"
+    assert nobody["companies"] == {}
+    totals = nobody["totals"]
+    assert totals["requests"] == zeros(RequestStatus)
+    assert totals["batches"] == zeros(BatchStatus)
+    assert (totals["sessions"], totals["input_tokens"], totals["batch_cost_usd"]) == (0, 0, "0.000000")
+    assert (totals["oldest_pending_requested_at"], totals["oldest_pending_age_s"]) == (None, None)
+
+
+def run_cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "BATCHLINE_DATABASE_URL": database_url,
+        "BATCHLINE_MODEL_PRICES": PRICES_ENV,
+        "BATCHLINE_BATCH_DISCOUNT": "0.5",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "cli.main", "stats", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+async def test_the_command_prints_the_same_document(engine: AsyncEngine, database_url: str) -> None:
+    await seed(engine)
+    result = await asyncio.to_thread(run_cli, database_url, "--json")
+    assert result.returncode == 0, result.stderr
+    doc = orjson.loads(result.stdout)
+    check_document(doc, ["acme", "beta"])
+    assert (
+        result.stdout.strip() == orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2).decode()
+    )
+
+    unknown = await asyncio.to_thread(run_cli, database_url, "--json", "--company", "nobody")
+    assert unknown.returncode == 0, unknown.stderr
+    assert orjson.loads(unknown.stdout)["companies"] == {}
+
+    table = await asyncio.to_thread(run_cli, database_url, "--company", "acme")
+    assert table.returncode == 0, table.stderr
+    assert "acme" in table.stdout and "beta" not in table.stdout
+    assert re.search(r"\b2h0\dm\d\ds\b", table.stdout)  # acme's oldest pending request: two hours
