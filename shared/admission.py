@@ -6,15 +6,28 @@ with ten requests waits; so the free budget is split by max-min fairness (water-
 company with pending work gets an equal share, a company that needs less than its share gets what it
 needs, and what it leaves is split again among the others. The result is deterministic (ties go by
 company id), so two submitters computing it from the same snapshot agree.
+
+When the provider refuses a batch for the limit anyway (our configured limit is above the real one,
+or the organisation's key is shared with someone else), the limit to respect is *learned*: it drops
+below where the refusal happened (:func:`learned_limit_after_rejection`) and climbs back slowly, one
+step per :data:`RECOVERY_INTERVAL_S` in which batches admitted under it succeeded
+(:func:`learned_limit_after_success`): additive increase, multiplicative decrease, so a wrong
+configuration costs a refusal or two, not one per batch.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 #: After a ``token_limit_exceeded``, the learned limit drops to this share of what was enqueued
 #: (the provider's real limit is below what we tried), and never below one request's worth.
 BACKOFF_SHARE = 0.9
+#: A recovery step closes this share of the gap between the learned and the configured limit.
+RECOVERY_SHARE = 0.1
+#: At most one recovery step per this many seconds, and only after a batch admitted since the last
+#: change succeeded: a limit learned from a refusal is trusted for a while before it is probed again.
+RECOVERY_INTERVAL_S = 600.0
 
 
 def fair_shares(available: int, demands: Mapping[str, int]) -> dict[str, int]:
@@ -44,3 +57,16 @@ def learned_limit_after_rejection(*, limit: int, enqueued: int, batch_tokens: in
     """The limit to respect after the provider refused a batch of ``batch_tokens`` on top of ``enqueued``."""
     refused_at = enqueued + batch_tokens
     return max(floor, min(limit, int(refused_at * BACKOFF_SHARE)))
+
+
+def learned_limit_after_success(*, learned: int, configured: int | None) -> int:
+    """One recovery step of a learned limit towards the configured one (never past it).
+
+    A model without a configured limit has no target: each step adds :data:`RECOVERY_SHARE` of the
+    learned limit itself, so the limit still probes upwards at the same pace.
+    """
+    if configured is None:
+        return learned + max(1, math.ceil(learned * RECOVERY_SHARE))
+    if learned >= configured:
+        return configured
+    return min(configured, learned + max(1, math.ceil((configured - learned) * RECOVERY_SHARE)))
