@@ -25,6 +25,8 @@ from collections.abc import Mapping
 BACKOFF_SHARE = 0.9
 #: A recovery step closes this share of the gap between the learned and the configured limit.
 RECOVERY_SHARE = 0.1
+#: A learned limit this close to the configured one (share of it) is the configured one again.
+RECOVERED_WITHIN = 0.01
 #: At most one recovery step per this many seconds, and only after a batch admitted since the last
 #: change succeeded: a limit learned from a refusal is trusted for a while before it is probed again.
 RECOVERY_INTERVAL_S = 600.0
@@ -62,11 +64,14 @@ def learned_limit_after_rejection(*, limit: int, enqueued: int, batch_tokens: in
 def learned_limit_after_success(*, learned: int, configured: int | None) -> int:
     """One recovery step of a learned limit towards the configured one (never past it).
 
-    A model without a configured limit has no target: each step adds :data:`RECOVERY_SHARE` of the
-    learned limit itself, so the limit still probes upwards at the same pace.
+    A step closes :data:`RECOVERY_SHARE` of the gap; within :data:`RECOVERED_WITHIN` of the configured
+    limit it is the configured limit (closing a share of the gap would never get there). A model
+    without a configured limit has no target: each step adds :data:`RECOVERY_SHARE` of the learned
+    limit itself, so the limit still probes upwards at the same pace.
     """
     if configured is None:
         return learned + max(1, math.ceil(learned * RECOVERY_SHARE))
-    if learned >= configured:
+    raised = learned + max(1, math.ceil((configured - learned) * RECOVERY_SHARE))
+    if raised >= configured * (1 - RECOVERED_WITHIN):
         return configured
-    return min(configured, learned + max(1, math.ceil((configured - learned) * RECOVERY_SHARE)))
+    return raised

@@ -154,7 +154,8 @@ class FakeSubmitterStore:
             est = rate.estimate(r.approx_bytes)
             running, tokens, first = running + r.approx_bytes, tokens + est, not taken and r is candidates[0]
             if ((running <= max_bytes or first)
-                    and (tokens <= allowed.share or (first and (est <= allowed.available or allowed.empty)))):
+                    and (tokens <= allowed.share or (first and (
+                        (allowed.share > 0 and est <= allowed.available) or allowed.empty)))):
                 taken.append((r, est))
         if not taken:
             return 0
@@ -188,13 +189,15 @@ class FakeSubmitterStore:
                         and budget.rate.estimate(r.approx_bytes) > budget.configured_limit):
                     self._move(r.id, FAIL_UNADMITTABLE,
                                error=too_large_reason(key.model, budget.configured_limit))
-        enqueued = sum(b.estimated_tokens or 0 for b in self.batches.values()
-                       if b.model == key.model and b.status in HOLDING)
+        held: dict[str, int] = {}
+        for b in self.batches.values():
+            if b.model == key.model and b.status in HOLDING:
+                held[b.company_id] = held.get(b.company_id, 0) + (b.estimated_tokens or 0)
         demands: dict[str, int] = {}
         for r in self.requests.values():
             if self._claimable(r, key.model):
                 demands[r.company_id] = demands.get(r.company_id, 0) + r.approx_bytes
-        return allowance(budget, updated, enqueued=enqueued, demand_bytes=demands, company=key.company_id)
+        return allowance(budget, updated, held=held, demand_bytes=demands, company=key.company_id)
 
     async def observed_usage(self, model: str) -> tuple[int, int]:
         return self.usage.get(model, (0, 0))

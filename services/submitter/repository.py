@@ -99,7 +99,8 @@ async def claim(
                 UPDATE ai_processing_requests r
                 SET status = :to, batch_id = :bid, est_tokens = sized.est, updated_at = now()
                 FROM sized WHERE r.id = sized.id AND (sized.running <= :max_bytes OR sized.rn = 1)
-                  AND (sized.tokens <= :share OR (sized.rn = 1 AND (sized.est <= :available OR :empty)))
+                  AND (sized.tokens <= :share
+                       OR (sized.rn = 1 AND ((:stretch AND sized.est <= :available) OR :empty)))
                   AND r.status = ANY(:from)
                 RETURNING r.id, r.attempt, sized.est
             ), items AS (
@@ -118,6 +119,7 @@ async def claim(
             "max_bytes": max_bytes,
             "rate": rate.tokens_per_byte,
             "share": allowed.share,
+            "stretch": allowed.share > 0,
             "available": allowed.available,
             "empty": allowed.empty,
         },

@@ -18,13 +18,18 @@ The rules, in the order a claim applies them (the README's "Token admission" say
   unknown models: ``BATCHLINE_ENQUEUED_TOKEN_LIMIT_DEFAULT``, unset = unlimited), or the learned limit
   when that is lower. ``enqueued`` = the estimated tokens of the model's batches still PENDING_SUBMISSION
   or in flight. ``available = limit - enqueued``.
-- **Fair share.** The claim of company *c* may take ``fair_shares(available, demands)[c]`` tokens,
-  where ``demands`` are the estimated tokens of every company's claimable requests of the model
-  (max-min water-filling: a company with 10 requests is served in full beside a backlog of 100,000).
-- **Sizing.** Requests are taken in claim order while their running estimate fits the share (and the
-  count and byte limits). The first one may go over the share when it fits ``available`` (a share
-  smaller than one request must not starve a company), and is admitted alone when nothing of the model
-  is enqueued (a request larger than the learned limit would otherwise wait for ever).
+- **Fair share.** The limit is split across companies by max-min water-filling
+  (``fair_shares(limit, demands)``), where a company's demand is what it holds enqueued plus the
+  estimated tokens of its claimable requests; the claim of company *c* may take its share minus what
+  it already holds, and never more than ``available``. A company with 10 requests is thus served in
+  full beside a backlog of 100,000, whichever of the two claims first; with no other holder this is
+  ``fair_shares(available, demands)[c]``.
+- **Sizing.** Requests are taken in claim order while their running estimate fits the allowance (and
+  the count and byte limits). The first one may go over a positive allowance when it fits
+  ``available`` (an allowance smaller than one request must not starve a company; a company is then
+  over its share by less than one request, and its next claim waits), and is admitted alone when
+  nothing of the model is enqueued (a request larger than the learned limit would otherwise wait for
+  ever).
 - **Never.** A request estimated above the configured limit can never be submitted: it fails at once
   with ``token_limit: ...`` instead of blocking its group.
 - **Learning.** Each finished batch is read back once (:func:`feed_back`): a refusal lowers the learned
@@ -141,9 +146,9 @@ def _after_rejection(outcome: Outcome, rate: float, limit_now: int) -> int:
 class Allowance:
     """The verdict a claim applies in SQL (all in estimated tokens at the budget's rate)."""
 
-    #: What this company's claim may take.
+    #: What this company's claim may take (its fair share minus what it holds).
     share: int
-    #: The model's free budget: the first request may go over the share up to this.
+    #: The model's free budget: the first request may go over a positive share up to this.
     available: int
     #: Nothing of the model is enqueued: the first request is admitted even above ``available``.
     empty: bool
@@ -163,23 +168,29 @@ def allowance(
     budget: ModelBudget,
     learned: Learned | None,
     *,
-    enqueued: int,
+    held: Mapping[str, int],
     demand_bytes: Mapping[str, int],
     company: str,
 ) -> Allowance:
-    """The fair share of ``company`` in the model's free budget (the module docstring has the rules)."""
+    """What ``company`` may claim: its fair share of the limit minus what it holds (module docstring).
+
+    ``held`` are the estimated tokens each company has enqueued for the model, ``demand_bytes`` the
+    estimated bytes of each company's claimable requests.
+    """
+    enqueued = sum(held.values())
     configured = budget.configured_limit
     learned_limit = learned.at_rate(budget.rate.tokens_per_byte).limit if learned is not None else None
     limits = [x for x in (configured, learned_limit) if x is not None]
-    never_above = configured if configured is not None else UNLIMITED
     if not limits:
         return Allowance.unlimited(enqueued=enqueued)
     limit = min(limits)
     available = max(0, limit - enqueued)
-    demands = {c: budget.rate.estimate(b) for c, b in demand_bytes.items()}
-    demands.setdefault(company, 0)
-    share = fair_shares(available, demands)[company]
-    return Allowance(share, available, enqueued == 0, never_above, limit, enqueued)
+    demands = {c: held.get(c, 0) for c in {*held, *demand_bytes, company}}
+    for c, size in demand_bytes.items():
+        demands[c] += budget.rate.estimate(size)
+    share = fair_shares(limit, demands)[company] - held.get(company, 0)
+    never_above = configured if configured is not None else UNLIMITED
+    return Allowance(max(0, min(share, available)), available, enqueued == 0, never_above, limit, enqueued)
 
 
 class RateBook:

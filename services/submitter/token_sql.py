@@ -142,16 +142,16 @@ async def now(conn: AsyncConnection) -> datetime:
     return value
 
 
-async def enqueued(conn: AsyncConnection, provider: str, model: str) -> int:
-    """Estimated tokens of the model's batches still PENDING_SUBMISSION or in flight."""
-    value = await conn.scalar(
+async def held(conn: AsyncConnection, provider: str, model: str) -> dict[str, int]:
+    """Per company, the estimated tokens of the model's batches still PENDING_SUBMISSION or in flight."""
+    rows = await conn.execute(
         text(
-            "SELECT coalesce(sum(estimated_tokens), 0) FROM provider_batches "
-            "WHERE provider = :p AND model = :m AND status = ANY(:holding)"
+            "SELECT company_id, coalesce(sum(estimated_tokens), 0) AS tokens FROM provider_batches "
+            "WHERE provider = :p AND model = :m AND status = ANY(:holding) GROUP BY company_id"
         ),
         {"p": provider, "m": model, "holding": HOLDING},
     )
-    return int(value or 0)
+    return {r.company_id: int(r.tokens) for r in rows}
 
 
 async def demand_bytes(conn: AsyncConnection, model: str) -> dict[str, int]:
@@ -239,7 +239,7 @@ async def admit(conn: AsyncConnection, key: GroupKey, budget: ModelBudget) -> Al
     return allowance(
         budget,
         updated,
-        enqueued=await enqueued(conn, provider, model),
+        held=await held(conn, provider, model),
         demand_bytes=await demand_bytes(conn, model),
         company=key.company_id,
     )

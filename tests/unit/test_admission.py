@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.admission import fair_shares, learned_limit_after_rejection
+from shared.admission import fair_shares, learned_limit_after_rejection, learned_limit_after_success
 from shared.tokens import TokenRate, calibrated_rate
 
 
@@ -54,3 +54,13 @@ def test_calibration_moves_towards_what_the_provider_counted() -> None:
 def test_negative_evidence_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         calibrated_rate(-1, 10)
+
+
+def test_a_learned_limit_recovers_a_tenth_of_its_gap_per_step_and_snaps_to_the_configured_one() -> None:
+    assert learned_limit_after_success(learned=1_000_000, configured=2_000_000) == 1_100_000
+    assert learned_limit_after_success(learned=1_100_000, configured=2_000_000) == 1_190_000
+    # 1,985,000 + 1,500 is within 1% of 2,000,000: the configured limit again.
+    assert learned_limit_after_success(learned=1_985_000, configured=2_000_000) == 2_000_000
+    assert learned_limit_after_success(learned=2_500_000, configured=2_000_000) == 2_000_000
+    # No configured limit: +10% of itself per step.
+    assert learned_limit_after_success(learned=50_000, configured=None) == 55_000
