@@ -133,17 +133,20 @@ async def test_a_request_above_the_learned_limit_goes_alone_once_nothing_is_enqu
 async def test_a_refusal_lowers_the_learned_limit_and_the_next_batches_are_smaller() -> None:
     store = FakeSubmitterStore()
     fill(store, "acme", 30)
-    assert await claim(store, "acme", 10_000, max_requests=8) == 8  # 4,000 tokens
+    assert await claim(store, "acme", 10_000, max_requests=4) == 4  # 2,000 tokens
     submitted(store)
-    assert await claim(store, "acme", 10_000, max_requests=8) == 8  # 8,000 enqueued
+    assert await claim(store, "acme", 10_000, max_requests=12) == 12  # 6,000 tokens on top
     submitted(store)
     first, second = store.batches.values()
-    store.finish(second.id, codes=["token_limit_exceeded"])  # refused at 4,000 + 4,000
-    # The learned limit: 90% of 8,000 = 7,200; 4,000 still enqueued, so 3,200 free = 6 requests.
-    assert await claim(store, "acme", 10_000, max_requests=8) == 6
+    store.finish(second.id, codes=["token_limit_exceeded"])  # refused at 2,000 + 6,000
+    # Learned: min(90% of 8,000, max(the 2,000 accepted, half the refused 6,000)) = 3,000; the first
+    # batch holds 2,000, so 1,000 are free: 2 requests.
+    assert await claim(store, "acme", 10_000, max_requests=12) == 2
     learned = store.learned[MODEL]
-    assert (learned.limit, learned.tokens_per_byte) == (7_200, 0.5)
+    assert (learned.limit, learned.tokens_per_byte) == (3_000, 0.5)
     assert second.fed_back and first.fed_back is False  # each outcome is read back once
+    store.finish(first.id)
+    assert await claim(store, "acme", 10_000, max_requests=12) == 4  # the 2,000 it freed, not 12
 
 
 async def test_the_learned_limit_recovers_one_step_per_interval_after_successes() -> None:
@@ -183,18 +186,18 @@ def test_the_learned_limit_is_rescaled_when_the_rate_is_recalibrated() -> None:
 
 def test_a_refusal_seen_at_a_higher_rate_is_taken_at_todays_rate() -> None:
     # Refused at 6,000 enqueued + 2,000 estimated at 0.5 t/B; today's rate 0.25 -> 3,000 + 1,000,
-    # so 90% of 4,000 = 3,600; the floor is one request (2,000 / 4 requests, rescaled: 250).
+    # so min(90% of 4,000, 3,000) = 3,000.
     refusal = Outcome(True, 2_000, 6_000, 0.5, 4, START)
     after = feed_back(None, [refusal], ModelBudget(MODEL, 10_000, TokenRate(0.25)), START)
-    assert after is not None and (after.limit, after.tokens_per_byte) == (3_600, 0.25)
+    assert after is not None and (after.limit, after.tokens_per_byte) == (3_000, 0.25)
 
 
 def test_several_refusals_take_the_lowest_and_never_raise_the_limit() -> None:
-    refusals = [Outcome(True, 1_000, 4_000, 0.5, 2, START), Outcome(True, 1_000, 2_000, 0.5, 2, START)]
+    refusals = [Outcome(True, 1_000, 4_000, 0.5, 2, START), Outcome(True, 3_000, 500, 0.5, 2, START)]
     after = feed_back(Learned(5_000, 0.5, START, START), refusals, budget(10_000), START)
-    assert after is not None and after.limit == 2_700  # min(0.9 x 5,000, 0.9 x 3,000)
+    assert after is not None and after.limit == 1_500  # min(4,000, min(3,150, max(500, 1,500)))
     again = feed_back(after, [Outcome(True, 1_000, 9_000, 0.5, 2, START)], budget(10_000), START)
-    assert again is not None and again.limit == 2_700  # a refusal high above it changes nothing
+    assert again is not None and again.limit == 1_500  # a refusal high above it changes nothing
 
 
 async def test_the_rate_is_calibrated_from_usage_once_per_period() -> None:
