@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-#: After a ``token_limit_exceeded``, the learned limit drops to at most this share of what was
-#: enqueued with the refused batch (the provider's real limit is below what we tried).
+#: After a ``token_limit_exceeded``, the learned limit drops to this share of what had been accepted
+#: (the provider's real limit is below what we tried, and our count of what it holds errs high).
 BACKOFF_SHARE = 0.9
 #: A recovery step closes this share of the gap between the learned and the configured limit.
 RECOVERY_SHARE = 0.1
@@ -59,15 +59,15 @@ def learned_limit_after_rejection(*, limit: int, enqueued: int, batch_tokens: in
     """The limit to respect after the provider refused a batch of ``batch_tokens`` on top of ``enqueued``.
 
     The refusal proves the real limit is below ``enqueued + batch_tokens``, and the ``enqueued`` part
-    had been accepted, so the limit lies about between the two: the learned limit is the lower of
-    :data:`BACKOFF_SHARE` of the refused total and what was enqueued (half the batch when little else
-    was: a bisection). Taking 90% of the total alone would need several refusals when one batch
-    overshoots by much; this takes one. Never above ``limit``, never below ``floor`` (one request's
-    worth must always fit).
+    had been accepted, so the limit lies about between the two. The learned limit is
+    :data:`BACKOFF_SHARE` of what was accepted (of half the batch when less was: a bisection): our
+    count of what the provider held errs high (a batch it finished may not be polled yet), so the
+    share keeps one refusal from being followed by another. Taking 90% of the refused total instead
+    would need several refusals when one batch overshoots by much. Never above ``limit``, never below
+    ``floor`` (one request's worth must always fit).
     """
-    refused_at = enqueued + batch_tokens
-    below = min(int(refused_at * BACKOFF_SHARE), max(enqueued, batch_tokens // 2))
-    return max(floor, min(limit, below))
+    accepted = min(enqueued + batch_tokens, max(enqueued, batch_tokens // 2))
+    return max(floor, min(limit, int(accepted * BACKOFF_SHARE)))
 
 
 def learned_limit_after_success(*, learned: int, configured: int | None) -> int:

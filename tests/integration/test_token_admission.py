@@ -108,15 +108,15 @@ async def test_a_refusal_is_learned_in_the_database_and_the_next_claim_is_smalle
         await conn.execute(text(
             "UPDATE provider_batches SET submitted_at = now(), status = :s, error_codes = :codes WHERE id = :i"),
             {"s": BatchStatus.FAILED.value, "codes": ["token_limit_exceeded"], "i": second})
-    # Refused at 4,000 + 4,000: learned min(7,200, 4,000 accepted), all held by the first batch.
+    # Refused at 4,000 + 4,000: learned 90% of the 4,000 accepted, all held by the first batch.
     assert await store.claim(uuid.uuid4(), key, max_requests=20, max_bytes=10**9, budget=budget) == 0
     (learned,) = await rows(engine, "SELECT provider, model, learned_limit, tokens_per_byte FROM model_token_limits")
-    assert tuple(learned) == ("openai", MODEL, 4_000, 0.5)
+    assert tuple(learned) == ("openai", MODEL, 3_600, 0.5)
     async with engine.begin() as conn:
         await conn.execute(text("UPDATE provider_batches SET status = :s, error_codes = '{}' WHERE id = :i"),
                            {"s": BatchStatus.COMPLETED.value, "i": first})
-    # 20 requests would fit the configured 100,000; the learned 4,000 takes 8.
-    assert await store.claim(uuid.uuid4(), key, max_requests=20, max_bytes=10**9, budget=budget) == 8
+    # 20 requests would fit the configured 100,000; the learned 3,600 takes 7.
+    assert await store.claim(uuid.uuid4(), key, max_requests=20, max_bytes=10**9, budget=budget) == 7
     assert await scalar(engine, "SELECT limit_feedback_at IS NOT NULL FROM provider_batches WHERE id = :i",
                         i=second) is True  # fmt: skip
 

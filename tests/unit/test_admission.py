@@ -25,19 +25,16 @@ def test_nobody_gets_more_than_asked_and_no_budget_is_invented() -> None:
 
 def test_the_learned_limit_drops_below_where_the_provider_refused() -> None:
     # 1.5M enqueued + a 600k batch refused: the real limit is under 2.1M and about 1.5M was accepted:
-    # 1.5M (below 90% of 2.1M = 1.89M).
+    # 90% of 1.5M.
     assert learned_limit_after_rejection(
         limit=2_000_000, enqueued=1_500_000, batch_tokens=600_000, floor=1
-    ) == (1_500_000)
-    # A small enqueued part under a big batch: 90% of the total, unless half the batch is lower.
-    assert learned_limit_after_rejection(limit=2_000_000, enqueued=1_000_000, batch_tokens=200_000, floor=1) == (
-        1_000_000
-    )
+    ) == (1_350_000)
+    assert learned_limit_after_rejection(limit=2_000_000, enqueued=900, batch_tokens=200, floor=1) == 810
+    # Little enqueued under a big batch: 90% of half the batch (a bisection).
     assert learned_limit_after_rejection(limit=2_000_000, enqueued=100_000, batch_tokens=1_000_000, floor=1) == (
-        500_000
+        450_000
     )
-    assert learned_limit_after_rejection(limit=2_000_000, enqueued=900, batch_tokens=200, floor=1) == 900
-    assert learned_limit_after_rejection(limit=2_000_000, enqueued=0, batch_tokens=600, floor=1) == 300
+    assert learned_limit_after_rejection(limit=2_000_000, enqueued=0, batch_tokens=600, floor=1) == 270
     # Already lower than that: unchanged. Never under the floor (one request must always fit).
     assert learned_limit_after_rejection(
         limit=1_000_000, enqueued=1_500_000, batch_tokens=600_000, floor=1

@@ -139,14 +139,14 @@ async def test_a_refusal_lowers_the_learned_limit_and_the_next_batches_are_small
     submitted(store)
     first, second = store.batches.values()
     store.finish(second.id, codes=["token_limit_exceeded"])  # refused at 2,000 + 6,000
-    # Learned: min(90% of 8,000, max(the 2,000 accepted, half the refused 6,000)) = 3,000; the first
-    # batch holds 2,000, so 1,000 are free: 2 requests.
-    assert await claim(store, "acme", 10_000, max_requests=12) == 2
+    # Learned: 90% of max(the 2,000 accepted, half the refused 6,000) = 2,700; the first batch holds
+    # 2,000, so 700 are free: 1 request.
+    assert await claim(store, "acme", 10_000, max_requests=12) == 1
     learned = store.learned[MODEL]
-    assert (learned.limit, learned.tokens_per_byte) == (3_000, 0.5)
+    assert (learned.limit, learned.tokens_per_byte) == (2_700, 0.5)
     assert second.fed_back and first.fed_back is False  # each outcome is read back once
     store.finish(first.id)
-    assert await claim(store, "acme", 10_000, max_requests=12) == 4  # the 2,000 it freed, not 12
+    assert await claim(store, "acme", 10_000, max_requests=12) == 4  # 2,000 of the 2,200 free, not 12
 
 
 async def test_the_learned_limit_recovers_one_step_per_interval_after_successes() -> None:
@@ -186,18 +186,18 @@ def test_the_learned_limit_is_rescaled_when_the_rate_is_recalibrated() -> None:
 
 def test_a_refusal_seen_at_a_higher_rate_is_taken_at_todays_rate() -> None:
     # Refused at 6,000 enqueued + 2,000 estimated at 0.5 t/B; today's rate 0.25 -> 3,000 + 1,000,
-    # so min(90% of 4,000, 3,000) = 3,000.
+    # so 90% of the 3,000 accepted = 2,700.
     refusal = Outcome(True, 2_000, 6_000, 0.5, 4, START)
     after = feed_back(None, [refusal], ModelBudget(MODEL, 10_000, TokenRate(0.25)), START)
-    assert after is not None and (after.limit, after.tokens_per_byte) == (3_000, 0.25)
+    assert after is not None and (after.limit, after.tokens_per_byte) == (2_700, 0.25)
 
 
 def test_several_refusals_take_the_lowest_and_never_raise_the_limit() -> None:
-    refusals = [Outcome(True, 1_000, 4_000, 0.5, 2, START), Outcome(True, 3_000, 500, 0.5, 2, START)]
+    refusals = [Outcome(True, 1_000, 4_000, 0.5, 2, START), Outcome(True, 3_000, 500, 0.5, 6, START)]
     after = feed_back(Learned(5_000, 0.5, START, START), refusals, budget(10_000), START)
-    assert after is not None and after.limit == 1_500  # min(4,000, min(3,150, max(500, 1,500)))
+    assert after is not None and after.limit == 1_350  # min(90% of 4,000, 90% of max(500, 1,500))
     again = feed_back(after, [Outcome(True, 1_000, 9_000, 0.5, 2, START)], budget(10_000), START)
-    assert again is not None and again.limit == 1_500  # a refusal high above it changes nothing
+    assert again is not None and again.limit == 1_350  # a refusal high above it changes nothing
 
 
 async def test_the_rate_is_calibrated_from_usage_once_per_period() -> None:
