@@ -221,11 +221,13 @@ async def admit(conn: AsyncConnection, key: GroupKey, budget: ModelBudget) -> Al
     updated = feed_back(learned, outcomes, budget, await now(conn))
     if updated != learned:
         await store_learned(conn, provider, model, updated)
-        if updated is not None and (learned is None or updated.limit != learned.limit):
+        # Rescaling to a recalibrated rate is not news; a refusal or a recovery step is.
+        stepped = updated is None or learned is None or updated.updated_at != learned.updated_at
+        if stepped:
             log.warning(
                 "learned enqueued-token limit changed",
                 model=model,
-                learned_limit=updated.limit,
+                learned_limit=None if updated is None else updated.limit,
                 configured_limit=budget.configured_limit,
                 refusals=sum(o.rejected for o in outcomes),
             )
