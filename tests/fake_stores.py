@@ -22,6 +22,7 @@ from services.submitter.batch_file import BuiltFile, FileLimits, FileRow, write_
 from services.submitter.ports import Unsubmitted
 from services.submitter.repository import CLAIM, FAIL_REQUEST, FAIL_UNSUBMITTED, RELEASE, SUBMITTED
 from services.submitter.token_budget import (
+    UNLIMITED,
     Allowance,
     Learned,
     ModelBudget,
@@ -168,7 +169,19 @@ class FakeSubmitterStore:
         return len(taken)
 
     def _admit(self, key: GroupKey, budget: ModelBudget) -> Allowance:
-        """``token_sql.admit`` in memory: learn from finished batches, fail the never-admittable, share."""
+        """``token_sql.admit`` in memory: fail the never-admittable, learn from finished batches, share."""
+        if budget.configured_limit is not None:
+            for r in self.requests.values():
+                if (r.company_id == key.company_id and r.model == key.model and r.batch_id is None
+                        and budget.rate.estimate(r.approx_bytes) > budget.configured_limit):
+                    self._move(r.id, FAIL_UNADMITTABLE,
+                               error=too_large_reason(key.model, budget.configured_limit))
+        demands: dict[str, int] = {}
+        for r in self.requests.values():
+            if self._claimable(r, key.model):
+                demands[r.company_id] = demands.get(r.company_id, 0) + budget.rate.estimate(r.approx_bytes)
+        if not demands.get(key.company_id):
+            return Allowance(0, 0, False, budget.configured_limit or UNLIMITED, 0, 0)
         outcomes = []
         for b in self.batches.values():
             if b.model == key.model and not b.fed_back and b.estimated_tokens is not None \
@@ -183,21 +196,11 @@ class FakeSubmitterStore:
             self.learned.pop(key.model, None)
         else:
             self.learned[key.model] = updated
-        if budget.configured_limit is not None:
-            for r in self.requests.values():
-                if (r.company_id == key.company_id and r.model == key.model and r.batch_id is None
-                        and budget.rate.estimate(r.approx_bytes) > budget.configured_limit):
-                    self._move(r.id, FAIL_UNADMITTABLE,
-                               error=too_large_reason(key.model, budget.configured_limit))
         held: dict[str, int] = {}
         for b in self.batches.values():
             if b.model == key.model and b.status in HOLDING:
                 held[b.company_id] = held.get(b.company_id, 0) + (b.estimated_tokens or 0)
-        demands: dict[str, int] = {}
-        for r in self.requests.values():
-            if self._claimable(r, key.model):
-                demands[r.company_id] = demands.get(r.company_id, 0) + r.approx_bytes
-        return allowance(budget, updated, held=held, demand_bytes=demands, company=key.company_id)
+        return allowance(budget, updated, held=held, demands=demands, company=key.company_id)
 
     async def observed_usage(self, model: str) -> tuple[int, int]:
         return self.usage.get(model, (0, 0))

@@ -169,13 +169,13 @@ def allowance(
     learned: Learned | None,
     *,
     held: Mapping[str, int],
-    demand_bytes: Mapping[str, int],
+    demands: Mapping[str, int],
     company: str,
 ) -> Allowance:
     """What ``company`` may claim: its fair share of the limit minus what it holds (module docstring).
 
-    ``held`` are the estimated tokens each company has enqueued for the model, ``demand_bytes`` the
-    estimated bytes of each company's claimable requests.
+    ``held`` are the estimated tokens each company has enqueued for the model, ``demands`` the summed
+    estimates of each company's claimable requests (at the budget's rate).
     """
     enqueued = sum(held.values())
     configured = budget.configured_limit
@@ -185,10 +185,8 @@ def allowance(
         return Allowance.unlimited(enqueued=enqueued)
     limit = min(limits)
     available = max(0, limit - enqueued)
-    demands = {c: held.get(c, 0) for c in {*held, *demand_bytes, company}}
-    for c, size in demand_bytes.items():
-        demands[c] += budget.rate.estimate(size)
-    share = fair_shares(limit, demands)[company] - held.get(company, 0)
+    wanted = {c: held.get(c, 0) + demands.get(c, 0) for c in {*held, *demands, company}}
+    share = fair_shares(limit, wanted)[company] - held.get(company, 0)
     never_above = configured if configured is not None else UNLIMITED
     return Allowance(max(0, min(share, available)), available, enqueued == 0, never_above, limit, enqueued)
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.submitter.accumulator import GroupKey
 from services.submitter.token_budget import (
+    UNLIMITED,
     Allowance,
     Learned,
     ModelBudget,
@@ -154,17 +155,21 @@ async def held(conn: AsyncConnection, provider: str, model: str) -> dict[str, in
     return {r.company_id: int(r.tokens) for r in rows}
 
 
-async def demand_bytes(conn: AsyncConnection, model: str) -> dict[str, int]:
-    """Per company, the estimated bytes of the model's claimable requests (what the fair share splits)."""
+async def demands(conn: AsyncConnection, model: str, rate: TokenRate) -> dict[str, int]:
+    """Per company, the estimated tokens of the model's claimable requests (what the fair share splits).
+
+    The sum of the requests' own estimates, as the claim adds them up (the estimate of the summed
+    bytes would be smaller by the rounding and leave a company's last request out of its share).
+    """
     rows = await conn.execute(
         text(
-            "SELECT company_id, sum(approx_bytes) AS b FROM ai_processing_requests "
-            "WHERE model = :m AND status = :pending AND batch_id IS NULL "
+            "SELECT company_id, sum(ceil(approx_bytes * CAST(:rate AS float8) - 1e-9))::bigint AS tokens "
+            "FROM ai_processing_requests WHERE model = :m AND status = :pending AND batch_id IS NULL "
             "AND (not_before IS NULL OR not_before <= now()) GROUP BY company_id"
         ),
-        {"m": model, "pending": PENDING},
+        {"m": model, "pending": PENDING, "rate": rate.tokens_per_byte},
     )
-    return {r.company_id: int(r.b) for r in rows}
+    return {r.company_id: int(r.tokens) for r in rows}
 
 
 async def fail_unadmittable(
@@ -212,25 +217,14 @@ async def observed_usage(conn: AsyncConnection, model: str) -> tuple[int, int]:
 
 
 async def admit(conn: AsyncConnection, key: GroupKey, budget: ModelBudget) -> Allowance:
-    """The claim's admission, in its transaction: lock the model, learn, fail the never-admittable,
-    and decide the group's allowance from the enqueued tokens and every company's demand."""
+    """The claim's admission, in its transaction: lock the model, fail the never-admittable, learn,
+    and decide the group's allowance from the enqueued tokens and every company's demand.
+
+    A group with nothing claimable writes nothing (a replayed wake-up must leave every row alone):
+    the finished batches are read back by the next claim that has work.
+    """
     provider, model = budget.provider, key.model
     await lock_model(conn, provider, model)
-    learned = await read_learned(conn, provider, model)
-    outcomes = await take_outcomes(conn, provider, model)
-    updated = feed_back(learned, outcomes, budget, await now(conn))
-    if updated != learned:
-        await store_learned(conn, provider, model, updated)
-        # Rescaling to a recalibrated rate is not news; a refusal or a recovery step is.
-        stepped = updated is None or learned is None or updated.updated_at != learned.updated_at
-        if stepped:
-            log.warning(
-                "learned enqueued-token limit changed",
-                model=model,
-                learned_limit=None if updated is None else updated.limit,
-                configured_limit=budget.configured_limit,
-                refusals=sum(o.rejected for o in outcomes),
-            )
     if budget.configured_limit is not None:
         failed = await fail_unadmittable(
             conn, key, budget.rate, budget.configured_limit, too_large_reason(model, budget.configured_limit)
@@ -238,10 +232,23 @@ async def admit(conn: AsyncConnection, key: GroupKey, budget: ModelBudget) -> Al
         if failed:
             log.error("requests larger than the whole token limit failed", company=key.company_id,
                       model=model, requests=failed)  # fmt: skip
+    wanted = await demands(conn, model, budget.rate)
+    if not wanted.get(key.company_id):
+        return Allowance(0, 0, False, budget.configured_limit or UNLIMITED, 0, 0)
+    learned = await read_learned(conn, provider, model)
+    outcomes = await take_outcomes(conn, provider, model)
+    updated = feed_back(learned, outcomes, budget, await now(conn))
+    if updated != learned:
+        await store_learned(conn, provider, model, updated)
+        # Rescaling to a recalibrated rate is not news; a refusal or a recovery step is.
+        if updated is None or learned is None or updated.updated_at != learned.updated_at:
+            log.warning(
+                "learned enqueued-token limit changed",
+                model=model,
+                learned_limit=None if updated is None else updated.limit,
+                configured_limit=budget.configured_limit,
+                refusals=sum(o.rejected for o in outcomes),
+            )
     return allowance(
-        budget,
-        updated,
-        held=await held(conn, provider, model),
-        demand_bytes=await demand_bytes(conn, model),
-        company=key.company_id,
+        budget, updated, held=await held(conn, provider, model), demands=wanted, company=key.company_id
     )

@@ -70,6 +70,13 @@ async def test_without_a_limit_the_claim_is_sized_by_count_alone_but_still_estim
     assert batch.estimated_tokens == 2_500
 
 
+async def test_a_company_alone_gets_all_its_requests_however_their_estimates_round() -> None:
+    # 1,001 bytes -> 501 tokens each (500.5 rounded up): the demand is 1,503, not estimate(3,003) = 1,502.
+    store = FakeSubmitterStore()
+    fill(store, "acme", 3, size=1_001)
+    assert await claim(store, "acme", 1_000_000) == 3
+
+
 async def test_a_small_company_keeps_its_share_beside_a_large_backlog_whoever_claims_first() -> None:
     store = FakeSubmitterStore()
     fill(store, "big", 40)
