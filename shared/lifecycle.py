@@ -52,7 +52,11 @@ class IllegalTransition(ValueError):
 
 
 REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
-    RequestStatus.PENDING_BATCHING: frozenset({RequestStatus.BATCHING_IN_PROGRESS}),
+    # Straight to failed: refused at admission, it can never be submitted (its estimated tokens
+    # exceed the model's whole enqueued-token limit); it never enters a batch.
+    RequestStatus.PENDING_BATCHING: frozenset(
+        {RequestStatus.BATCHING_IN_PROGRESS, RequestStatus.PROCESSING_FAILED}
+    ),
     RequestStatus.BATCHING_IN_PROGRESS: frozenset(
         {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PENDING_BATCHING, RequestStatus.PROCESSING_FAILED}
     ),
@@ -66,6 +70,10 @@ IN_FLIGHT: frozenset[BatchStatus] = frozenset(
 PROVIDER_TERMINAL: frozenset[BatchStatus] = frozenset(
     {BatchStatus.COMPLETED, BatchStatus.FAILED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
 )
+#: Batches whose estimated tokens count against their model's enqueued-token budget: claimed and
+#: about to be submitted, or at the provider and unfinished as far as we know. Counting a batch the
+#: provider has already finished (not polled yet) errs on the safe side.
+HOLDING_TOKENS: frozenset[BatchStatus] = frozenset({BatchStatus.PENDING_SUBMISSION}) | IN_FLIGHT
 
 # Forward order of the in-flight statuses: a poll may skip stages but never go back (a stale read
 # from a load-balanced provider must not rewind a batch that was already seen finalizing).
@@ -202,6 +210,8 @@ class Resolution:
     error: str | None
     #: Delay before the request may be claimed again; None when it is not going back to pending.
     retry_after_s: float | None
+    #: Requeues for capacity so far, this one included; None leaves the stored count unchanged.
+    requeues: int | None = None
 
     @property
     def emits_pending(self) -> bool:
@@ -216,14 +226,21 @@ def resolve_request(
     max_attempts: int,
     reason: str | None,
     backoff_base_s: float,
+    requeues: int = 0,
 ) -> Resolution:
-    """Decide a claimed request's next state from its outcome in a finished batch."""
+    """Decide a claimed request's next state from its outcome in a finished batch.
+
+    ``requeues`` is how often the request already went back for capacity: a requeue costs no attempt
+    (the provider's capacity is not a strike against the request), but it waits longer each time
+    (base, 2x, 4x ... capped at 64x base, :func:`retry_delay_s`), so a model whose budget stays full
+    is retried ever more rarely instead of in a tight loop.
+    """
     if kind is OutcomeKind.SUCCEEDED:
         return Resolution(RequestStatus.PROCESSING_COMPLETE, attempt, None, None)
     if kind is OutcomeKind.REQUEUED:
-        # Same attempt: the provider's capacity is not a strike against the request.
+        again = requeues + 1
         return Resolution(
-            RequestStatus.PENDING_BATCHING, attempt, reason, retry_delay_s(attempt, backoff_base_s)
+            RequestStatus.PENDING_BATCHING, attempt, reason, retry_delay_s(again, backoff_base_s), again
         )
     if attempt >= max_attempts:
         final = f"{reason or 'failed'} (after {attempt} attempts)"

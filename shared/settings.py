@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Hard limits of OpenAI's Batch API (documented; the emulator enforces the same numbers).
@@ -28,6 +28,9 @@ class ModelPrice(BaseModel):
     input_per_million: float = Field(ge=0)
     output_per_million: float = Field(ge=0)
 
+
+#: OpenAI's tier-1 batch queue limits (enqueued input tokens per model and organisation).
+DEFAULT_ENQUEUED_TOKEN_LIMITS: dict[str, int] = {"gpt-4o-mini": 2_000_000, "gpt-4o": 90_000}
 
 DEFAULT_PRICES: dict[str, ModelPrice] = {
     "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
@@ -146,6 +149,16 @@ class Settings(BaseSettings):
         ),
     )
     retry_backoff_s: float = Field(default=30.0, ge=0, description="Base delay before a retried request.")
+    enqueued_token_limits: dict[str, PositiveInt] = Field(
+        default_factory=lambda: dict(DEFAULT_ENQUEUED_TOKEN_LIMITS),
+        description="JSON: model -> input tokens the provider lets us have enqueued (see Token admission).",
+    )
+    enqueued_token_limit_default: PositiveInt | None = Field(
+        default=None, description="Limit of models not in BATCHLINE_ENQUEUED_TOKEN_LIMITS; unset = unlimited."
+    )
+    token_rate_refresh_s: float = Field(
+        default=60.0, gt=0, description="How often a model's tokens-per-byte estimate is recalibrated."
+    )
     ingest_quarantine_after: int = Field(
         default=8,
         ge=1,

@@ -21,8 +21,20 @@ from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, FileRow, write_lines
 from services.submitter.ports import Unsubmitted
 from services.submitter.repository import CLAIM, FAIL_REQUEST, FAIL_UNSUBMITTED, RELEASE, SUBMITTED
+from services.submitter.token_budget import (
+    UNLIMITED,
+    Allowance,
+    Learned,
+    ModelBudget,
+    Outcome,
+    allowance,
+    feed_back,
+    too_large_reason,
+)
+from services.submitter.token_sql import FAIL_UNADMITTABLE, FINISHED, HOLDING, REJECTION_CODE
 from shared.lifecycle import BATCH_INITIAL, IN_FLIGHT, REQUEST_INITIAL, BatchStatus, Move
 from shared.outbox import OutgoingEvent
+from shared.tokens import TokenRate
 from tests.fakes import START
 
 
@@ -51,6 +63,8 @@ class FakeSubmitRequest:
     batch_id: uuid.UUID | None = None
     attempt: int = 1
     error: str | None = None
+    est_tokens: int | None = None
+    not_before: datetime | None = None
 
 
 @dataclass
@@ -67,6 +81,12 @@ class FakeBatchRow:
     submitted_at: datetime | None = None
     submit_retry_at: datetime | None = None
     last_error: str | None = None
+    request_count: int = 0
+    estimated_tokens: int | None = None
+    admitted_enqueued: int = 0
+    token_rate: float = 0.0
+    error_codes: list[str] = field(default_factory=list)
+    fed_back: bool = False
 
 
 @dataclass
@@ -79,6 +99,9 @@ class FakeSubmitterStore:
     batches: dict[uuid.UUID, FakeBatchRow] = field(default_factory=dict)
     outbox: list[tuple[str, OutgoingEvent]] = field(default_factory=list)
     held: set[uuid.UUID] = field(default_factory=set)
+    #: ``model_token_limits``, and what ``observed_usage`` answers per model (prompt tokens, bytes).
+    learned: dict[str, Learned] = field(default_factory=dict)
+    usage: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def add_request(self, content: str = "hi", *, company_id: str = "acme", model: str = "gpt-4o-mini",
                     approx_bytes: int = 100) -> uuid.UUID:
@@ -112,20 +135,75 @@ class FakeSubmitterStore:
         finally:
             self.held.discard(batch_id)
 
-    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
-        candidates = [r for r in self.requests.values() if (r.company_id, r.model) == (key.company_id, key.model)
-                      and r.status in CLAIM.sources and r.batch_id is None][:max_requests]
-        taken, running = [], 0
+    def finish(self, batch_id: uuid.UUID, *, codes: Sequence[str] = ()) -> None:
+        """What the poller does: the provider finished the batch (``codes``: its batch-level errors)."""
+        b = self.batches[batch_id]
+        b.status, b.error_codes = (BatchStatus.FAILED if codes else BatchStatus.COMPLETED).value, list(codes)
+
+    def _claimable(self, r: FakeSubmitRequest, model: str) -> bool:
+        return (r.model == model and r.status in CLAIM.sources and r.batch_id is None
+                and (r.not_before is None or r.not_before <= self.clock.now))
+
+    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int,
+                    budget: ModelBudget | None = None) -> int:
+        rate = budget.rate if budget is not None else TokenRate()
+        allowed = self._admit(key, budget) if budget is not None else Allowance.unlimited(enqueued=0)
+        candidates = [r for r in self.requests.values()
+                      if r.company_id == key.company_id and self._claimable(r, key.model)][:max_requests]
+        taken, running, tokens = [], 0, 0
         for r in candidates:
-            running += r.approx_bytes
-            if running <= max_bytes or not taken:
-                taken.append(r)
+            est = rate.estimate(r.approx_bytes)
+            running, tokens, first = running + r.approx_bytes, tokens + est, not taken and r is candidates[0]
+            if ((running <= max_bytes or first)
+                    and (tokens <= allowed.share or (first and (
+                        (allowed.share > 0 and est <= allowed.available) or allowed.empty)))):
+                taken.append((r, est))
         if not taken:
             return 0
-        self.batches[batch_id] = FakeBatchRow(batch_id, key.company_id, key.model, self.clock.now)
-        for r in taken:
-            r.status, r.batch_id = CLAIM.target, batch_id
+        self.batches[batch_id] = FakeBatchRow(
+            batch_id, key.company_id, key.model, self.clock.now, request_count=len(taken),
+            estimated_tokens=sum(est for _, est in taken), admitted_enqueued=allowed.enqueued,
+            token_rate=rate.tokens_per_byte)
+        for r, est in taken:
+            r.status, r.batch_id, r.est_tokens = CLAIM.target, batch_id, est
         return len(taken)
+
+    def _admit(self, key: GroupKey, budget: ModelBudget) -> Allowance:
+        """``token_sql.admit`` in memory: fail the never-admittable, learn from finished batches, share."""
+        if budget.configured_limit is not None:
+            for r in self.requests.values():
+                if (r.company_id == key.company_id and r.model == key.model and r.batch_id is None
+                        and budget.rate.estimate(r.approx_bytes) > budget.configured_limit):
+                    self._move(r.id, FAIL_UNADMITTABLE,
+                               error=too_large_reason(key.model, budget.configured_limit))
+        demands: dict[str, int] = {}
+        for r in self.requests.values():
+            if self._claimable(r, key.model):
+                demands[r.company_id] = demands.get(r.company_id, 0) + budget.rate.estimate(r.approx_bytes)
+        if not demands.get(key.company_id):
+            return Allowance(0, 0, False, budget.configured_limit or UNLIMITED, 0, 0)
+        outcomes = []
+        for b in self.batches.values():
+            if b.model == key.model and not b.fed_back and b.estimated_tokens is not None \
+                    and b.status in FINISHED:
+                b.fed_back = True
+                rejected = REJECTION_CODE in b.error_codes
+                if b.submitted_at is not None and (rejected or not b.error_codes):
+                    outcomes.append(Outcome(rejected, b.estimated_tokens, b.admitted_enqueued, b.token_rate,
+                                            b.request_count, b.created_at))
+        updated = feed_back(self.learned.get(key.model), outcomes, budget, self.clock.now)
+        if updated is None:
+            self.learned.pop(key.model, None)
+        else:
+            self.learned[key.model] = updated
+        held: dict[str, int] = {}
+        for b in self.batches.values():
+            if b.model == key.model and b.status in HOLDING:
+                held[b.company_id] = held.get(b.company_id, 0) + (b.estimated_tokens or 0)
+        return allowance(budget, updated, held=held, demands=demands, company=key.company_id)
+
+    async def observed_usage(self, model: str) -> tuple[int, int]:
+        return self.usage.get(model, (0, 0))
 
     async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:
         b = self.batches[batch_id]

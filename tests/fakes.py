@@ -182,6 +182,7 @@ class FakeRequest:
     error: str | None = None
     retry_after_s: float | None = None
     total_tokens: int = 0
+    requeues: int = 0
 
 
 @dataclass
@@ -240,9 +241,12 @@ class FakeIngestStore:
         *,
         attempt: int = 1,
         processing_type: ProcessingType = ProcessingType.FULL_ANALYSIS,
+        requeues: int = 0,
     ) -> str:
         request_id = uuid.uuid4()
-        self.requests[request_id] = FakeRequest(session_id, processing_type, attempt, batch_id)
+        self.requests[request_id] = FakeRequest(
+            session_id, processing_type, attempt, batch_id, requeues=requeues
+        )
         self.items[batch_id].append(request_id)
         self.sessions.setdefault(session_id, {})
         return str(request_id)
@@ -281,6 +285,7 @@ class FakeIngestStore:
                 continue
             r.status, r.attempt, r.error = resolution.status, resolution.attempt, resolution.error
             r.retry_after_s = resolution.retry_after_s
+            r.requeues = r.requeues if resolution.requeues is None else resolution.requeues
             r.total_tokens += usage.total_tokens
             if resolution.emits_pending:
                 r.batch_id = None
@@ -324,7 +329,7 @@ class FakeIngestStore:
     async def finish(
         self,
         batch_id: uuid.UUID,
-        resolve: Callable[[int], Resolution],
+        resolve: Callable[[int, int], Resolution],
         announce: Announce,
         *,
         note: str | None = None,
@@ -334,7 +339,8 @@ class FakeIngestStore:
         if batch is None or batch.status not in BATCH_TERMINAL:
             return None
         still_open = sorted(i for i in self.requests if self._open(i, batch_id))
-        decided = [(str(i), resolve(self.requests[i].attempt), Usage()) for i in still_open]
+        decided = [(str(i), resolve(self.requests[i].attempt, self.requests[i].requeues), Usage())
+                   for i in still_open]
         repending, failed = self._resolve(batch_id, decided)
         self.outbox.extend(announce(repending))
         mine = [r for r in self.requests.values() if r.batch_id == batch_id]

@@ -124,12 +124,13 @@ class IngestStore(Protocol):
     async def finish(
         self,
         batch_id: uuid.UUID,
-        resolve: Callable[[int], Resolution],
+        resolve: Callable[[int, int], Resolution],
         announce: Announce,
         *,
         note: str | None = None,
     ) -> Finished | None:
-        """Under the batch's row lock: resolve every request still open with ``resolve(attempt)``,
+        """Under the batch's row lock: resolve every request still open with
+        ``resolve(attempt, requeues)`` (``requeues``: its capacity requeues so far),
         announce the retried ones and mark the batch PROCESSED, storing ``note`` (why a file could not
         be read) as its ingest error. None if it is not provider-terminal (already PROCESSED by another
         ingester, or unknown)."""

@@ -72,16 +72,16 @@ async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str,
     }
 
 
-async def open_attempts(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, int]:
-    """Requests the batch still claims (no line resolved them), with their attempt."""
+async def open_attempts(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, tuple[int, int]]:
+    """Requests the batch still claims (no line resolved them), with their attempt and requeues."""
     rows = await conn.execute(
         text(
-            "SELECT id, attempt FROM ai_processing_requests "
+            "SELECT id, attempt, requeues FROM ai_processing_requests "
             "WHERE batch_id = :bid AND status = ANY(:open) ORDER BY id"
         ),
         {"bid": batch_id, "open": OPEN},
     )
-    return {str(r.id): r.attempt for r in rows}
+    return {str(r.id): (r.attempt, r.requeues) for r in rows}
 
 
 async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: Sequence[str]) -> int:
@@ -187,6 +187,7 @@ async def apply_resolutions(
             """
             UPDATE ai_processing_requests r SET
                 status = u.status, attempt = u.attempt, error_message = u.error,
+                requeues = coalesce(u.requeues, r.requeues),
                 batch_id = CASE WHEN u.requeue THEN NULL ELSE r.batch_id END,
                 not_before = CASE WHEN u.delay IS NULL THEN r.not_before
                                   ELSE now() + make_interval(secs => u.delay) END,
@@ -198,8 +199,9 @@ async def apply_resolutions(
                 updated_at = now()
             FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
                         CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),
-                        CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]))
-                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue)
+                        CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]),
+                        CAST(:requeues AS int[]))
+                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues)
             WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
                       r.approx_bytes, u.requeue
@@ -217,6 +219,7 @@ async def apply_resolutions(
             "ct": [u.completion_tokens for _, _, u in resolutions],
             "tt": [u.total_tokens for _, _, u in resolutions],
             "requeue": [r.emits_pending for _, r, _ in resolutions],
+            "requeues": [r.requeues for _, r, _ in resolutions],
         },
     )
     moved = rows.all()
@@ -289,7 +292,7 @@ class PostgresIngestStore:
     async def finish(
         self,
         batch_id: uuid.UUID,
-        resolve: Callable[[int], Resolution],
+        resolve: Callable[[int, int], Resolution],
         announce: Announce,
         *,
         note: str | None = None,
@@ -299,7 +302,7 @@ class PostgresIngestStore:
             if batch is None or batch.status not in BATCH_TERMINAL:
                 return None
             still_open = await open_attempts(conn, batch_id)
-            decided = [(cid, resolve(attempt), Usage()) for cid, attempt in still_open.items()]
+            decided = [(cid, resolve(*tried), Usage()) for cid, tried in still_open.items()]
             repending: list[Repending] = []
             failed = 0
             for start in range(0, len(decided), self._rows):

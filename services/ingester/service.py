@@ -173,7 +173,7 @@ class Ingester:
         )
         finished = await self._store.finish(
             batch_id,
-            lambda attempt: self._resolution(kind, reason, attempt),
+            lambda attempt, requeues: self._resolution(kind, reason, attempt, requeues),
             announce,
             note="; ".join(problems) or None,
         )
@@ -329,13 +329,14 @@ class Ingester:
         if applied.retried:
             self._on_commit()
 
-    def _resolution(self, kind: OutcomeKind, reason: str, attempt: int) -> Resolution:
+    def _resolution(self, kind: OutcomeKind, reason: str, attempt: int, requeues: int = 0) -> Resolution:
         return resolve_request(
             kind,
             attempt=attempt,
             max_attempts=self._config.max_attempts,
             reason=reason,
             backoff_base_s=self._config.retry_backoff_s,
+            requeues=requeues,
         )
 
     @staticmethod

@@ -111,6 +111,9 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 batch_completed_topic=settings.topics.batch_completed,
                 work_dir=work_dir,
                 crash_point=settings.test_crash_point,
+                token_limits=settings.enqueued_token_limits,
+                default_token_limit=settings.enqueued_token_limit_default,
+                rate_refresh_s=settings.token_rate_refresh_s,
             ),
             on_commit=ctx.relay.wake,
         )

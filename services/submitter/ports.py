@@ -18,6 +18,7 @@ from typing import Protocol
 
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits
+from services.submitter.token_budget import ModelBudget
 from shared.outbox import OutgoingEvent
 
 
@@ -43,11 +44,26 @@ class SubmitterStore(Protocol):
         """
         ...
 
-    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
+    async def claim(
+        self,
+        batch_id: uuid.UUID,
+        key: GroupKey,
+        *,
+        max_requests: int,
+        max_bytes: int,
+        budget: ModelBudget | None = None,
+    ) -> int:
         """Create batch ``batch_id`` and move claimable pending requests of ``key`` into it; the count.
 
         No request is ever claimed into two batches, whatever runs concurrently; 0 creates no batch.
+        With a ``budget``, admission runs in the same transaction under the model's lock
+        (``token_budget``): the batch takes no more estimated tokens than the group's fair share of
+        what the model's limit leaves free, and requests that can never fit the limit fail.
         """
+        ...
+
+    async def observed_usage(self, model: str) -> tuple[int, int]:
+        """(prompt tokens, approx bytes) of the model's recent completions: its rate's calibration."""
         ...
 
     async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:

@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.submitter.accumulator import GroupKey
 from services.submitter.ports import Unsubmitted
+from services.submitter.token_budget import Allowance
 from shared.lifecycle import BATCH_INITIAL, BatchStatus, RequestStatus, batch_move, request_move
+from shared.tokens import TokenRate
 
 #: Pending requests into a new batch; back to pending when they do not fit its file; failed when they
 #: never can fit one.
@@ -48,14 +50,26 @@ async def unlock(conn: AsyncConnection, batch_id: uuid.UUID) -> None:
 
 
 async def claim(
-    conn: AsyncConnection, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int
+    conn: AsyncConnection,
+    batch_id: uuid.UUID,
+    key: GroupKey,
+    *,
+    max_requests: int,
+    max_bytes: int,
+    rate: TokenRate | None = None,
+    allowance: Allowance | None = None,
 ) -> int:
     """Create a local batch and move up to the limits of pending requests into it. Returns the count.
 
     Only requests still PENDING_BATCHING, unbatched and past their backoff are taken, under
     ``FOR UPDATE SKIP LOCKED``: two submitters (or a replay) can never put one request in two batches.
-    The estimated bytes are summed in claim order; the first request is always taken.
+    The estimated bytes and tokens (``rate``) are summed in claim order; the first request is always
+    taken for the byte limit, and for the token ``allowance`` when it fits the model's free budget or
+    nothing is enqueued (``token_budget`` has the rules; without an allowance, tokens are not limited).
+    Each request keeps its estimate (``est_tokens``), the batch their sum and the admission's figures.
     """
+    rate = rate or TokenRate()
+    allowed = allowance or Allowance.unlimited(enqueued=0)
     await conn.execute(
         text(
             "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
@@ -67,27 +81,33 @@ async def claim(
         text(
             """
             WITH candidates AS (
-                SELECT id, attempt, approx_bytes, requested_at FROM ai_processing_requests
+                SELECT id, attempt, approx_bytes, requested_at,
+                       least(ceil(approx_bytes * CAST(:rate AS float8) - 1e-9), 2147483647)::bigint AS est
+                FROM ai_processing_requests
                 WHERE company_id = :c AND model = :m AND status = ANY(:from) AND batch_id IS NULL
                   AND (not_before IS NULL OR not_before <= now())
                 ORDER BY requested_at, id
                 LIMIT :n
                 FOR UPDATE SKIP LOCKED
             ), sized AS (
-                SELECT id, attempt,
+                SELECT id, attempt, est,
                        sum(approx_bytes) OVER (ORDER BY requested_at, id) AS running,
+                       (sum(est) OVER (ORDER BY requested_at, id))::bigint AS tokens,
                        row_number() OVER (ORDER BY requested_at, id) AS rn
                 FROM candidates
             ), taken AS (
                 UPDATE ai_processing_requests r
-                SET status = :to, batch_id = :bid, updated_at = now()
+                SET status = :to, batch_id = :bid, est_tokens = sized.est, updated_at = now()
                 FROM sized WHERE r.id = sized.id AND (sized.running <= :max_bytes OR sized.rn = 1)
+                  AND (sized.tokens <= :share
+                       OR (sized.rn = 1 AND ((:stretch AND sized.est <= :available) OR :empty)))
                   AND r.status = ANY(:from)
-                RETURNING r.id, r.attempt
+                RETURNING r.id, r.attempt, sized.est
+            ), items AS (
+                INSERT INTO ai_batch_items (batch_id, request_id, attempt)
+                SELECT :bid, id, attempt FROM taken
             )
-            INSERT INTO ai_batch_items (batch_id, request_id, attempt)
-            SELECT :bid, id, attempt FROM taken
-            RETURNING request_id
+            SELECT count(*) AS n, coalesce(sum(est), 0) AS tokens FROM taken
             """
         ),
         {
@@ -97,14 +117,30 @@ async def claim(
             "bid": batch_id,
             "n": max_requests,
             "max_bytes": max_bytes,
+            "rate": rate.tokens_per_byte,
+            "share": allowed.share,
+            "stretch": allowed.share > 0,
+            "available": allowed.available,
+            "empty": allowed.empty,
         },
     )
-    count = len(rows.all())
+    got = rows.one()
+    count = int(got.n)
     if count == 0:
         await conn.execute(text("DELETE FROM provider_batches WHERE id = :id"), {"id": batch_id})
         return 0
     await conn.execute(
-        text("UPDATE provider_batches SET request_count = :n WHERE id = :id"), {"n": count, "id": batch_id}
+        text(
+            "UPDATE provider_batches SET request_count = :n, estimated_tokens = :t, "
+            "admitted_enqueued = :e, token_rate = :r WHERE id = :id"
+        ),
+        {
+            "n": count,
+            "t": int(got.tokens),
+            "e": allowed.enqueued,
+            "r": rate.tokens_per_byte,
+            "id": batch_id,
+        },
     )
     return count
 

@@ -1,7 +1,8 @@
 """Submitting a local batch to the provider, crash-safe, and reconciling batches a crash left behind.
 
 Sequence for one batch (each arrow a separate commit or provider call):
-    claim (batch row PENDING_SUBMISSION + requests) -> count attempt -> write JSONL -> upload ->
+    claim (admission against the model's enqueued-token budget, ``token_budget``; batch row
+    PENDING_SUBMISSION + requests) -> count attempt -> write JSONL -> upload ->
     record file id -> create provider batch (metadata carries our batch id) -> record provider id,
     VALIDATING, outbox ``batch.created``.
 The submitter never schedules polls: ``next_poll_at`` is the poller's alone, set when ``batch.created``
@@ -21,8 +22,8 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -30,6 +31,8 @@ import structlog
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import FileLimits
 from services.submitter.ports import SubmitterStore, Unsubmitted
+from services.submitter.token_budget import ModelBudget, RateBook
+from shared.admission import RECOVERY_INTERVAL_S
 from shared.events import BatchCompleted, BatchCreated
 from shared.periodic import backoff_delay
 from shared.provider.base import (
@@ -59,6 +62,14 @@ class SubmitterConfig:
     work_dir: Path | None = None
     #: Test hook: "after_upload" or "after_create" ends the process there (crash-recovery tests).
     crash_point: str | None = None
+    #: Enqueued-token limit per model; a model not listed gets ``default_token_limit`` (None:
+    #: unlimited, though a limit learned from the provider's refusals still applies).
+    token_limits: Mapping[str, int] = field(default_factory=dict)
+    default_token_limit: int | None = None
+    #: How often a model's tokens-per-byte rate is recalibrated from recent usage.
+    rate_refresh_s: float = 60.0
+    #: At most one recovery step of a learned limit per this many seconds (``shared.admission``).
+    recovery_interval_s: float = RECOVERY_INTERVAL_S
 
 
 def submit_retry_delay_s(attempts: int, base_s: float) -> float:
@@ -90,6 +101,7 @@ class Submitter:
             max_requests=config.max_requests,
             max_conversation_chars=config.max_conversation_chars,
         )
+        self._rates = RateBook(store.observed_usage, refresh_s=config.rate_refresh_s)
         self.stats = {
             "batches_submitted": 0,
             "batches_reconciled": 0,
@@ -100,6 +112,7 @@ class Submitter:
     async def flush_group(self, key: GroupKey) -> int:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
         made = 0
+        budget = await self.budget(key.model)
         while True:
             batch_id = uuid.uuid4()
             # Fresh id: always free; taken before the row exists, so no reconciler can take it over.
@@ -107,7 +120,11 @@ class Submitter:
                 if not got:
                     raise RuntimeError(f"advisory lock of a fresh batch id {batch_id} is held")
                 claimed = await self._store.claim(
-                    batch_id, key, max_requests=self._config.max_requests, max_bytes=self._config.max_bytes
+                    batch_id,
+                    key,
+                    max_requests=self._config.max_requests,
+                    max_bytes=self._config.max_bytes,
+                    budget=budget,
                 )
                 if claimed == 0:
                     return made
@@ -122,6 +139,15 @@ class Submitter:
                 made += 1
             if claimed < self._config.max_requests:
                 return made
+
+    async def budget(self, model: str) -> ModelBudget:
+        """The model's configured limit and its calibrated rate, for admission in the claim."""
+        return ModelBudget(
+            model,
+            self._config.token_limits.get(model, self._config.default_token_limit),
+            await self._rates.rate(model),
+            recovery_interval_s=self._config.recovery_interval_s,
+        )
 
     async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:
         """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due)."""

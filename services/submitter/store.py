@@ -16,9 +16,11 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.submitter import repository as repo
+from services.submitter import token_sql
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, write_batch_file
 from services.submitter.ports import Unsubmitted
+from services.submitter.token_budget import ModelBudget
 from shared.outbox import OutgoingEvent, enqueue
 
 log = structlog.get_logger(__name__)
@@ -51,9 +53,32 @@ class PostgresSubmitterStore:
                 if got:
                     await _unlock(lock_conn, batch_id)
 
-    async def claim(self, batch_id: uuid.UUID, key: GroupKey, *, max_requests: int, max_bytes: int) -> int:
+    async def claim(
+        self,
+        batch_id: uuid.UUID,
+        key: GroupKey,
+        *,
+        max_requests: int,
+        max_bytes: int,
+        budget: ModelBudget | None = None,
+    ) -> int:
         async with self._engine.begin() as conn:
-            return await repo.claim(conn, batch_id, key, max_requests=max_requests, max_bytes=max_bytes)
+            if budget is None:
+                return await repo.claim(conn, batch_id, key, max_requests=max_requests, max_bytes=max_bytes)
+            allowed = await token_sql.admit(conn, key, budget)
+            return await repo.claim(
+                conn,
+                batch_id,
+                key,
+                max_requests=max_requests,
+                max_bytes=max_bytes,
+                rate=budget.rate,
+                allowance=allowed,
+            )
+
+    async def observed_usage(self, model: str) -> tuple[int, int]:
+        async with self._engine.connect() as conn:
+            return await token_sql.observed_usage(conn, model)
 
     async def begin_attempt(self, batch_id: uuid.UUID) -> Unsubmitted | None:
         async with self._engine.begin() as conn:

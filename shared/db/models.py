@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -34,7 +35,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from shared.lifecycle import BATCH_TERMINAL, IN_FLIGHT, BatchStatus, RequestStatus
+from shared.lifecycle import BATCH_TERMINAL, HOLDING_TOKENS, IN_FLIGHT, BatchStatus, RequestStatus
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -110,6 +111,13 @@ class ProcessingRequest(Base):
         ),
         Index("ix_requests_batch", "batch_id"),
         Index("ix_requests_session", "session_id"),
+        # The submitter's calibration: the most recently completed requests of a model.
+        Index(
+            "ix_requests_calibration",
+            "model",
+            "completed_at",
+            postgresql_where=status_in(RequestStatus.PROCESSING_COMPLETE),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -123,6 +131,10 @@ class ProcessingRequest(Base):
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("provider_batches.id"))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     approx_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    #: Input-token estimate from ``approx_bytes`` at the model's calibrated rate, written at its claim.
+    est_tokens: Mapped[int | None] = mapped_column(Integer)
+    #: Times it went back to pending for capacity (token_limit_exceeded): its retry delay grows with it.
+    requeues: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     #: Backoff: not claimable before this time (retries, token-limit requeues).
     not_before: Mapped[datetime | None] = mapped_column(Timestamp)
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -163,6 +175,17 @@ class Batch(Base):
             "completed_at",
             postgresql_where=status_in(*BATCH_TERMINAL),
         ),
+        # The enqueued tokens of a model (admission sums them under the model's lock).
+        Index("ix_batches_enqueued", "provider", "model", postgresql_where=status_in(*HOLDING_TOKENS)),
+        # Finished batches whose outcome the learned limit has not taken in yet.
+        Index(
+            "ix_batches_feedback",
+            "provider",
+            "model",
+            postgresql_where=and_(
+                column("limit_feedback_at").is_(None), column("estimated_tokens").is_not(None)
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -199,6 +222,34 @@ class Batch(Base):
     ingest_retry_at: Mapped[datetime | None] = mapped_column(Timestamp)
     ingest_error: Mapped[str | None] = mapped_column(Text)
     ingest_quarantined_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: Token admission (``services.submitter.token_budget``): the batch's input-token estimate (sum of
+    #: its requests' ``est_tokens``), the model's enqueued tokens counted when it was admitted, the
+    #: tokens-per-byte rate of its estimates, and when its outcome was fed back into the learned limit.
+    estimated_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    admitted_enqueued: Mapped[int | None] = mapped_column(BigInteger)
+    token_rate: Mapped[float | None] = mapped_column(Float)
+    limit_feedback_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class ModelTokenLimit(Base):
+    """The enqueued-token limit learned for a model from the provider's refusals (none = configured).
+
+    ``learned_limit`` is in estimated tokens at ``tokens_per_byte``; when calibration moves the rate,
+    the submitter rescales it, so it keeps meaning the same amount of work. ``lowered_at`` is the last
+    refusal, ``updated_at`` the last change (down or up) and ``succeeded_at`` the admission time of the
+    newest batch that succeeded since: a recovery step needs one admitted after the last change.
+    """
+
+    __tablename__ = "model_token_limits"
+    __table_args__ = (PrimaryKeyConstraint("provider", "model"),)
+
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(100))
+    learned_limit: Mapped[int] = mapped_column(BigInteger)
+    tokens_per_byte: Mapped[float] = mapped_column(Float)
+    lowered_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    succeeded_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class BatchItem(Base):

@@ -99,3 +99,44 @@ async def test_0003i_adds_the_ingest_fault_columns_with_defaults_and_downgrades(
         empty_database, "SELECT column_name FROM information_schema.columns WHERE table_name = 'provider_batches'"
     )}  # fmt: skip
     assert "ingest_failures" not in columns and "submit_retry_at" in columns
+
+
+async def test_0004t_adds_token_admission_without_replaying_history_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0003i")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts, error_codes) VALUES ('00000000-0000-0000-0000-000000000004', 'acme', 'm', 'openai', "
+        "'PROCESSED', 1, 1, 1, '{token_limit_exceeded}')",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes) VALUES ('00000000-0000-0000-0000-000000000005', 's-1', 'acme', "
+        "'summary', 'm', 'initial', 'PENDING_BATCHING', 1, 10)",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0004t")
+
+    (batch,) = await _run(
+        empty_database,
+        "SELECT estimated_tokens, admitted_enqueued, limit_feedback_at IS NOT NULL AS read_back "
+        "FROM provider_batches",
+    )
+    # An old refusal is not replayed into a learned limit: it is marked as read back already.
+    assert tuple(batch) == (None, None, True)
+    (request,) = await _run(empty_database, "SELECT est_tokens, requeues FROM ai_processing_requests")
+    assert tuple(request) == (None, 0)
+    assert await _run(empty_database, "SELECT * FROM model_token_limits") == []
+
+    await asyncio.to_thread(command.downgrade, cfg, "0003i")
+    tables = {r["table_name"] for r in await _run(
+        empty_database, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    )}  # fmt: skip
+    assert "model_token_limits" not in tables and "provider_batches" in tables

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.admission import fair_shares, learned_limit_after_rejection
+from shared.admission import fair_shares, learned_limit_after_rejection, learned_limit_after_success
 from shared.tokens import TokenRate, calibrated_rate
 
 
@@ -24,10 +24,17 @@ def test_nobody_gets_more_than_asked_and_no_budget_is_invented() -> None:
 
 
 def test_the_learned_limit_drops_below_where_the_provider_refused() -> None:
-    # 1.5M enqueued + a 600k batch refused: the real limit is under 2.1M, try at most 1.89M.
+    # 1.5M enqueued + a 600k batch refused: the real limit is under 2.1M and about 1.5M was accepted:
+    # 90% of 1.5M.
     assert learned_limit_after_rejection(
         limit=2_000_000, enqueued=1_500_000, batch_tokens=600_000, floor=1
-    ) == (1_890_000)
+    ) == (1_350_000)
+    assert learned_limit_after_rejection(limit=2_000_000, enqueued=900, batch_tokens=200, floor=1) == 810
+    # Little enqueued under a big batch: 90% of half the batch (a bisection).
+    assert learned_limit_after_rejection(limit=2_000_000, enqueued=100_000, batch_tokens=1_000_000, floor=1) == (
+        450_000
+    )
+    assert learned_limit_after_rejection(limit=2_000_000, enqueued=0, batch_tokens=600, floor=1) == 270
     # Already lower than that: unchanged. Never under the floor (one request must always fit).
     assert learned_limit_after_rejection(
         limit=1_000_000, enqueued=1_500_000, batch_tokens=600_000, floor=1
@@ -54,3 +61,13 @@ def test_calibration_moves_towards_what_the_provider_counted() -> None:
 def test_negative_evidence_is_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         calibrated_rate(-1, 10)
+
+
+def test_a_learned_limit_recovers_a_tenth_of_its_gap_per_step_and_snaps_to_the_configured_one() -> None:
+    assert learned_limit_after_success(learned=1_000_000, configured=2_000_000) == 1_100_000
+    assert learned_limit_after_success(learned=1_100_000, configured=2_000_000) == 1_190_000
+    # 1,985,000 + 1,500 is within 1% of 2,000,000: the configured limit again.
+    assert learned_limit_after_success(learned=1_985_000, configured=2_000_000) == 2_000_000
+    assert learned_limit_after_success(learned=2_500_000, configured=2_000_000) == 2_000_000
+    # No configured limit: +10% of itself per step.
+    assert learned_limit_after_success(learned=50_000, configured=None) == 55_000

@@ -127,7 +127,8 @@ async def test_a_batch_failed_over_the_token_limit_requeues_at_the_same_attempt(
         output_file_id=None, error_file_id=None,
     )  # fmt: skip
     fresh = store.add_request(bid, "s-1", attempt=1)
-    last = store.add_request(bid, "s-2", attempt=3)  # at max attempts, and still not failed
+    # At max attempts, and still not failed; requeued twice before, so it waits 4x the base now.
+    last = store.add_request(bid, "s-2", attempt=3, requeues=2)
 
     report = await make(store, provider).ingest(bid)
 
@@ -138,6 +139,7 @@ async def test_a_batch_failed_over_the_token_limit_requeues_at_the_same_attempt(
             RequestStatus.PENDING_BATCHING, attempt, "batch_failed: Enqueued token limit reached")  # fmt: skip
     assert store.request(fresh).retry_after_s == 10.0
     assert store.request(last).retry_after_s == 40.0
+    assert (store.request(fresh).requeues, store.request(last).requeues) == (1, 3)
     assert provider.called("iter_file_lines") == []
     assert announced(store) == sorted([(fresh, 1), (last, 3)])
 

@@ -41,6 +41,8 @@ B = BatchStatus
 
 ALLOWED_REQUEST = {
     (R.PENDING_BATCHING, R.BATCHING_IN_PROGRESS),
+    # Refused at admission: estimated above the model's whole enqueued-token limit, never batched.
+    (R.PENDING_BATCHING, R.PROCESSING_FAILED),
     (R.BATCHING_IN_PROGRESS, R.PROCESSING_COMPLETE),
     (R.BATCHING_IN_PROGRESS, R.PENDING_BATCHING),
     (R.BATCHING_IN_PROGRESS, R.PROCESSING_FAILED),
@@ -173,7 +175,21 @@ class TestResolveRequest:
     def test_requeue_keeps_the_attempt_even_at_the_cap(self) -> None:
         r = resolve_request(OutcomeKind.REQUEUED, attempt=3, max_attempts=3, reason="token", backoff_base_s=5)
         assert (r.status, r.attempt, r.error) == (R.PENDING_BATCHING, 3, "token")
-        assert r.retry_after_s == 20
+        assert (r.retry_after_s, r.requeues) == (5, 1)  # a first requeue waits the base, whatever the attempt
+
+    def test_each_requeue_waits_twice_as_long_up_to_64x_the_base(self) -> None:
+        def after(requeues: int) -> tuple[float | None, int | None]:
+            r = resolve_request(OutcomeKind.REQUEUED, attempt=1, max_attempts=3, reason="token",
+                                backoff_base_s=5, requeues=requeues)  # fmt: skip
+            return r.retry_after_s, r.requeues
+
+        assert [after(n) for n in (0, 1, 2, 3)] == [(5, 1), (10, 2), (20, 3), (40, 4)]
+        assert after(6) == (320, 7) and after(40) == (320, 41)  # capped: 64 x 5 s
+
+    def test_other_outcomes_leave_the_requeue_count_alone(self) -> None:
+        for kind in (OutcomeKind.SUCCEEDED, OutcomeKind.FAILED, OutcomeKind.UNFINISHED):
+            r = resolve_request(kind, attempt=1, max_attempts=3, reason="x", backoff_base_s=5, requeues=4)
+            assert r.requeues is None
 
 
 def test_retry_delay_grows_and_is_capped() -> None:
