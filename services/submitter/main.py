@@ -18,6 +18,7 @@ from services.submitter.store import PostgresSubmitterStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
+from shared.metrics import Gauge
 from shared.periodic import Backoff, run_periodically
 from shared.provider.base import BatchProvider
 from shared.runtime import run_components
@@ -111,10 +112,21 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 batch_completed_topic=settings.topics.batch_completed,
                 work_dir=work_dir,
                 crash_point=settings.test_crash_point,
+                max_transient_failures=settings.submit_max_transient_failures,
+                circuit_base_s=settings.circuit_base_s,
+                circuit_max_s=max(settings.circuit_base_s, settings.circuit_max_s),
             ),
             on_commit=ctx.relay.wake,
         )
         ctx.metrics.add_source("submitter", lambda: submitter.stats)
+        ctx.metrics.add_gauge(
+            Gauge(
+                "submitter_open_circuits",
+                "configuration circuits open (submissions paused) per provider and model",
+                ("provider", "model"),
+                submitter.gate.gauge,
+            )
+        )
         loop = ctx.consumer_loop(
             [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
         )
