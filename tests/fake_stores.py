@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -19,8 +19,10 @@ from services.poller.ports import DueBatch, Terminal
 from services.poller.repository import FINISH, RESCHEDULE
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, FileRow, write_lines
-from services.submitter.ports import Unsubmitted
+from services.submitter.circuits import WAIT_MARK
+from services.submitter.ports import CircuitDecision, CircuitEntry, Unsubmitted
 from services.submitter.repository import CLAIM, FAIL_REQUEST, FAIL_UNSUBMITTED, RELEASE, SUBMITTED
+from shared.circuit import Circuit
 from shared.lifecycle import BATCH_INITIAL, IN_FLIGHT, REQUEST_INITIAL, BatchStatus, Move
 from shared.outbox import OutgoingEvent
 from tests.fakes import START
@@ -67,6 +69,8 @@ class FakeBatchRow:
     submitted_at: datetime | None = None
     submit_retry_at: datetime | None = None
     last_error: str | None = None
+    error_codes: list[str] = field(default_factory=list)
+    provider: str = "openai"
 
 
 @dataclass
@@ -79,6 +83,7 @@ class FakeSubmitterStore:
     batches: dict[uuid.UUID, FakeBatchRow] = field(default_factory=dict)
     outbox: list[tuple[str, OutgoingEvent]] = field(default_factory=list)
     held: set[uuid.UUID] = field(default_factory=set)
+    circuits: dict[tuple[str, str], Circuit] = field(default_factory=dict)
 
     def add_request(self, content: str = "hi", *, company_id: str = "acme", model: str = "gpt-4o-mini",
                     approx_bytes: int = 100) -> uuid.UUID:
@@ -183,13 +188,57 @@ class FakeSubmitterStore:
         if b.status == BATCH_INITIAL.value:
             b.last_error, b.submit_retry_at = error, self.clock.now + timedelta(seconds=retry_in_s)
 
-    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
+    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent,
+                          error_codes: Sequence[str] = ()) -> bool:
         b = self.batches[batch_id]
         if b.status not in FAIL_UNSUBMITTED.sources:
             return False
         b.status, b.last_error, b.submit_retry_at = FAIL_UNSUBMITTED.target, error, None
+        b.error_codes = list(error_codes)
         self.outbox.append((topic, event))
         return True
+
+    # --- circuits: the same decisions as services/submitter/circuits.py, on the fake clock ---------------
+
+    async def paused_circuit(self, provider: str, model: str) -> Circuit | None:
+        c = self.circuits.get((provider, model))
+        return c if c is not None and c.probe_at > self.clock.now else None
+
+    async def enter_circuit(self, provider: str, model: str, *, probe_lease_s: float) -> CircuitEntry:
+        c = self.circuits.get((provider, model))
+        if c is None:
+            return CircuitEntry(None)
+        if c.probe_at <= self.clock.now:
+            c = self.circuits[(provider, model)] = replace(
+                c, probe_at=self.clock.now + timedelta(seconds=probe_lease_s))
+            return CircuitEntry(c, probing=True)
+        return CircuitEntry(c)
+
+    async def record_configuration_fault(self, batch_id: uuid.UUID, *, attempt: int, provider: str, model: str,
+                                         decide: CircuitDecision) -> Circuit:
+        c = self.circuits[(provider, model)] = decide(self.circuits.get((provider, model)), self.clock.now)
+        await self.wait_for_circuit(batch_id, attempt=attempt, circuit=c)
+        return c
+
+    async def wait_for_circuit(self, batch_id: uuid.UUID, *, attempt: int, circuit: Circuit) -> None:
+        b = self.batches[batch_id]
+        if b.status != BATCH_INITIAL.value or b.submit_attempts != attempt:
+            return
+        current = self.circuits.get((circuit.provider, circuit.model))
+        b.submit_attempts -= 1
+        b.last_error = WAIT_MARK + circuit.reason
+        b.submit_retry_at = current.probe_at if current is not None else self.clock.now
+
+    async def close_circuit(self, provider: str, model: str) -> int:
+        self.circuits.pop((provider, model), None)
+        waiting = [b for b in self.batches.values() if b.status == BATCH_INITIAL.value and b.model == model
+                   and b.provider == provider and (b.last_error or "").startswith(WAIT_MARK)]
+        for b in waiting:
+            b.submit_retry_at = None
+        return len(waiting)
+
+    async def open_circuits(self) -> list[Circuit]:
+        return [self.circuits[k] for k in sorted(self.circuits)]
 
     async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:
         now = self.clock.now
