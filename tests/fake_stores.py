@@ -303,6 +303,13 @@ class FakePollerStore:
         return [DueBatch(b.id, b.company_id, b.model, b.provider_batch_id, b.status, b.poll_count, b.submitted_at,
                          b.last_error) for b in due]
 
+    async def renew_lease(self, batch_id: uuid.UUID, *, lease_s: float) -> bool:
+        b = self.batches[batch_id]
+        if b.status not in IN_FLIGHT or b.next_poll_at is None:
+            return False
+        b.next_poll_at = self.clock.now + timedelta(seconds=lease_s)
+        return True
+
     async def reschedule(self, batch_id: uuid.UUID, status: BatchStatus, *, delay_s: float,
                          completed: int | None, failed: int | None, last_error: str | None) -> bool:
         b = self.batches[batch_id]
