@@ -21,8 +21,6 @@ from shared.circuit import Circuit
 #: ``last_error`` of a batch waiting for an open circuit; ``close_circuit`` makes exactly these due.
 WAIT_MARK = "waiting for the configuration circuit: "
 
-_COLUMNS = "provider, model, reason, opened_at, faults, probe_at"
-
 
 def _circuit(row: Row[tuple[object, ...]]) -> Circuit:
     m = row._mapping
@@ -33,7 +31,7 @@ async def paused(conn: AsyncConnection, provider: str, model: str) -> Circuit | 
     row = (
         await conn.execute(
             text(
-                f"SELECT {_COLUMNS} FROM provider_circuits "  # noqa: S608 - fixed column list
+                "SELECT provider, model, reason, opened_at, faults, probe_at FROM provider_circuits "
                 "WHERE provider = :p AND model = :m AND probe_at > now()"
             ),
             {"p": provider, "m": model},
@@ -51,17 +49,18 @@ async def enter(conn: AsyncConnection, provider: str, model: str, *, probe_lease
     row = (
         await conn.execute(
             text(
-                f"""
+                """
                 WITH probe AS (
                     UPDATE provider_circuits SET probe_at = now() + make_interval(secs => :lease)
                     WHERE provider = :p AND model = :m AND probe_at <= now()
-                    RETURNING {_COLUMNS}, true AS probing
+                    RETURNING provider, model, reason, opened_at, faults, probe_at, true AS probing
                 )
                 SELECT * FROM probe
                 UNION ALL
-                SELECT {_COLUMNS}, false AS probing FROM provider_circuits
+                SELECT provider, model, reason, opened_at, faults, probe_at, false AS probing
+                FROM provider_circuits
                 WHERE provider = :p AND model = :m AND NOT EXISTS (SELECT 1 FROM probe)
-                """  # noqa: S608 - fixed column list
+                """
             ),
             {"p": provider, "m": model, "lease": probe_lease_s},
         )
@@ -83,12 +82,16 @@ async def record_fault(
     """Open or extend the circuit (under a transaction lock per circuit, so two instances meeting the
     fault at once count two faults instead of both "opening" it), then make the batch wait for it."""
     await conn.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))"), {"k": f"circuit:{provider}/{model}"}
+        text("SELECT pg_advisory_xact_lock(hashtextextended('circuit:' || :p || '/' || :m, 7))"),
+        {"p": provider, "m": model},
     )
     now = await conn.scalar(text("SELECT now()"))
     row = (
         await conn.execute(
-            text(f"SELECT {_COLUMNS} FROM provider_circuits WHERE provider = :p AND model = :m"),  # noqa: S608
+            text(
+                "SELECT provider, model, reason, opened_at, faults, probe_at FROM provider_circuits "
+                "WHERE provider = :p AND model = :m"
+            ),
             {"p": provider, "m": model},
         )
     ).first()
@@ -158,6 +161,9 @@ async def close(conn: AsyncConnection, provider: str, model: str) -> int:
 
 async def open_circuits(conn: AsyncConnection) -> list[Circuit]:
     rows = await conn.execute(
-        text(f"SELECT {_COLUMNS} FROM provider_circuits ORDER BY provider, model")  # noqa: S608
+        text(
+            "SELECT provider, model, reason, opened_at, faults, probe_at FROM provider_circuits "
+            "ORDER BY provider, model"
+        )
     )
     return [_circuit(r) for r in rows]
