@@ -16,6 +16,7 @@ import structlog
 from services.submitter.faults import FaultPolicy
 from services.submitter.ports import CircuitEntry, SubmitterStore, Unsubmitted
 from shared.circuit import Circuit
+from shared.metrics import Gauge
 from shared.provider.base import ProviderError
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,16 @@ class CircuitGate:
     def gauge(self) -> dict[tuple[str, ...], float]:
         """1 per open circuit, labelled (provider, model): the sum is how many are open."""
         return {key: 1.0 for key in self.circuits}
+
+    def metric(self) -> Gauge:
+        """``batchline_submitter_open_circuits{provider, model}`` (the reason is in the logs and the
+        report: labels carry no free text)."""
+        return Gauge(
+            "submitter_open_circuits",
+            "configuration circuits open (submissions paused) per provider and model",
+            ("provider", "model"),
+            self.gauge,
+        )
 
     async def paused(self, model: str) -> bool:
         """True while the model's circuit is open and its probe time has not come: claim nothing."""

@@ -18,7 +18,6 @@ from services.submitter.store import PostgresSubmitterStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
-from shared.metrics import Gauge
 from shared.periodic import Backoff, run_periodically
 from shared.provider.base import BatchProvider
 from shared.runtime import run_components
@@ -119,14 +118,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
             on_commit=ctx.relay.wake,
         )
         ctx.metrics.add_source("submitter", lambda: submitter.stats)
-        ctx.metrics.add_gauge(
-            Gauge(
-                "submitter_open_circuits",
-                "configuration circuits open (submissions paused) per provider and model",
-                ("provider", "model"),
-                submitter.gate.gauge,
-            )
-        )
+        ctx.metrics.add_gauge(submitter.gate.metric())
         loop = ctx.consumer_loop(
             [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
         )

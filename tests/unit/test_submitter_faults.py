@@ -245,3 +245,27 @@ async def test_the_gauge_shows_circuits_another_instance_opened(tmp_path: Path) 
     assert s.gate.gauge() == {}
     await s.reconcile_once()
     assert s.gate.gauge() == {("openai", MODEL): 1.0}
+
+
+async def test_metrics_show_the_open_circuit_and_the_fault_count(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from shared.metrics import ServiceMetrics
+
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    s = submitter(store, provider, tmp_path)
+    metrics = ServiceMetrics("submitter")
+    metrics.add_source("submitter", lambda: s.stats)
+    metrics.add_gauge(s.gate.metric())
+    store.add_request()
+    provider.fail_next["upload_file"] = [revoked()]
+    await s.flush_group(GROUP)
+    text = generate_latest(metrics.registry).decode()
+    assert 'batchline_submitter_open_circuits{model="gpt-4o-mini",provider="openai",service="submitter"} 1.0' in text
+    assert 'batchline_submitter_configuration_faults_total{service="submitter"} 1.0' in text
+
+    store.clock.advance(15)
+    await s.reconcile_once()  # the probe succeeds
+    text = generate_latest(metrics.registry).decode()
+    assert "batchline_submitter_open_circuits{" not in text
+    assert 'batchline_submitter_circuits_closed_total{service="submitter"} 1.0' in text
