@@ -35,10 +35,9 @@ import structlog
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import FileLimits
 from services.submitter.circuit_gate import CircuitGate
-from services.submitter.duplicates import LOOKUP_SLACK_S, Duplicates
+from services.submitter.duplicates import Duplicates
 from services.submitter.faults import (
     RELEASED_CODE,
-    SUBMIT_RETRY_CAP_S,
     Action,
     FaultPolicy,
     submit_retry_delay_s,
@@ -50,7 +49,8 @@ from shared.provider.base import LOCAL_BATCH_ID_KEY, BatchProvider, ProviderErro
 
 log = structlog.get_logger(__name__)
 
-__all__ = ["LOOKUP_SLACK_S", "SUBMIT_RETRY_CAP_S", "Submitter", "SubmitterConfig", "submit_retry_delay_s"]
+#: ``submit_retry_delay_s`` lives in ``faults`` now; importable from here as before.
+__all__ = ["Submitter", "SubmitterConfig", "submit_retry_delay_s"]
 
 
 @dataclass(frozen=True, slots=True)
