@@ -209,6 +209,9 @@ class Submitter:
         try:
             existing = await self._duplicates.find(batch)
         except ProviderError as lookup:
+            if self._policy.action(lookup, attempts=0) is Action.PAUSE:
+                await self.gate.fault(batch, lookup)
+                return
             delay = self._policy.retry_in_s(lookup, attempts=batch.submit_attempts)
             await self._store.record_attempt_error(batch.id, f"release lookup: {lookup}", delay)
             return

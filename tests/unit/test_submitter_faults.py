@@ -269,3 +269,15 @@ async def test_metrics_show_the_open_circuit_and_the_fault_count(tmp_path: Path)
     text = generate_latest(metrics.registry).decode()
     assert "batchline_submitter_open_circuits{" not in text
     assert 'batchline_submitter_circuits_closed_total{service="submitter"} 1.0' in text
+
+
+async def test_a_release_whose_lookup_is_refused_for_configuration_pauses_instead(tmp_path: Path) -> None:
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    store.add_request()
+    provider.fail_next["create_batch"] = [RetryableProviderError("HTTP 502", status=502)]
+    provider.fail_next["list_batches"] = [revoked()]
+    s = submitter(store, provider, tmp_path, max_transient_failures=1)
+    await s.flush_group(GROUP)
+    [batch] = store.batches.values()
+    assert batch.status == "PENDING_SUBMISSION" and batch.submit_attempts == 0
+    assert ("openai", MODEL) in store.circuits and s.stats["batches_released"] == 0
