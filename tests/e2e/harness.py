@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.stack import Stack, free_port
-from shared.db.models import Base, OutboxMessage
+from shared.db.models import Base, OutboxMessage, ProviderCircuit
 from shared.events import DeadLetter
 from shared.kafka.replay import group_lag
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings, Topics
@@ -92,6 +92,9 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
 #: Every other column of every other table is compared, timestamps included: a replay must not
 #: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
 SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
+#: Tables that hold only what is wrong right now (open configuration circuits): empty in a healthy run,
+#: and compared like every other table (a replay must not open one).
+EMPTY_WHEN_HEALTHY = frozenset({ProviderCircuit.__table__.name})
 
 
 @dataclass(frozen=True)
