@@ -114,9 +114,10 @@ def report() -> None:
 
 
 def show_report(settings: Settings) -> None:
-    from cli.report_view import load_reports, render_reports
+    from cli.report_view import load_all, render_reports
 
-    render_reports(console, asyncio.run(load_reports(settings)), settings)
+    reports, circuits = asyncio.run(load_all(settings))
+    render_reports(console, reports, settings, circuits)
 
 
 def replay(

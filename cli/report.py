@@ -4,18 +4,35 @@ Cost of a request = its tokens at the model's list price x the batch discount; t
 equivalent is the same tokens at list price, and the difference is what batching saved.
 
 Operators also read here which batches the ingester quarantined (it gave up on them after repeated
-failures; their requests wait until someone looks): they are listed with their reason.
+failures; their requests wait until someone looks): they are listed with their reason. And which
+configuration circuits are open (a provider/model whose submissions pause because our key, quota or
+setting was refused): with their reason, since when, the next probe and the work waiting behind them.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.lifecycle import BATCH_INITIAL, REQUEST_INITIAL
 from shared.settings import ModelPrice, Settings
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCircuit:
+    provider: str
+    model: str
+    reason: str
+    opened_at: datetime
+    faults: int
+    probe_at: datetime
+    #: Batches claimed but not submitted, and requests not yet claimed, of that model.
+    waiting_batches: int = 0
+    pending_requests: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +153,22 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
     ):
         get(row.company_id).quarantined.append(QuarantinedBatch(str(row.id), row.ingest_failures, row.reason))
     return sorted(reports.values(), key=lambda r: r.company_id)
+
+
+async def open_circuits(conn: AsyncConnection) -> list[OpenCircuit]:
+    """Every open configuration circuit with the work of its model that waits (all companies)."""
+    rows = await conn.execute(
+        text(
+            "SELECT c.provider, c.model, c.reason, c.opened_at, c.faults, c.probe_at, "
+            "(SELECT count(*) FROM provider_batches b WHERE b.provider = c.provider AND b.model = c.model "
+            " AND b.status = :unsubmitted) AS waiting, "
+            "(SELECT count(*) FROM ai_processing_requests r WHERE r.model = c.model "
+            " AND r.status = :pending AND r.batch_id IS NULL) AS pending "
+            "FROM provider_circuits c ORDER BY c.opened_at, c.provider, c.model"
+        ),
+        {"unsubmitted": BATCH_INITIAL.value, "pending": REQUEST_INITIAL.value},
+    )
+    return [
+        OpenCircuit(r.provider, r.model, r.reason, r.opened_at, r.faults, r.probe_at, r.waiting, r.pending)
+        for r in rows
+    ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Console
 from rich.table import Table
 
-from cli.report import CompanyReport, company_reports
+from cli.report import CompanyReport, OpenCircuit, company_reports, open_circuits
 from shared.settings import Settings
 
 
@@ -14,14 +16,15 @@ def make_console() -> Console:
     return Console(width=None if Console().is_terminal else 130)
 
 
-async def load_reports(settings: Settings) -> list[CompanyReport]:
+async def load_all(settings: Settings) -> tuple[list[CompanyReport], list[OpenCircuit]]:
+    """The company reports and the open configuration circuits, read on one connection."""
     from shared.bootstrap import database_url
     from shared.db.engine import make_engine
 
     engine = make_engine(database_url(settings), pool_size=1)
     try:
         async with engine.connect() as conn:
-            return await company_reports(conn, settings)
+            return await company_reports(conn, settings), await open_circuits(conn)
     finally:
         await engine.dispose()
 
@@ -33,7 +36,12 @@ def _top(counts: dict[str, int], n: int = 3) -> str:
     return f"{text} (+{rest})" if rest > 0 else text
 
 
-def render_reports(console: Console, reports: list[CompanyReport], settings: Settings) -> None:
+def render_reports(
+    console: Console,
+    reports: list[CompanyReport],
+    settings: Settings,
+    circuits: Sequence[OpenCircuit] = (),
+) -> None:
     costs = Table(title="Requests and cost per company")
     for column in (
         "company",
@@ -81,8 +89,28 @@ def render_reports(console: Console, reports: list[CompanyReport], settings: Set
         )
         for company, q in quarantined:
             console.print(f"  {company} batch {q.batch_id}: {q.reason}", highlight=False, markup=False)
+    render_circuits(console, circuits)
     unpriced = sorted({m for r in reports for m in r.unpriced_models})
     if unpriced:
         console.print(
             f"[yellow]no price configured for: {', '.join(unpriced)} (BATCHLINE_MODEL_PRICES)[/yellow]"
+        )
+
+
+def render_circuits(console: Console, circuits: Sequence[OpenCircuit]) -> None:
+    """A short section, only when a circuit is open: what is paused, why, and when it is tried again."""
+    if not circuits:
+        return
+    console.print(
+        f"[red]open configuration circuits: {len(circuits)} (submissions paused, nothing charged; "
+        "fix the key, quota or setting and they resume by themselves)[/red]",
+        highlight=False,
+    )
+    for c in circuits:
+        console.print(
+            f"  {c.provider}/{c.model} since {c.opened_at:%Y-%m-%d %H:%M:%S %Z}, {c.faults} faults, "
+            f"next probe {c.probe_at:%H:%M:%S %Z}, waiting: {c.waiting_batches} batches, "
+            f"{c.pending_requests} requests: {c.reason}",
+            highlight=False,
+            markup=False,
         )

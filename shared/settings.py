@@ -159,6 +159,25 @@ class Settings(BaseSettings):
     token_rate_refresh_s: float = Field(
         default=60.0, gt=0, description="How often a model's tokens-per-byte estimate is recalibrated."
     )
+    submit_max_transient_failures: int = Field(
+        default=6,
+        ge=1,
+        description=(
+            "Submission attempts of a batch that may fail transiently (5xx, 429, timeouts, after the "
+            "client's retries); then the batch is released and its requests go back with no attempt charged."
+        ),
+    )
+    circuit_base_s: float = Field(
+        default=15.0,
+        gt=0,
+        description=(
+            "Pause of a provider/model after a configuration fault (revoked key, 403, quota, unknown model, "
+            "full file store); each failed probe doubles it."
+        ),
+    )
+    circuit_max_s: float = Field(
+        default=300.0, gt=0, description="Longest pause between two probes of an open circuit."
+    )
     ingest_quarantine_after: int = Field(
         default=8,
         ge=1,

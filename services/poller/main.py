@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from services.poller.service import Poller, PollerConfig
+from services.poller.service import Poller, PollerConfig, poll_lease_s
 from services.poller.store import PostgresPollerStore
 from shared.bootstrap import provider_scope, service_context
 from shared.events import BatchCreated
@@ -44,20 +44,29 @@ async def poll_forever(poller: Poller, tick_s: float, stop: asyncio.Event) -> No
     await run_periodically("poll round", poll_round, interval_s=tick_s, stop=stop, backoff=ROUND_BACKOFF)
 
 
+def poller_config(settings: Settings) -> PollerConfig:
+    """The poller's parameters from settings; the lease covers one provider call's whole retry budget."""
+    return PollerConfig(
+        min_interval_s=settings.poll_interval_s,
+        max_interval_s=max(settings.poll_interval_s, settings.poll_max_interval_s),
+        window=parse_window(settings.completion_window),
+        grace=timedelta(seconds=settings.batch_expiry_grace_s),
+        batch_completed_topic=settings.topics.batch_completed,
+        adopt_after_s=max(30.0, 2 * settings.poll_interval_s),
+        lease_s=poll_lease_s(
+            retry_max_s=settings.provider_retry_max_s,
+            timeout_s=settings.provider_timeout_s,
+            min_interval_s=settings.poll_interval_s,
+        ),
+    )
+
+
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
         poller = Poller(
             PostgresPollerStore(ctx.engine),
             active,
-            PollerConfig(
-                min_interval_s=settings.poll_interval_s,
-                max_interval_s=max(settings.poll_interval_s, settings.poll_max_interval_s),
-                window=parse_window(settings.completion_window),
-                grace=timedelta(seconds=settings.batch_expiry_grace_s),
-                batch_completed_topic=settings.topics.batch_completed,
-                adopt_after_s=max(30.0, 2 * settings.poll_interval_s),
-                lease_s=max(30.0, settings.provider_timeout_s * 2),
-            ),
+            poller_config(settings),
             on_commit=ctx.relay.wake,
         )
         ctx.metrics.add_source("poller", lambda: poller.stats)

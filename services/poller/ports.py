@@ -59,6 +59,11 @@ class PollerStore(Protocol):
         """Lease up to ``limit`` due batches: no other instance gets them for ``lease_s``."""
         ...
 
+    async def renew_lease(self, batch_id: uuid.UUID, *, lease_s: float) -> bool:
+        """Keep a leased batch off other pollers for ``lease_s`` more (before a second provider call);
+        False if it is no longer in flight."""
+        ...
+
     async def reschedule(
         self,
         batch_id: uuid.UUID,

@@ -128,6 +128,21 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
     ]
 
 
+async def renew_lease(conn: AsyncConnection, batch_id: uuid.UUID, *, lease_s: float) -> bool:
+    """Push a leased batch's ``next_poll_at`` on by ``lease_s`` (it stays this instance's meanwhile)."""
+    row = (
+        await conn.execute(
+            text(
+                "UPDATE provider_batches SET next_poll_at = now() + make_interval(secs => :lease) "
+                "WHERE id = :id AND status = ANY(CAST(:live AS text[])) AND next_poll_at IS NOT NULL "
+                "RETURNING id"
+            ),
+            {"id": batch_id, "live": _IN_FLIGHT, "lease": lease_s},
+        )
+    ).first()
+    return row is not None
+
+
 async def reschedule(
     conn: AsyncConnection,
     batch_id: uuid.UUID,

@@ -33,11 +33,31 @@ from shared.lifecycle import (
     is_overdue,
     next_poll_delay_s,
 )
-from shared.provider.base import BatchProvider, ProviderBatch, ProviderError, ProviderNotFound
+from shared.provider.base import (
+    BatchProvider,
+    ProviderBatch,
+    ProviderError,
+    ProviderNotFound,
+    RetryableProviderError,
+)
 
 log = structlog.get_logger(__name__)
 
 OVERDUE_MARK = "overdue: cancelled after completion window + grace"
+#: Added to a call's worst case in the lease: clock skew between instances, a slow database write.
+LEASE_MARGIN_S = 30.0
+
+
+def poll_lease_s(*, retry_max_s: float, timeout_s: float, min_interval_s: float) -> float:
+    """How long a claimed batch stays off every other poller: one provider call at its worst, plus margin.
+
+    A call may retry for ``retry_max_s`` (429 storms honour ``Retry-After``) and its last request may
+    then take ``timeout_s``; a lease shorter than that lets a second poller poll (or cancel) the same
+    batch while the first still waits on the provider. The lease is also what spaces the polls of a
+    batch whose poll failed unexpectedly (the reschedule never ran), so it is never shorter than the
+    minimum interval. A poll that needs a second call (the cancel of an overdue batch) renews it first.
+    """
+    return max(min_interval_s, retry_max_s + timeout_s + LEASE_MARGIN_S)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +69,11 @@ class PollerConfig:
     batch_completed_topic: str
     #: A submitted batch still unscheduled after this long is adopted by the round (its event is late).
     adopt_after_s: float = 60.0
-    lease_s: float = 120.0
-    claim_limit: int = 50
+    #: See :func:`poll_lease_s` (the default is its value for the default settings).
+    lease_s: float = 390.0
+    #: Batches claimed per round, at most ``concurrency``: a lease starts at the claim, so a batch
+    #: must not wait for a free slot while its lease runs out.
+    claim_limit: int = 8
     concurrency: int = 8
 
 
@@ -90,7 +113,8 @@ class Poller:
         if adopted:
             self.stats["batches_adopted"] += adopted
             log.warning("adopted submitted batches no batch.created scheduled", batches=adopted)
-        due = await self._store.claim_due(limit=self._config.claim_limit, lease_s=self._config.lease_s)
+        limit = min(self._config.claim_limit, self._config.concurrency)
+        due = await self._store.claim_due(limit=limit, lease_s=self._config.lease_s)
         if due:
             await asyncio.gather(*(self._poll_guarded(b) for b in due))
         return len(due)
@@ -117,8 +141,16 @@ class Poller:
             await self._finish(batch, gone)
             return
         except ProviderError as exc:
+            # Never sooner than the schedule (which starts at the minimum interval), nor than the
+            # provider asked: a failing poll backs off like any other.
+            asked = exc.retry_after if isinstance(exc, RetryableProviderError) else None
             await self._store.reschedule(
-                batch.id, batch.status, delay_s=delay, completed=None, failed=None, last_error=f"poll: {exc}"
+                batch.id,
+                batch.status,
+                delay_s=max(delay, min(asked or 0.0, self._config.max_interval_s)),
+                completed=None,
+                failed=None,
+                last_error=f"poll: {exc}",
             )
             return
 
@@ -129,6 +161,9 @@ class Poller:
         )
         if window_passed and target not in PROVIDER_TERMINAL and target is not BatchStatus.CANCELLING:
             log.warning("batch overdue; cancelling", batch_id=str(batch.id), provider_batch_id=remote.id)
+            # A second provider call: renew the lease for it (False: another poller has the batch now).
+            if not await self._store.renew_lease(batch.id, lease_s=self._config.lease_s):
+                return
             try:
                 remote = await self._provider.cancel_batch(remote.id)
                 target = from_provider_status(remote.status)

@@ -36,6 +36,10 @@ class PostgresPollerStore:
         async with self._engine.begin() as conn:
             return await repo.claim_due(conn, limit=limit, lease_s=lease_s)
 
+    async def renew_lease(self, batch_id: uuid.UUID, *, lease_s: float) -> bool:
+        async with self._engine.begin() as conn:
+            return await repo.renew_lease(conn, batch_id, lease_s=lease_s)
+
     async def reschedule(
         self,
         batch_id: uuid.UUID,

@@ -114,10 +114,14 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 token_limits=settings.enqueued_token_limits,
                 default_token_limit=settings.enqueued_token_limit_default,
                 rate_refresh_s=settings.token_rate_refresh_s,
+                max_transient_failures=settings.submit_max_transient_failures,
+                circuit_base_s=settings.circuit_base_s,
+                circuit_max_s=max(settings.circuit_base_s, settings.circuit_max_s),
             ),
             on_commit=ctx.relay.wake,
         )
         ctx.metrics.add_source("submitter", lambda: submitter.stats)
+        ctx.metrics.add_gauge(submitter.gate.metric())
         loop = ctx.consumer_loop(
             [settings.topics.request_pending], RequestPending, PendingHandler(accumulator)
         )

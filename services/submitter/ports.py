@@ -5,11 +5,17 @@ transaction; the outbox row of an announcement in the same transaction as the st
 the orchestration unit tests implement it in memory. Every method is a decision the database must
 make atomically (claiming, fencing, guarded status moves), so the port is shaped by those guarantees,
 not by tables.
+
+Configuration circuits (:mod:`shared.circuit`) live in the database too, shared by every submitter
+instance: the methods ``paused_circuit`` ... ``open_circuits`` read and move them, each in one
+transaction with the batch row it concerns, and take "now" from the store's own clock (the database's
+in production), the one clock every instance shares.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +25,24 @@ from typing import Protocol
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits
 from services.submitter.token_budget import ModelBudget
+from shared.circuit import Circuit
 from shared.outbox import OutgoingEvent
+
+#: What a configuration fault makes of the current circuit (None: closed) at the store's time.
+CircuitDecision = Callable[[Circuit | None, datetime], Circuit]
+
+
+@dataclass(frozen=True, slots=True)
+class CircuitEntry:
+    """Whether a submission may go now: the circuit is closed (``circuit`` None), or this caller took
+    the probe of an open one whose probe time had come (``probing``); otherwise it must wait."""
+
+    circuit: Circuit | None
+    probing: bool = False
+
+    @property
+    def allowed(self) -> bool:
+        return self.circuit is None or self.probing
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +116,56 @@ class SubmitterStore(Protocol):
         """Keep the error and retry the submission after ``retry_in_s`` (the attempt stays counted)."""
         ...
 
-    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
-        """Fail an unsubmitted batch for good and announce ``event``; False if it had moved on."""
+    async def mark_failed(
+        self,
+        batch_id: uuid.UUID,
+        error: str,
+        *,
+        topic: str,
+        event: OutgoingEvent,
+        error_codes: Sequence[str] = (),
+    ) -> bool:
+        """Fail an unsubmitted batch for good and announce ``event``; False if it had moved on.
+
+        ``error_codes`` are read by the ingester's rules (``submission_released`` requeues the requests
+        without an attempt: ``shared.lifecycle.REQUEUE_CODES``)."""
+        ...
+
+    async def paused_circuit(self, provider: str, model: str) -> Circuit | None:
+        """The circuit of (provider, model) if submissions must wait now: open, probe time not come."""
+        ...
+
+    async def enter_circuit(self, provider: str, model: str, *, probe_lease_s: float) -> CircuitEntry:
+        """May a submission of (provider, model) go now? If the circuit is open and its probe time has
+        come, the caller takes the probe: the probe time moves ``probe_lease_s`` on, so no other
+        instance probes meanwhile (a probe that dies with its process is retried after the lease)."""
+        ...
+
+    async def record_configuration_fault(
+        self,
+        batch_id: uuid.UUID,
+        *,
+        attempt: int,
+        provider: str,
+        model: str,
+        decide: CircuitDecision,
+    ) -> Circuit:
+        """In one transaction: store ``decide(current circuit, now)``, give back the attempt counted for
+        this submission (only if ``attempt`` is still the latest) and make the batch wait for the probe."""
+        ...
+
+    async def wait_for_circuit(self, batch_id: uuid.UUID, *, attempt: int, circuit: Circuit) -> None:
+        """The batch may not go while ``circuit`` is open: give back the attempt just counted (only if
+        ``attempt`` is still the latest) and retry the submission at the probe time."""
+        ...
+
+    async def close_circuit(self, provider: str, model: str) -> int:
+        """A probe succeeded: delete the circuit and make the batches that waited for it due at once;
+        returns how many batches were waiting."""
+        ...
+
+    async def open_circuits(self) -> list[Circuit]:
+        """Every open circuit (metrics and operators)."""
         ...
 
     async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:

@@ -12,6 +12,11 @@ PENDING_SUBMISSION whose lock is free therefore belongs to a dead process; the r
 and, if an earlier attempt may have reached the provider, first looks the batch up there by metadata,
 so a crash between "create" and "record" never yields a second provider batch.
 
+A provider failure is handled by who must act (``faults``): a configuration fault opens the circuit of
+the provider/model and pauses its submissions with nothing charged, a content fault fails the batch, a
+transient one is retried up to a cap and then releases the batch. Provider batches of ours that were
+not recorded are cancelled (``duplicates``).
+
 The database is reached only through the :class:`~services.submitter.ports.SubmitterStore` passed in
 (PostgreSQL in production, in memory in the orchestration unit tests), so this module holds the
 decisions and none of the SQL.
@@ -30,25 +35,25 @@ import structlog
 
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import FileLimits
-from services.submitter.ports import SubmitterStore, Unsubmitted
+from services.submitter.circuit_gate import CircuitGate
+from services.submitter.duplicates import Duplicates
+from services.submitter.faults import (
+    RELEASED_CODE,
+    Action,
+    FaultPolicy,
+    submit_retry_delay_s,
+)
+from services.submitter.ports import CircuitEntry, SubmitterStore, Unsubmitted
 from services.submitter.token_budget import ModelBudget, RateBook
 from shared.admission import RECOVERY_INTERVAL_S
+from shared.circuit import Circuit
 from shared.events import BatchCompleted, BatchCreated
-from shared.periodic import backoff_delay
-from shared.provider.base import (
-    LOCAL_BATCH_ID_KEY,
-    BatchProvider,
-    PermanentProviderError,
-    ProviderBatch,
-    ProviderError,
-)
+from shared.provider.base import LOCAL_BATCH_ID_KEY, BatchProvider, ProviderError
 
 log = structlog.get_logger(__name__)
 
-#: How far back (seconds before the local batch was created) a provider listing is searched.
-LOOKUP_SLACK_S = 600
-#: Cap of the wait between submission attempts of one batch.
-SUBMIT_RETRY_CAP_S = 600.0
+#: ``submit_retry_delay_s`` lives in ``faults`` now; importable from here as before.
+__all__ = ["Submitter", "SubmitterConfig", "submit_retry_delay_s"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +75,12 @@ class SubmitterConfig:
     rate_refresh_s: float = 60.0
     #: At most one recovery step of a learned limit per this many seconds (``shared.admission``).
     recovery_interval_s: float = RECOVERY_INTERVAL_S
-
-
-def submit_retry_delay_s(attempts: int, base_s: float) -> float:
-    """Wait before the next submission attempt after ``attempts`` failed ones: base, 2x, 4x ... 600 s."""
-    return backoff_delay(attempts, base=base_s, cap=SUBMIT_RETRY_CAP_S, max_growths=5)
+    #: The provider's name in ``provider_batches.provider`` and in circuits.
+    provider: str = "openai"
+    #: Transient failures (counted attempts) before a batch is released.
+    max_transient_failures: int = 6
+    circuit_base_s: float = 15.0
+    circuit_max_s: float = 300.0
 
 
 class Submitter:
@@ -102,18 +108,29 @@ class Submitter:
             max_conversation_chars=config.max_conversation_chars,
         )
         self._rates = RateBook(store.observed_usage, refresh_s=config.rate_refresh_s)
+        self._policy = FaultPolicy(
+            max_transient_failures=config.max_transient_failures,
+            retry_delay_s=config.retry_delay_s,
+            circuit_base_s=config.circuit_base_s,
+            circuit_max_s=config.circuit_max_s,
+        )
         self.stats = {
             "batches_submitted": 0,
             "batches_reconciled": 0,
             "batches_failed": 0,
             "attempt_errors": 0,
+            "batches_released": 0,
         }
+        self._duplicates = Duplicates(provider, self.stats)
+        self.gate = CircuitGate(store, config.provider, self._policy, self.stats)
 
     async def flush_group(self, key: GroupKey) -> int:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
         made = 0
         budget = await self.budget(key.model)
         while True:
+            if await self.gate.paused(key.model):
+                return made  # no claim while the circuit is open: the requests stay pending
             batch_id = uuid.uuid4()
             # Fresh id: always free; taken before the row exists, so no reconciler can take it over.
             async with self._store.lock(batch_id) as got:
@@ -151,6 +168,7 @@ class Submitter:
 
     async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:
         """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due)."""
+        await self.refresh_circuits()
         resumed = 0
         for batch_id in await self._store.due_unsubmitted(min_age_s=min_age_s):
             async with self._store.lock(batch_id) as got:
@@ -160,13 +178,20 @@ class Submitter:
                 resumed += 1
         return resumed
 
+    async def refresh_circuits(self) -> list[Circuit]:
+        """Read every open circuit (other instances open and close them too) for the metrics gauge."""
+        return await self.gate.refresh()
+
     async def _submit_locked(self, batch_id: uuid.UUID) -> None:
         batch = await self._store.begin_attempt(batch_id)
         if batch is None:
             return  # already submitted or failed
+        entry = await self.gate.enter(batch)
+        if not entry.allowed:
+            return  # waits for the probe, its attempt given back
         try:
             if batch.submit_attempts > 1 or batch.input_file_id is not None:
-                existing = await self._find_on_provider(batch)
+                existing = await self._duplicates.find(batch)
                 if existing is not None:
                     log.warning(
                         "reconciled: provider batch already existed",
@@ -175,17 +200,67 @@ class Submitter:
                     )
                     self.stats["batches_reconciled"] += 1
                     await self._record(batch, existing.id)
+                    await self.gate.passed(entry, batch)
                     return
             await self._upload_and_create(batch)
-        except PermanentProviderError as exc:
-            await self._fail(batch, f"provider rejected the batch: {exc}")
         except ProviderError as exc:
-            self.stats["attempt_errors"] += 1
-            delay = submit_retry_delay_s(batch.submit_attempts, self._config.retry_delay_s)
-            log.warning(
-                "submission failed, will retry", batch_id=str(batch_id), error=str(exc), retry_in_s=delay
-            )
-            await self._store.record_attempt_error(batch_id, str(exc), delay)
+            await self._on_provider_error(batch, exc, entry)
+            return
+        await self.gate.passed(entry, batch)
+
+    async def _on_provider_error(self, batch: Unsubmitted, exc: ProviderError, entry: CircuitEntry) -> None:
+        action = self._policy.action(exc, attempts=batch.submit_attempts)
+        if action is Action.PAUSE:
+            await self.gate.fault(batch, exc)
+            return
+        if action is Action.FAIL:
+            await self._fail(batch, f"provider rejected the batch: {exc}")
+            # The provider read the request and judged its content: our configuration works.
+            await self.gate.passed(entry, batch)
+            return
+        self.stats["attempt_errors"] += 1
+        if action is Action.RELEASE:
+            await self._release(batch, exc)
+            return
+        delay = self._policy.retry_in_s(exc, attempts=batch.submit_attempts)
+        log.warning("submission failed, will retry", batch_id=str(batch.id), error=str(exc), retry_in_s=delay)
+        await self._store.record_attempt_error(batch.id, str(exc), delay)
+
+    async def _release(self, batch: Unsubmitted, exc: ProviderError) -> None:
+        """Too many transient failures: give the batch up so its requests go back without an attempt.
+
+        A failed create may still have created the batch (a timeout after the provider accepted it),
+        so the provider is asked first; a copy found is recorded instead of released.
+        """
+        try:
+            existing = await self._duplicates.find(batch)
+        except ProviderError as lookup:
+            if self._policy.action(lookup, attempts=0) is Action.PAUSE:
+                await self.gate.fault(batch, lookup)
+                return
+            delay = self._policy.retry_in_s(lookup, attempts=batch.submit_attempts)
+            await self._store.record_attempt_error(batch.id, f"release lookup: {lookup}", delay)
+            return
+        if existing is not None:
+            self.stats["batches_reconciled"] += 1
+            await self._record(batch, existing.id)
+            return
+        self.stats["batches_released"] += 1
+        error = f"{RELEASED_CODE}: {batch.submit_attempts} transient submission failures, last: {exc}"
+        log.error(
+            "submission.released", batch_id=str(batch.id), attempts=batch.submit_attempts, error=str(exc)
+        )
+        completed = BatchCompleted(
+            event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
+        )
+        if await self._store.mark_failed(
+            batch.id,
+            error,
+            topic=self._config.batch_completed_topic,
+            event=completed,
+            error_codes=[RELEASED_CODE],
+        ):
+            self._on_commit()
 
     async def _upload_and_create(self, batch: Unsubmitted) -> None:
         with tempfile.TemporaryDirectory(dir=self._config.work_dir, prefix="batch-") as tmp:
@@ -223,30 +298,15 @@ class Submitter:
         if not await self._store.record_submitted(
             batch.id, provider_batch_id, topic=self._config.batch_created_topic, event=announced
         ):
+            # The batch moved on without this copy (another copy recorded, or the batch released or
+            # failed meanwhile): nobody will ever read it, so it must not run.
             recorded = await self._store.provider_batch_of(batch.id)
-            if recorded is not None and recorded != provider_batch_id:
-                await self._cancel_orphan(batch, provider_batch_id, recorded)
+            if recorded != provider_batch_id:
+                await self._duplicates.cancel(batch.id, provider_batch_id, kept=recorded)
             return
         self.stats["batches_submitted"] += 1
         self._on_commit()
         log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
-
-    async def _cancel_orphan(self, batch: Unsubmitted, orphan: str, recorded: str) -> None:
-        """Another submitter recorded its provider batch first (we lost our lock in a database restart
-        and it took over): cancel ours at once so the same requests are not paid for twice."""
-        log.error(
-            "duplicate provider batch created after a takeover; cancelling it",
-            batch_id=str(batch.id),
-            cancelled=orphan,
-            kept=recorded,
-        )
-        self.stats["orphans_cancelled"] = self.stats.get("orphans_cancelled", 0) + 1
-        try:
-            await self._provider.cancel_batch(orphan)
-        except ProviderError as exc:
-            log.error(
-                "cancelling the duplicate provider batch failed", provider_batch_id=orphan, error=str(exc)
-            )
 
     async def _fail(self, batch: Unsubmitted, error: str) -> None:
         """The batch will never reach the provider: FAILED, announced, its requests left to the ingester,
@@ -260,15 +320,6 @@ class Submitter:
             batch.id, error, topic=self._config.batch_completed_topic, event=completed
         ):
             self._on_commit()
-
-    async def _find_on_provider(self, batch: Unsubmitted) -> ProviderBatch | None:
-        oldest = batch.created_at.timestamp() - LOOKUP_SLACK_S
-        async for candidate in self._provider.list_batches():
-            if candidate.local_batch_id == str(batch.id):
-                return candidate
-            if candidate.created_at < oldest:
-                break  # newest first: everything further is older than our batch
-        return None
 
     def _crash_if(self, point: str) -> None:
         if self._config.crash_point == point:

@@ -8,19 +8,20 @@ outbox inside the transaction of the state they announce.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.submitter import circuits, token_sql
 from services.submitter import repository as repo
-from services.submitter import token_sql
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, write_batch_file
-from services.submitter.ports import Unsubmitted
+from services.submitter.ports import CircuitDecision, CircuitEntry, Unsubmitted
 from services.submitter.token_budget import ModelBudget
+from shared.circuit import Circuit
 from shared.outbox import OutgoingEvent, enqueue
 
 log = structlog.get_logger(__name__)
@@ -122,12 +123,54 @@ class PostgresSubmitterStore:
         async with self._engine.begin() as conn:
             await repo.record_attempt_error(conn, batch_id, error, retry_in_s)
 
-    async def mark_failed(self, batch_id: uuid.UUID, error: str, *, topic: str, event: OutgoingEvent) -> bool:
+    async def mark_failed(
+        self,
+        batch_id: uuid.UUID,
+        error: str,
+        *,
+        topic: str,
+        event: OutgoingEvent,
+        error_codes: Sequence[str] = (),
+    ) -> bool:
         async with self._engine.begin() as conn:
-            if not await repo.mark_failed(conn, batch_id, error):
+            if not await repo.mark_failed(conn, batch_id, error, error_codes):
                 return False
             await enqueue(conn, topic, [event])
         return True
+
+    async def paused_circuit(self, provider: str, model: str) -> Circuit | None:
+        async with self._engine.connect() as conn:
+            return await circuits.paused(conn, provider, model)
+
+    async def enter_circuit(self, provider: str, model: str, *, probe_lease_s: float) -> CircuitEntry:
+        async with self._engine.begin() as conn:
+            return await circuits.enter(conn, provider, model, probe_lease_s=probe_lease_s)
+
+    async def record_configuration_fault(
+        self,
+        batch_id: uuid.UUID,
+        *,
+        attempt: int,
+        provider: str,
+        model: str,
+        decide: CircuitDecision,
+    ) -> Circuit:
+        async with self._engine.begin() as conn:
+            return await circuits.record_fault(
+                conn, batch_id, attempt=attempt, provider=provider, model=model, decide=decide
+            )
+
+    async def wait_for_circuit(self, batch_id: uuid.UUID, *, attempt: int, circuit: Circuit) -> None:
+        async with self._engine.begin() as conn:
+            await circuits.wait(conn, batch_id, attempt=attempt, circuit=circuit)
+
+    async def close_circuit(self, provider: str, model: str) -> int:
+        async with self._engine.begin() as conn:
+            return await circuits.close(conn, provider, model)
+
+    async def open_circuits(self) -> list[Circuit]:
+        async with self._engine.connect() as conn:
+            return await circuits.open_circuits(conn)
 
     async def due_unsubmitted(self, *, min_age_s: float) -> list[uuid.UUID]:
         async with self._engine.connect() as conn:

@@ -252,6 +252,25 @@ class ModelTokenLimit(Base):
     succeeded_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+class ProviderCircuit(Base):
+    """An open configuration circuit of one (provider, model): submissions pause until ``probe_at``.
+
+    Shared by every submitter instance (the rules are :mod:`shared.circuit`'s); the row is deleted when
+    a probe succeeds, so the table holds only what is paused now (``batchline report`` lists it).
+    """
+
+    __tablename__ = "provider_circuits"
+    __table_args__ = (PrimaryKeyConstraint("provider", "model"),)
+
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp)
+    #: Configuration faults in a row since the circuit opened (the opening one included).
+    faults: Mapped[int] = mapped_column(Integer)
+    probe_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
 class BatchItem(Base):
     """Which requests went into which batch, kept after a request moves on (audit, accounting)."""
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.stack import Stack, free_port
-from shared.db.models import Base, OutboxMessage
+from shared.db.models import Base, ModelTokenLimit, OutboxMessage, ProviderCircuit
 from shared.events import DeadLetter
 from shared.kafka.replay import group_lag
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings, Topics
@@ -92,6 +92,10 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
 #: Every other column of every other table is compared, timestamps included: a replay must not
 #: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
 SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
+#: Tables written only when something went wrong (open configuration circuits; token limits learned
+#: from a provider refusal): empty in a healthy run, and compared like every other table (a replay must
+#: not open a circuit or teach a limit).
+EMPTY_WHEN_HEALTHY = frozenset({ProviderCircuit.__table__.name, ModelTokenLimit.__table__.name})
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ def snapshot_differences(before: Outcome, after: Outcome) -> list[str]:
         old, new = before.tables.get(name, []), after.tables.get(name, [])
         if old == new:
             continue
-        first = next((i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new)))
+        first = next(
+            (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b), min(len(old), len(new))
+        )
         out.append(
             f"{name}: {len(old)} -> {len(new)} rows; first difference at row {first}: "
             f"{old[first] if first < len(old) else None!r} -> {new[first] if first < len(new) else None!r}"

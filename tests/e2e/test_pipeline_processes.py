@@ -15,11 +15,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.dataset.generator import generate_events, malformed_events
-from shared.db.models import ModelTokenLimit
 from shared.kafka.replay import reset_to_earliest
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings, Topics
 from tests.e2e.harness import (
+    EMPTY_WHEN_HEALTHY,
     assert_pipeline_invariants,
     dead_letters,
     logs_of,
@@ -184,8 +184,7 @@ async def test_duplicates_and_replay_of_every_topic_change_nothing(
         after = await snapshot(engine, stack)
     # Every table the pipeline writes was filled, so the comparison below is not of empty tables.
     assert before.tables, "no table in the snapshot"
-    # The learned token limits are written only after a provider refusal, which this run has none of.
-    empty = [name for name, found in before.tables.items() if not found and name != ModelTokenLimit.__tablename__]
+    empty = [name for name, found in before.tables.items() if not found and name not in EMPTY_WHEN_HEALTHY]
     assert empty == [], f"tables the pipeline should have written are empty: {empty}"
     assert after.tables == before.tables, "\n".join(snapshot_differences(before, after))
     assert after.provider_batches == before.provider_batches
@@ -210,8 +209,7 @@ async def test_submitter_killed_between_upload_and_recording_makes_one_provider_
         # The provider batch exists, the database does not know its id yet.
         assert len(stack.emulator_stats()["batches"]) == 1
         assert (
-            await scalar(engine, "SELECT count(*) FROM provider_batches WHERE provider_batch_id IS NULL")
-            == 1
+            await scalar(engine, "SELECT count(*) FROM provider_batches WHERE provider_batch_id IS NULL") == 1
         )
 
         submitter.env = {k: v for k, v in submitter.env.items() if k != "BATCHLINE_TEST_CRASH_POINT"}

@@ -101,7 +101,9 @@ async def test_0003i_adds_the_ingest_fault_columns_with_defaults_and_downgrades(
     assert "ingest_failures" not in columns and "submit_retry_at" in columns
 
 
-async def test_0004t_adds_token_admission_without_replaying_history_and_downgrades(empty_database: str) -> None:
+async def test_0004t_adds_token_admission_without_replaying_history_and_downgrades(
+    empty_database: str,
+) -> None:
     cfg = alembic_config(empty_database)
     await asyncio.to_thread(command.upgrade, cfg, "0003i")
     await _run(
@@ -140,3 +142,21 @@ async def test_0004t_adds_token_admission_without_replaying_history_and_downgrad
         empty_database, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
     )}  # fmt: skip
     assert "model_token_limits" not in tables and "provider_batches" in tables
+
+
+async def test_0004c_creates_the_circuit_table_and_drops_it_on_downgrade(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0004c")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_circuits (provider, model, reason, opened_at, faults, probe_at) "
+        "VALUES ('openai', 'm', '401', now(), 1, now())",
+    )
+    (pk,) = await _run(
+        empty_database,
+        "SELECT conname FROM pg_constraint WHERE conrelid = 'provider_circuits'::regclass AND contype = 'p'",
+    )
+    assert pk["conname"] == "pk_provider_circuits"
+    await asyncio.to_thread(command.downgrade, cfg, "0003i")
+    (gone,) = await _run(empty_database, "SELECT to_regclass('provider_circuits') AS t")
+    assert gone["t"] is None

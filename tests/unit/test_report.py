@@ -92,3 +92,24 @@ def test_quarantined_batches_are_listed_with_their_reason_and_absent_when_there_
     clean = io.StringIO()
     render_reports(Console(file=clean, width=200, color_system=None), [CompanyReport("beta")], Settings())
     assert "quarantined" not in clean.getvalue()
+
+
+def test_open_circuits_are_shown_with_their_reason_and_absent_when_none_is_open() -> None:
+    from datetime import UTC, datetime
+
+    from cli.report import OpenCircuit
+
+    reason = "POST /files failed: HTTP 401 (invalid_api_key): Incorrect API key provided: sk-***abcd."
+    circuit = OpenCircuit("openai", "gpt-4o-mini", reason, datetime(2026, 5, 1, 3, 0, tzinfo=UTC), 4,
+                          datetime(2026, 5, 1, 3, 4, 30, tzinfo=UTC), waiting_batches=2, pending_requests=140)
+    out = io.StringIO()
+    render_reports(Console(file=out, width=250, color_system=None), [CompanyReport("acme")], Settings(), [circuit])
+    lines = out.getvalue().splitlines()
+    assert ("open configuration circuits: 1 (submissions paused, nothing charged; fix the key, quota or "
+            "setting and they resume by themselves)") in lines
+    assert (f"  openai/gpt-4o-mini since 2026-05-01 03:00:00 UTC, 4 faults, next probe 03:04:30 UTC, "
+            f"waiting: 2 batches, 140 requests: {reason}") in lines
+
+    clean = io.StringIO()
+    render_reports(Console(file=clean, width=250, color_system=None), [CompanyReport("acme")], Settings())
+    assert "circuit" not in clean.getvalue()
