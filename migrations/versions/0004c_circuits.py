@@ -7,7 +7,7 @@ attempts charged) until the probe time; the first submission after ``probe_at`` 
 its success deletes the row. One row per open circuit: an empty table means nothing is paused.
 
 Revision ID: 0004c
-Revises: 0003i
+Revises: 0004t
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004c"
-down_revision: str | None = "0003i"
+down_revision: str | None = "0004t"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
