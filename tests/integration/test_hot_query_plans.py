@@ -20,7 +20,7 @@ from services.producer import repository as producer
 from services.producer.sessions import PlannedRequest
 from services.submitter import repository as submitter
 from services.submitter.accumulator import GroupKey
-from services.submitter.batch_file import _ROWS
+from services.submitter.batch_file import _ROWS, CLAIMED
 from shared.analysis import ProcessingType
 from shared.db.models import Base
 from shared.outbox import _CLAIM
@@ -66,11 +66,16 @@ CASES: list[tuple[str, Call, str, tuple[str, ...]]] = [
         "next_poll_at <= now()",
         ("ix_batches_due",),
     ),
-    ("poller track", lambda c: poller.track(c, [LIVE]), "next_poll_at IS NULL", ("pk_provider_batches",)),
+    (
+        "poller track",
+        lambda c: poller.track(c, [LIVE], first_delay_s=60.0),
+        "next_poll_at IS NULL",
+        ("pk_provider_batches",),
+    ),
     (
         "ingester sweep of finished batches",
         lambda c: ingester.overdue_unprocessed(c, older_than_s=60),
-        "ORDER BY completed_at",
+        "ingest_quarantined_at IS NULL",
         ("ix_batches_unprocessed",),
     ),
     (
@@ -148,7 +153,7 @@ async def constant_plan(conn: AsyncConnection, statement: object, params: dict[s
 async def test_module_level_statements_use_their_index(engine: AsyncEngine) -> None:
     await seeded(engine)
     async with engine.connect() as conn:
-        rows = await constant_plan(conn, _ROWS, {"bid": LIVE})
+        rows = await constant_plan(conn, _ROWS, {"bid": LIVE, "claimed": CLAIMED})
         outbox = await constant_plan(conn, _CLAIM, {"limit": 100})
     assert not missing(rows, ("ix_requests_batch", "uq_session_messages_session_id_order")), rows
     assert not missing(outbox, ("pk_outbox",)), outbox

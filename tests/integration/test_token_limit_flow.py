@@ -77,9 +77,20 @@ EMULATOR_LIMIT = 3 * PER_BATCH * REAL
 HIGHER_LIMIT = (3 * PER_BATCH + 5) * PRIOR
 
 
+#: Seconds per emulator stage. Above the limit the test needs batches to overlap at the provider: with
+#: 0.2 s a loaded machine submitted so slowly that each batch had finished before the fourth was sent
+#: and nothing was ever refused (the peak stayed at 21 requests). 1 s per stage keeps every batch in
+#: flight for seconds, far longer than submitting four batches takes, so the refusal does not depend on
+#: the machine's speed.
+STAGE_S = {"same-limit": 0.2, "higher-limit": 1.0}
+
+
 @pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    return EmulatorConfig(port=0, stage_s=0.2, seed=5, enqueued_token_limits={MODEL: EMULATOR_LIMIT})
+def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
+    variant = request.node.callspec.id
+    return EmulatorConfig(
+        port=0, stage_s=STAGE_S[variant], seed=5, enqueued_token_limits={MODEL: EMULATOR_LIMIT}
+    )
 
 
 @pytest.mark.parametrize("configured", [EMULATOR_LIMIT, HIGHER_LIMIT], ids=["same-limit", "higher-limit"])
