@@ -26,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from cli.redrive import Filters, plan_reprocess, reprocess, retry_failed
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorServer
+from services.ingester.repository import apply_successes, lock_sessions
+from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
 from shared.kafka.topics import ensure_topics
 from shared.settings import Settings
@@ -113,6 +115,7 @@ async def test_retry_completes_every_failed_request_and_reprocess_twice_adds_one
 
         preview = await cli(settings, "reprocess", "--company", "acme", "--dry-run")
         assert "12 sessions of company 'acme', 12 analyses match; would create 12 requests" in preview
+        assert await scalar(engine, "SELECT count(*) FROM ai_processing_requests") == 16  # dry run: nothing
         first = await cli(settings, "reprocess", "--company", "acme")
         match = re.search(r"revision (\S+): 12 sessions of company 'acme', 12 analyses match; created 12 requests "
                           r"\(0 existed already\)", first)  # fmt: skip
@@ -286,3 +289,58 @@ async def test_reprocess_creates_each_analysis_once_per_revision_in_chunks(engin
     summary = Filters("acme", processing_type=ProcessingType.SUMMARY)
     assert (await reprocess(engine, summary, "r2", topic="t", chunk=4)).created == 1
     assert await scalar(engine, "SELECT count(*) FROM ai_processing_requests WHERE company_id = 'beta'") == 1
+
+
+# --------------------------------------------------------------------------- the ingester's history
+
+
+async def test_a_result_of_another_revision_archives_the_stored_analysis_once(engine: AsyncEngine) -> None:
+    """s-old holds an analysis of revision r0, s-same one of r1, s-new none; the batch answers all three
+    under r1. Only s-old's analysis goes to the history, and ingesting the chunk again adds nothing."""
+    bid = uuid.uuid4()
+    analysed = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    ids = {sid: uuid.uuid4() for sid in ("s-old", "s-same", "s-new")}
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+            "submit_attempts) VALUES (:b, 'acme', 'gpt-4o-mini', 'openai', 'COMPLETED', 3, 1, 1)"), {"b": bid})  # fmt: skip
+        await conn.execute(
+            text("INSERT INTO sessions (id, company_id, started_at, content_hash, message_count, sentiment, "
+                 "category, summary, language, summary_truncated, analysis_revision, analysed_at) "
+                 "VALUES (:s, 'acme', now(), 'h', 1, :sent, :cat, :summ, :lang, true, :rev, :at)"),
+            [
+                {"s": "s-old", "sent": "NEGATIVE", "cat": "PAYROLL", "summ": "old words", "lang": "de", "rev": "r0",
+                 "at": analysed},
+                {"s": "s-same", "sent": "NEUTRAL", "cat": "PAYROLL", "summ": "same words", "lang": "de", "rev": "r1",
+                 "at": analysed},
+                {"s": "s-new", "sent": None, "cat": None, "summ": None, "lang": None, "rev": None, "at": None},
+            ],
+        )  # fmt: skip
+        await conn.execute(
+            text("INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, "
+                 "revision, status, batch_id, attempt, approx_bytes) "
+                 "VALUES (:r, :s, 'acme', 'full_analysis', 'gpt-4o-mini', 'r1', 'BATCHING_IN_PROGRESS', :b, 1, 10)"),
+            [{"r": rid, "s": sid, "b": bid} for sid, rid in ids.items()],
+        )  # fmt: skip
+    fields = {"sentiment": "POSITIVE", "category": "ONBOARDING", "summary": "new words", "language": "fr"}
+    chunk = [LineOutcome(str(rid), fields, None, Usage(10, 5, 15)) for rid in ids.values()]
+    for _ in range(2):  # the second time is a replay of the same chunk
+        async with engine.begin() as conn:
+            await lock_sessions(conn, bid, [o.custom_id for o in chunk])
+            await apply_successes(conn, bid, chunk)
+
+    history = await rows(engine, "SELECT * FROM session_analyses_history")
+    assert [
+        (h.company_id, h.session_id, h.revision, h.sentiment, h.category, h.summary, h.language,
+         h.summary_truncated, h.analysed_at)
+        for h in history
+    ] == [("acme", "s-old", "r0", "NEGATIVE", "PAYROLL", "old words", "de", True, analysed)]  # fmt: skip
+    assert history[0].archived_at is not None
+    now = await rows(
+        engine, "SELECT id, sentiment, summary, summary_truncated, analysis_revision FROM sessions ORDER BY id"
+    )
+    assert [tuple(r) for r in now] == [
+        ("s-new", "POSITIVE", "new words", False, "r1"),
+        ("s-old", "POSITIVE", "new words", False, "r1"),
+        ("s-same", "POSITIVE", "new words", False, "r1"),
+    ]
