@@ -26,10 +26,12 @@ def _register() -> None:
     from cli.dev import dev_app
     from cli.emulator import register_emulator
     from cli.ops import register_ops
+    from cli.redrive_cli import register_redrive
     from cli.services import register_services
 
     app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
     register_ops(app)
+    register_redrive(app)
     register_emulator(app)
     register_services(app)
 

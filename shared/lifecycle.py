@@ -64,6 +64,15 @@ REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
     RequestStatus.PROCESSING_FAILED: frozenset(),
 }
 
+#: Moves only an operator makes, never a service: ``batchline requests retry`` puts requests that
+#: failed for good back to pending with a fresh attempt budget (the cause fixed, e.g. a provider
+#: outage past every retry). Kept out of ``REQUEST_TRANSITIONS`` on purpose: for the services a
+#: failed request stays final (``REQUEST_TERMINAL``), and no move a service builds from the default
+#: sources can pick a failed row up; only a move built with ``operator=True`` may.
+OPERATOR_REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.PROCESSING_FAILED: frozenset({RequestStatus.PENDING_BATCHING}),
+}
+
 IN_FLIGHT: frozenset[BatchStatus] = frozenset(
     {BatchStatus.VALIDATING, BatchStatus.IN_PROGRESS, BatchStatus.FINALIZING, BatchStatus.CANCELLING}
 )
@@ -105,10 +114,16 @@ REQUEST_TERMINAL: frozenset[RequestStatus] = frozenset(s for s, t in REQUEST_TRA
 BATCH_TERMINAL: frozenset[BatchStatus] = PROVIDER_TERMINAL
 
 
-def request_transition(current: RequestStatus, target: RequestStatus) -> RequestStatus:
-    if target not in REQUEST_TRANSITIONS[current]:
-        raise IllegalTransition("request", current, target)
-    return target
+def request_transition(
+    current: RequestStatus, target: RequestStatus, *, operator: bool = False
+) -> RequestStatus:
+    """``target`` if a service may move a request there from ``current`` (or, with ``operator``, an
+    operator's command: the services' transitions plus ``OPERATOR_REQUEST_TRANSITIONS``)."""
+    if target in REQUEST_TRANSITIONS[current]:
+        return target
+    if operator and target in OPERATOR_REQUEST_TRANSITIONS.get(current, frozenset()):
+        return target
+    raise IllegalTransition("request", current, target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +152,17 @@ def batch_sources(target: BatchStatus) -> frozenset[BatchStatus]:
     return frozenset(s for s, targets in BATCH_TRANSITIONS.items() if target in targets)
 
 
-def request_move(target: RequestStatus, *sources: RequestStatus) -> Move:
-    """The guarded write to ``target`` from ``sources`` (default: every legal source)."""
+def request_move(target: RequestStatus, *sources: RequestStatus, operator: bool = False) -> Move:
+    """The guarded write to ``target`` from ``sources`` (default: every source a service may use).
+
+    ``operator=True`` also admits the operator's transitions, but only from explicitly named sources:
+    the default source set stays the services', so an operator move is always spelled out.
+    """
+    if operator and not sources:
+        raise ValueError("an operator move names its sources")
     chosen = frozenset(sources) or request_sources(target)
     for current in chosen:
-        request_transition(current, target)
+        request_transition(current, target, operator=operator)
     return Move(target.value, tuple(sorted(s.value for s in chosen)))
 
 

@@ -49,6 +49,10 @@ if not OPEN == list(RETRY.sources) == list(FAIL.sources):
     raise ImportError("the ingester's moves must share one source set: its write guard")
 
 
+#: The history revision of an analysis stored before sessions recorded theirs (none completed).
+UNKNOWN_REVISION = "unknown"
+
+
 async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str, Member]:
     """Every request that went into the batch (its items, and any row still pointing at it).
 
@@ -105,7 +109,12 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
     """Complete requests and write their session fields (only the fields of their processing type).
 
     ``summary_truncated`` travels with the summary it describes: taken from the same (latest) request
-    of the session as the summary, and left alone when the chunk writes no summary."""
+    of the session as the summary, and left alone when the chunk writes no summary.
+
+    A result of another revision than the one the session's analysis came from (``batchline
+    reprocess``, a re-analysis of changed content) first copies the stored analysis into
+    ``session_analyses_history``, in the same statement (its CTEs all read the sessions as they were
+    before it), keyed by (company, session, revision) so a replay adds nothing."""
     if not chunk:
         return 0
 
@@ -128,10 +137,10 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
-                RETURNING r.id, r.session_id, r.requested_at, u.sentiment, u.category, u.summary, u.language,
-                          u.truncated
+                RETURNING r.id, r.session_id, r.requested_at, r.revision, u.sentiment, u.category, u.summary,
+                          u.language, u.truncated
             ), per_session AS (
-                SELECT session_id,
+                SELECT session_id, (array_agg(revision ORDER BY requested_at DESC))[1] AS rev,
                     (array_agg(sentiment ORDER BY requested_at DESC)
                         FILTER (WHERE sentiment IS NOT NULL))[1] AS s,
                     (array_agg(category ORDER BY requested_at DESC)
@@ -144,11 +153,23 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                         FILTER (WHERE language IS NOT NULL))[1] AS l,
                     count(*) AS n
                 FROM done GROUP BY session_id
+            ), archived AS (
+                INSERT INTO session_analyses_history
+                    (company_id, session_id, revision, sentiment, category, summary, language,
+                     summary_truncated, analysed_at)
+                SELECT s.company_id, s.id, coalesce(s.analysis_revision, :unknown_revision), s.sentiment,
+                       s.category, s.summary, s.language, s.summary_truncated, s.analysed_at
+                FROM sessions s JOIN per_session p ON s.id = p.session_id
+                WHERE s.analysis_revision IS DISTINCT FROM p.rev
+                  AND num_nonnulls(s.sentiment, s.category, s.summary, s.language) > 0
+                ON CONFLICT DO NOTHING
+                RETURNING 1
             ), sessions_updated AS (
                 UPDATE sessions s SET
                     sentiment = coalesce(p.s, s.sentiment), category = coalesce(p.c, s.category),
                     summary = coalesce(p.m, s.summary), language = coalesce(p.l, s.language),
                     summary_truncated = CASE WHEN p.m IS NULL THEN s.summary_truncated ELSE p.t END,
+                    analysis_revision = p.rev, analysed_at = now(),
                     updated_at = now()
                 FROM per_session p WHERE s.id = p.session_id
                 RETURNING s.id
@@ -158,6 +179,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
         ),
         {
             **COMPLETE.params(),
+            "unknown_revision": UNKNOWN_REVISION,
             "bid": batch_id,
             "ids": [uuid.UUID(o.custom_id) for o in chunk],
             "pt": [o.usage.prompt_tokens for o in chunk],

@@ -73,11 +73,39 @@ class Session(Base):
     #: The stored summary was longer than the limit and was cut (kept with the answer, not failed).
     #: It sits beside ``summary`` because it describes that value: a later summary replaces both.
     summary_truncated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    #: The request revision the analysis fields above came from, and when they were last written: a
+    #: result of another revision first copies them to ``session_analyses_history`` (the ingester).
+    analysis_revision: Mapped[str | None] = mapped_column(String(64))
+    analysed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     #: sha256 of the ordered messages; a re-analysis is keyed by it so replays create nothing new.
     content_hash: Mapped[str] = mapped_column(String(64))
     message_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class SessionAnalysisHistory(Base):
+    """A session's analysis as it stood before a result of another revision replaced it.
+
+    ``batchline reprocess`` analyses sessions again under a new revision; the earlier answers stay
+    readable here instead of being overwritten. Keyed by (company, session, revision), not by the
+    session row, so a replayed ingest adds nothing and the key survives a change of the sessions'
+    own identity; no foreign key, the history outlives nothing it needs.
+    """
+
+    __tablename__ = "session_analyses_history"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "session_id", "revision"),)
+
+    company_id: Mapped[str] = mapped_column(String(200))
+    session_id: Mapped[str] = mapped_column(String(200))
+    revision: Mapped[str] = mapped_column(String(64))
+    sentiment: Mapped[str | None] = mapped_column(String(16))
+    category: Mapped[str | None] = mapped_column(String(32))
+    summary: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    summary_truncated: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    analysed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    archived_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
 class StoredMessage(Base):
@@ -108,6 +136,13 @@ class ProcessingRequest(Base):
             "model",
             "requested_at",
             postgresql_where=and_(status_in(RequestStatus.PENDING_BATCHING), column("batch_id").is_(None)),
+        ),
+        # ``batchline requests retry``: the failed requests of a company (few rows, a large table).
+        Index(
+            "ix_requests_failed",
+            "company_id",
+            "requested_at",
+            postgresql_where=status_in(RequestStatus.PROCESSING_FAILED),
         ),
         Index("ix_requests_batch", "batch_id"),
         Index("ix_requests_session", "session_id"),

@@ -34,6 +34,27 @@ def batchline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
             "BATCHLINE_COMPLETION_WINDOW: the OpenAI Batch API accepts only '24h'",
         ),
         (("emulator", "--line-error-rate", "7"), None, "invalid emulator option"),
+        (
+            ("requests", "retry", "--company", "acme", "--since", "yesterday"),
+            None,
+            "--since: not an ISO 8601 date or time: 'yesterday'",
+        ),
+        (
+            ("requests", "retry", "--company", "acme", "--since", "2026-05-02", "--until", "2026-05-01T00:00Z"),
+            None,
+            "must be before --until",
+        ),
+        (
+            ("requests", "retry", "--company", "acme", "--type", "poetry", "--dry-run"),
+            None,
+            "--type: unknown processing type 'poetry'; choose one of full_analysis,",
+        ),
+        (("requests", "retry", "--since", "2026-05-01"), None, "Missing option '--company'"),
+        (("reprocess", "--company", "acme", "--until", "13/05/2026"), None, "--until: not an ISO 8601"),
+        (("reprocess", "--company", "acme", "--type", "Summary"), None, "unknown processing type 'Summary'"),
+        (("reprocess", "--company", "acme", "--revision", "two words"), None, "is not a revision name"),
+        (("reprocess", "--company", "acme", "--revision", "a" * 64), None, "looks like a content hash"),
+        (("reprocess", "--company", "acme", "--chunk", "0"), None, "greater than or equal to 1"),
     ],
 )
 def test_bad_input_is_one_clear_line(args: tuple[str, ...], env: dict[str, str] | None, message: str) -> None:
@@ -47,5 +68,7 @@ def test_bad_input_is_one_clear_line(args: tuple[str, ...], env: dict[str, str] 
 def test_help_lists_every_command() -> None:
     result = batchline("--help")
     assert result.returncode == 0
-    for command in ("dev", "migrate", "topics", "run", "demo", "publish", "replay", "report", "emulator"):
+    for command in (
+        "dev", "migrate", "topics", "run", "demo", "publish", "replay", "report", "emulator", "requests", "reprocess"
+    ):  # fmt: skip
         assert command in result.stdout

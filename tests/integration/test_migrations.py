@@ -160,3 +160,59 @@ async def test_0004c_creates_the_circuit_table_and_drops_it_on_downgrade(empty_d
     await asyncio.to_thread(command.downgrade, cfg, "0003i")
     (gone,) = await _run(empty_database, "SELECT to_regclass('provider_circuits') AS t")
     assert gone["t"] is None
+
+
+async def test_0005r_adds_analysis_history_keeps_sessions_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0004c")
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count, sentiment, summary) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1, 'positive', 'kept'), ('s-2', 'acme', now(), 'h', 1, NULL, NULL)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes, completed_at) VALUES "
+        "('00000000-0000-0000-0000-000000000006', 's-1', 'acme', 'full_analysis', 'm', 'old', "
+        "'PROCESSING_COMPLETE', 1, 10, '2026-05-01T10:00:00Z'), "
+        "('00000000-0000-0000-0000-000000000007', 's-1', 'acme', 'full_analysis', 'm', 'newer', "
+        "'PROCESSING_COMPLETE', 1, 10, '2026-05-02T10:00:00Z'), "
+        "('00000000-0000-0000-0000-000000000008', 's-2', 'acme', 'full_analysis', 'm', 'h', "
+        "'PROCESSING_FAILED', 1, 10, NULL)",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0005r")
+
+    got = await _run(
+        empty_database,
+        "SELECT id, sentiment, summary, analysis_revision, extract(day FROM analysed_at) AS day "
+        "FROM sessions ORDER BY id",
+    )
+    # The current analysis is labelled with its latest completed request; a session without one is not.
+    assert [tuple(r) for r in got] == [("s-1", "positive", "kept", "newer", 2), ("s-2", None, None, None, None)]
+    await _run(
+        empty_database,
+        "INSERT INTO session_analyses_history (company_id, session_id, revision, summary) "
+        "VALUES ('acme', 's-1', 'newer', 'kept')",
+    )
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await _run(
+            empty_database,
+            "INSERT INTO session_analyses_history (company_id, session_id, revision) VALUES ('acme', 's-1', 'newer')",
+        )
+    (index,) = await _run(
+        empty_database, "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_requests_failed'"
+    )
+    assert "PROCESSING_FAILED" in index["indexdef"]
+
+    await asyncio.to_thread(command.downgrade, cfg, "0004c")
+    (gone,) = await _run(empty_database, "SELECT to_regclass('session_analyses_history') AS t")
+    assert gone["t"] is None
+    columns = {r["column_name"] for r in await _run(
+        empty_database, "SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions'"
+    )}  # fmt: skip
+    assert "analysis_revision" not in columns and "analysed_at" not in columns
+    kept = await _run(empty_database, "SELECT id, summary FROM sessions ORDER BY id")
+    assert [tuple(r) for r in kept] == [("s-1", "kept"), ("s-2", None)]
+    assert len(await _run(empty_database, "SELECT id FROM ai_processing_requests")) == 3

@@ -99,6 +99,33 @@ def test_an_illegal_move_cannot_be_built(build: Callable[[], Move], message: str
         build()
 
 
+def test_only_an_operator_move_takes_a_failed_request_back_to_pending() -> None:
+    # The re-drive of ``batchline requests retry``: written out here, not read from the module.
+    move = request_move(R.PENDING_BATCHING, R.PROCESSING_FAILED, operator=True)
+    assert move.params() == {"to": "PENDING_BATCHING", "from": ["PROCESSING_FAILED"]}
+    assert request_transition(R.PROCESSING_FAILED, R.PENDING_BATCHING, operator=True) is R.PENDING_BATCHING
+    with pytest.raises(IllegalTransition, match="PROCESSING_FAILED -> PENDING_BATCHING"):
+        request_move(R.PENDING_BATCHING, R.PROCESSING_FAILED)
+    # For the services a failed request stays final, and their default moves never pick one up.
+    assert R.PROCESSING_FAILED in REQUEST_TERMINAL
+    assert R.PROCESSING_FAILED not in request_sources(R.PENDING_BATCHING)
+
+
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(R, R)))
+def test_the_operator_may_do_nothing_else(current: R, target: R) -> None:
+    allowed = ALLOWED_REQUEST | {(R.PROCESSING_FAILED, R.PENDING_BATCHING)}
+    if (current, target) in allowed:
+        assert request_transition(current, target, operator=True) is target
+    else:
+        with pytest.raises(IllegalTransition):
+            request_transition(current, target, operator=True)
+
+
+def test_an_operator_move_must_name_its_sources() -> None:
+    with pytest.raises(ValueError, match="names its sources"):
+        request_move(R.PENDING_BATCHING, operator=True)
+
+
 def test_new_rows_start_where_the_lifecycle_starts() -> None:
     assert REQUEST_INITIAL is R.PENDING_BATCHING
     assert BATCH_INITIAL is B.PENDING_SUBMISSION
