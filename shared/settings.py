@@ -41,7 +41,8 @@ class ModelPrice(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _cached_defaults_to_input(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("cached_input_per_million") is None and "input_per_million" in data:
+        unset = isinstance(data, dict) and data.get("cached_input_per_million") is None
+        if unset and "input_per_million" in data:
             return {**data, "cached_input_per_million": data["input_per_million"]}
         return data
 
@@ -153,7 +154,7 @@ class Settings(BaseSettings):
         ge=0,
         le=1,
         allow_inf_nan=False,
-        description="Batch price = list price x this (a decimal; stored with each batch when it is ingested).",
+        description="Batch price = list price x this (a decimal; stored with each batch at ingest).",
     )
     keep_provider_files: bool = Field(
         default=False,
