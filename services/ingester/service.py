@@ -17,7 +17,9 @@ blocked the producer and could deadlock with it. So the work comes in three step
 3. Finish in one short transaction under the batch's row lock: the requests no line resolved (absent
    from both files, or never run by a failed, expired or cancelled batch) are decided by
    ``lifecycle.unfinished_reason`` and ``resolve_request`` and announced when retried; the batch
-   becomes PROCESSED with its counts, read back from the database.
+   becomes PROCESSED with its counts, read back from the database, and its charge (``ports.Charge``:
+   its lines' usage and the model's price now), compared in the same write with the provider's usage
+   of the batch; a difference is logged and counted (``usage_mismatches``).
 
 Replays, crashes and duplicates: every write is guarded by the batch id and the claimed status, so
 a chunk applied again (a re-ingest after a crash between chunks, or two ingesters handed the same
