@@ -137,3 +137,21 @@ def test_invalid_discounts_are_refused(monkeypatch: pytest.MonkeyPatch, discount
     monkeypatch.setenv("BATCHLINE_BATCH_DISCOUNT", discount)
     with pytest.raises(ValidationError):
         Settings()
+
+
+def test_prices_reach_a_child_process_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The dev stack hands its settings to the service processes as BATCHLINE_* variables.
+    from devtools.stack import settings_env
+
+    parent = Settings.model_validate(
+        {
+            "batch_discount": "0.45",
+            "model_prices": {"m": {"input_per_million": "0.1234567890123456789", "output_per_million": "2"}},
+        }
+    )
+    for name, value in settings_env(parent).items():
+        monkeypatch.setenv(name, value)
+    child = Settings()
+    assert child.model_prices == parent.model_prices
+    assert child.model_prices["m"].input_per_million == D("0.1234567890123456789")
+    assert child.batch_discount == D("0.45")
