@@ -1,7 +1,9 @@
 """What analysts read: results and costs per company, computed in SQL (one grouped query each).
 
-Cost of a request = its tokens at the model's list price x the batch discount; the real-time
-equivalent is the same tokens at list price, and the difference is what batching saved.
+Tokens are what the requests store (all attempts). Costs are ``cli.costs``'s: each batch at the
+price stored with it when it was ingested (the batch discount included), cached input tokens at their
+own price; the real-time equivalent is the same tokens at list price, and the difference is what
+batching saved.
 
 Operators also read here which batches the ingester quarantined (it gave up on them after repeated
 failures; their requests wait until someone looks): they are listed with their reason. And which
@@ -14,12 +16,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cli.costs import ZERO, company_costs
 from shared.lifecycle import BATCH_INITIAL, REQUEST_INITIAL
-from shared.settings import ModelPrice, Settings
+from shared.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,20 +56,16 @@ class CompanyReport:
     languages: dict[str, int] = field(default_factory=dict)
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    batch_cost_usd: float = 0.0
-    realtime_cost_usd: float = 0.0
+    #: Of ``prompt_tokens``, those the provider served from its prompt cache.
+    cached_tokens: int = 0
+    batch_cost_usd: Decimal = ZERO
+    realtime_cost_usd: Decimal = ZERO
     unpriced_models: set[str] = field(default_factory=set)
     quarantined: list[QuarantinedBatch] = field(default_factory=list)
 
     @property
-    def savings_usd(self) -> float:
+    def savings_usd(self) -> Decimal:
         return self.realtime_cost_usd - self.batch_cost_usd
-
-
-def cost_usd(price: ModelPrice, prompt_tokens: int, completion_tokens: int) -> float:
-    return (
-        prompt_tokens * price.input_per_million + completion_tokens * price.output_per_million
-    ) / 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,38 +76,22 @@ class ModelUsage:
     model: str
     prompt_tokens: int
     completion_tokens: int
+    cached_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class Priced:
-    batch_usd: float
-    realtime_usd: float
-
-
-#: Tokens per (company, model): prices are per model, so this is the grain costs are computed at.
+#: Tokens per (company, model), as the requests store them.
 #: ``:company`` NULL = every company (a custom plan folds the test away, so a filter can use an index).
 _USAGE = text(
     "SELECT company_id, model, coalesce(sum(prompt_tokens), 0) AS pt, "
-    "coalesce(sum(completion_tokens), 0) AS ct FROM ai_processing_requests "
+    "coalesce(sum(completion_tokens), 0) AS ct, coalesce(sum(cached_tokens), 0) AS cached "
+    "FROM ai_processing_requests "
     "WHERE CAST(:company AS text) IS NULL OR company_id = :company GROUP BY 1, 2"
 )
 
 
 async def usage_by_model(conn: AsyncConnection, company: str | None = None) -> list[ModelUsage]:
     rows = await conn.execute(_USAGE, {"company": company})
-    return [ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct)) for r in rows]
-
-
-def price(settings: Settings, usage: ModelUsage) -> Priced | None:
-    """Batch and real-time cost of the usage; None when its model has no configured price.
-
-    The one place the pricing rule lives (``batchline report`` and ``batchline stats`` both call it).
-    """
-    model_price = settings.model_prices.get(usage.model)
-    if model_price is None:
-        return None
-    realtime = cost_usd(model_price, usage.prompt_tokens, usage.completion_tokens)
-    return Priced(batch_usd=realtime * settings.batch_discount, realtime_usd=realtime)
+    return [ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct), int(r.cached)) for r in rows]
 
 
 async def company_reports(conn: AsyncConnection, settings: Settings) -> list[CompanyReport]:
@@ -138,13 +122,12 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         report = get(usage.company_id)
         report.prompt_tokens += usage.prompt_tokens
         report.completion_tokens += usage.completion_tokens
-        priced = price(settings, usage)
-        if priced is None:
-            if usage.prompt_tokens or usage.completion_tokens:
-                report.unpriced_models.add(usage.model)
-            continue
-        report.batch_cost_usd += priced.batch_usd
-        report.realtime_cost_usd += priced.realtime_usd
+        report.cached_tokens += usage.cached_tokens
+    for company, charged in (await company_costs(conn, settings)).items():
+        report = get(company)
+        report.batch_cost_usd = charged.cost.batch_usd
+        report.realtime_cost_usd = charged.cost.realtime_usd
+        report.unpriced_models |= charged.unpriced_models
     for row in await conn.execute(
         text(
             "SELECT id, company_id, ingest_failures, coalesce(ingest_error, '') AS reason "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -58,7 +59,7 @@ def render_reports(
     results = Table(title="Analyses per company (top values)")
     for column in ("company", "sentiment", "categories", "languages"):
         results.add_column(column, overflow="fold")
-    total_batch = total_rt = 0.0
+    total_batch = total_rt = Decimal(0)
     for r in reports:
         costs.add_row(
             r.company_id,

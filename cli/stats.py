@@ -3,7 +3,8 @@
 The seed's ``getBatchProcessingStats`` answered "batches by status and pending requests" with one
 query per company; here every figure comes from one ``GROUP BY company_id`` statement per table, read
 in one REPEATABLE READ snapshot, so the numbers add up to each other and the cost of the command does
-not grow with the number of companies. Costs are priced by ``cli.report.price`` (the one pricing rule).
+not grow with the number of companies. Costs are ``cli.costs``'s (the one pricing rule: each batch at
+the price stored with it, exact decimals); the JSON prints them exactly, the tables to 4 decimals.
 
 ``--json`` prints the document of :func:`stats_document`, whose shape is versioned and documented in
 the README ("batchline stats"): a monitoring script may depend on it, so keys are only ever added.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 import orjson
@@ -23,7 +25,8 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cli.report import price, usage_by_model
+from cli.costs import ZERO, company_costs
+from cli.report import usage_by_model
 from shared.errors import CliError
 from shared.lifecycle import BatchStatus, RequestStatus
 from shared.settings import Settings
@@ -62,10 +65,10 @@ class CompanyStats:
     oldest_pending_at: datetime | None = None
     input_tokens: int = 0
     output_tokens: int = 0
-    #: Prompt tokens the provider served from its cache; no column records them yet, so always 0.
+    #: Of ``input_tokens``, those the provider served from its prompt cache.
     cached_input_tokens: int = 0
-    batch_cost_usd: float = 0.0
-    realtime_cost_usd: float = 0.0
+    batch_cost_usd: Decimal = ZERO
+    realtime_cost_usd: Decimal = ZERO
     unpriced_models: set[str] = field(default_factory=set)
 
     @property
@@ -77,7 +80,7 @@ class CompanyStats:
         return self.requests[RequestStatus.BATCHING_IN_PROGRESS.value]
 
     @property
-    def savings_usd(self) -> float:
+    def savings_usd(self) -> Decimal:
         return self.realtime_cost_usd - self.batch_cost_usd
 
     def add(self, other: CompanyStats) -> None:
@@ -114,7 +117,8 @@ class Stats:
 
 
 async def collect_stats(conn: AsyncConnection, settings: Settings, company: str | None = None) -> Stats:
-    """Four grouped reads and the usage query of the report; an unknown company yields no rows."""
+    """Four grouped reads, the usage query of the report and the batches' charges; an unknown company
+    yields no rows."""
     now = (await conn.execute(_NOW)).scalar_one()
     companies: dict[str, CompanyStats] = {}
 
@@ -135,19 +139,21 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
         stats = get(usage.company_id)
         stats.input_tokens += usage.prompt_tokens
         stats.output_tokens += usage.completion_tokens
-        priced = price(settings, usage)
-        if priced is None:
-            if usage.prompt_tokens or usage.completion_tokens:
-                stats.unpriced_models.add(usage.model)
-            continue
-        stats.batch_cost_usd += priced.batch_usd
-        stats.realtime_cost_usd += priced.realtime_usd
+        stats.cached_input_tokens += usage.cached_tokens
+    for company_id, charged in (await company_costs(conn, settings, company)).items():
+        stats = get(company_id)
+        stats.batch_cost_usd = charged.cost.batch_usd
+        stats.realtime_cost_usd = charged.cost.realtime_usd
+        stats.unpriced_models |= charged.unpriced_models
     return Stats(now, company, dict(sorted(companies.items())))
 
 
-def usd(amount: float) -> str:
-    """Money in the JSON document: a decimal string with 6 places, exact for a reader, no float noise."""
-    return f"{amount:.6f}"
+def usd(amount: Decimal) -> str:
+    """Money in the JSON document: the exact decimal as a string, never rounded, with at least 6
+    places (``"0.387500"``, ``"0.09259252500"``), so a reader meets neither float noise nor rounding."""
+    exponent = amount.normalize().as_tuple().exponent
+    places = max(6, -exponent) if isinstance(exponent, int) else 6
+    return f"{amount:.{places}f}"
 
 
 def age_s(stats: CompanyStats, now: datetime) -> float | None:

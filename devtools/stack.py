@@ -32,7 +32,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
             value = value.get_secret_value()
         elif isinstance(value, dict):
             value = json.dumps(
-                {k: v.model_dump() if hasattr(v, "model_dump") else v for k, v in value.items()}
+                {k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in value.items()}
             )
         elif isinstance(value, bool):
             value = "true" if value else "false"

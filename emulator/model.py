@@ -325,13 +325,29 @@ def estimate_prompt_tokens(body: dict[str, Any]) -> int:
     return max(1, math.ceil(chars / 4)) + 3 * len(_messages(body))
 
 
+def system_prefix(body: dict[str, Any]) -> tuple[str, int] | None:
+    """The request's leading system message and its tokens: the prefix the stand-in's prompt cache keeps."""
+    messages = _messages(body)
+    if not messages or messages[0].get("role") != "system":
+        return None
+    text = _text(messages[0])
+    return text, max(1, math.ceil(len(text) / 4)) + 3
+
+
 def chat_completion(
-    body: dict[str, Any], *, completion_id: str, created: int, malformed: Malformation | None = None
+    body: dict[str, Any],
+    *,
+    completion_id: str,
+    created: int,
+    malformed: Malformation | None = None,
+    cached_tokens: int = 0,
 ) -> dict[str, Any]:
-    """A full ``chat.completion`` object answering ``body``."""
+    """A full ``chat.completion`` object answering ``body``; ``cached_tokens`` of its prompt tokens
+    are reported as served from the prompt cache (capped to the prompt's)."""
     obj = answer(body)
     content = malform(obj, malformed) if malformed else orjson.dumps(obj).decode()
     prompt_tokens = estimate_prompt_tokens(body)
+    cached_tokens = min(max(0, cached_tokens), prompt_tokens)
     completion_tokens = max(1, math.ceil(len(content) / 4))
     return {
         "id": completion_id,
@@ -350,7 +366,7 @@ def chat_completion(
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached_tokens, "audio_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0},
         },
         "service_tier": "default",

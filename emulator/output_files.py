@@ -7,6 +7,14 @@
   run because the batch expired or was cancelled (``response: null``, ``error: {code, message}``).
 
 Lines follow the processing order, which differs from the input order, as with the real API.
+
+Prompt cache (a simple, documented stand-in for the real one): an answered line whose leading system
+message is the same text as that of a line answered before it in the same batch reports that system
+message's tokens (``ceil(chars / 4) + 3``) as ``prompt_tokens_details.cached_tokens``; the first line
+of each system prompt, and lines without one, report 0. (The real cache also needs a 1,024-token
+prefix and counts in steps of 128; the stand-in skips that so short test prompts exercise the cached
+price.) The batch's ``usage`` is the sum of its answered lines, cached tokens included, so a client
+summing the lines finds the batch's figures exactly.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from emulator.model import Malformation, chat_completion
+from emulator.model import Malformation, chat_completion, system_prefix
 from emulator.state import BatchRecord
 from emulator.validation import iter_lines, parse_request
 
@@ -39,12 +47,13 @@ class BatchResults:
     error_lines: list[bytes] = field(default_factory=list)
     results: dict[str, str] = field(default_factory=dict)
     input_tokens: int = 0
+    cached_tokens: int = 0
     output_tokens: int = 0
 
     def usage(self) -> dict[str, Any]:
         return {
             "input_tokens": self.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": self.cached_tokens},
             "output_tokens": self.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": self.input_tokens + self.output_tokens,
@@ -69,6 +78,7 @@ def build_results(
     out = BatchResults()
     bodies: dict[int, dict[str, Any]] = {}
     wanted = set(rec.order[:done])
+    cached_prefixes: set[str] = set()
     for position, (_, raw) in enumerate(iter_lines(input_data)):
         if position in wanted and (obj := parse_request(raw)) is not None:
             bodies[position] = obj.get("body") or {}
@@ -82,13 +92,20 @@ def build_results(
             out.results[custom_id] = "failed"
             continue
         malformed: Malformation | None = outcome if outcome in ("not_json", "off_schema") else None  # type: ignore[assignment]
+        prefix = system_prefix(bodies[index])
+        cached = 0
+        if prefix is not None:
+            cached = prefix[1] if prefix[0] in cached_prefixes else 0
+            cached_prefixes.add(prefix[0])
         body = chat_completion(
             bodies[index],
             completion_id=f"chatcmpl-{secrets.token_hex(12)}",
             created=created,
             malformed=malformed,
+            cached_tokens=cached,
         )
         out.input_tokens += body["usage"]["prompt_tokens"]
+        out.cached_tokens += body["usage"]["prompt_tokens_details"]["cached_tokens"]
         out.output_tokens += body["usage"]["completion_tokens"]
         out.output_lines.append(
             _line(custom_id, {"status_code": 200, "request_id": request_id, "body": body}, None)

@@ -7,10 +7,11 @@ The README's configuration table is checked against this class by a unit test.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PositiveInt, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Hard limits of OpenAI's Batch API (documented; the emulator enforces the same numbers).
@@ -23,19 +24,50 @@ WINDOW_24H_S = 86_400
 
 
 class ModelPrice(BaseModel):
-    """Real-time list price of one model in USD per million tokens; batch cost applies the discount."""
+    """Real-time list price of one model in USD per million tokens; batch cost applies the discount.
 
-    input_per_million: float = Field(ge=0)
-    output_per_million: float = Field(ge=0)
+    Exact decimals (money is never a float): JSON numbers and strings both parse into ``Decimal``
+    (write a price with more than 15 significant digits as a string, JSON numbers pass through a
+    float). ``cached_input_per_million`` is the price of prompt tokens the provider served from its
+    cache; left out, it is the input price (no caching discount is assumed).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    input_per_million: Decimal = Field(ge=0, allow_inf_nan=False)
+    cached_input_per_million: Decimal = Field(ge=0, allow_inf_nan=False)
+    output_per_million: Decimal = Field(ge=0, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _cached_defaults_to_input(cls, data: Any) -> Any:
+        unset = isinstance(data, dict) and data.get("cached_input_per_million") is None
+        if unset and "input_per_million" in data:
+            return {**data, "cached_input_per_million": data["input_per_million"]}
+        return data
+
+    @model_validator(mode="after")
+    def _cache_is_no_dearer(self) -> ModelPrice:
+        # A cached token costing more than a fresh one is a typo in the configuration, not a price.
+        if self.cached_input_per_million > self.input_per_million:
+            raise ValueError("cached_input_per_million cannot exceed input_per_million")
+        return self
 
 
 #: OpenAI's tier-1 batch queue limits (enqueued input tokens per model and organisation).
 DEFAULT_ENQUEUED_TOKEN_LIMITS: dict[str, int] = {"gpt-4o-mini": 2_000_000, "gpt-4o": 90_000}
 
+#: OpenAI's list prices (USD per 1M tokens: input, cached input, output), written as exact decimals.
 DEFAULT_PRICES: dict[str, ModelPrice] = {
-    "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
-    "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
-    "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60),
+    "gpt-4o-mini": ModelPrice.model_validate(
+        {"input_per_million": "0.15", "cached_input_per_million": "0.075", "output_per_million": "0.60"}
+    ),
+    "gpt-4o": ModelPrice.model_validate(
+        {"input_per_million": "2.50", "cached_input_per_million": "1.25", "output_per_million": "10.00"}
+    ),
+    "gpt-4.1-mini": ModelPrice.model_validate(
+        {"input_per_million": "0.40", "cached_input_per_million": "0.10", "output_per_million": "1.60"}
+    ),
 }
 
 
@@ -100,7 +132,10 @@ class Settings(BaseSettings):
     completion_window: str = Field(default="24h", description="Batch completion window sent to the provider.")
     model_prices: dict[str, ModelPrice] = Field(
         default_factory=lambda: dict(DEFAULT_PRICES),
-        description="JSON: model -> {input_per_million, output_per_million} list prices in USD.",
+        description=(
+            "JSON: model -> {input_per_million, cached_input_per_million, output_per_million}, list prices "
+            "in USD (decimals; cached defaults to input). Stored with each batch when it is ingested."
+        ),
     )
     provider_input_file_ttl_s: int = Field(
         default=172_800,
@@ -114,7 +149,13 @@ class Settings(BaseSettings):
         le=2_592_000,
         description="Output and error files of a batch expire this long after its creation.",
     )
-    batch_discount: float = Field(default=0.5, ge=0, le=1, description="Batch price = list price x this.")
+    batch_discount: Decimal = Field(
+        default=Decimal("0.5"),
+        ge=0,
+        le=1,
+        allow_inf_nan=False,
+        description="Batch price = list price x this (a decimal; stored with each batch at ingest).",
+    )
     keep_provider_files: bool = Field(
         default=False,
         description="Keep a batch's input, output and error files at the provider once it is processed.",

@@ -22,13 +22,24 @@ from pathlib import Path
 
 import orjson
 
-from services.ingester.ports import Announce, Applied, BatchRow, Decided, Finished, Member, Repending, Setback
+from services.ingester.ports import (
+    Announce,
+    Applied,
+    BatchRow,
+    Charge,
+    Decided,
+    Finished,
+    Member,
+    Repending,
+    Setback,
+)
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, RequestStatus, Resolution
 from shared.outbox import OutgoingEvent
 from shared.provider.base import (
     LOCAL_BATCH_ID_KEY,
+    BatchUsage,
     ProviderBatch,
     ProviderError,
     ProviderFile,
@@ -209,6 +220,9 @@ class FakeIngestStore:
     crash_after_chunks: int | None = None
     #: The ingest error written with PROCESSED (why a file could not be read), per batch.
     notes: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    #: The charge written with PROCESSED, and the provider's usage the poller stored, per batch.
+    charges: dict[uuid.UUID, Charge | None] = field(default_factory=dict)
+    provider_usage: dict[uuid.UUID, BatchUsage] = field(default_factory=dict)
     #: Every setback recorded, in order, and each batch's retry time.
     setbacks: list[tuple[uuid.UUID, Setback]] = field(default_factory=list)
     retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
@@ -333,6 +347,7 @@ class FakeIngestStore:
         announce: Announce,
         *,
         note: str | None = None,
+        charge: Charge | None = None,
     ) -> Finished | None:
         await asyncio.sleep(0)
         batch = self.batches.get(batch_id)
@@ -349,8 +364,16 @@ class FakeIngestStore:
         self.batches[batch_id] = replace(batch, status=BatchStatus.PROCESSED)
         self.counts[batch_id] = (completed_total, failed_total)
         self.notes[batch_id] = note
+        self.charges[batch_id] = charge
         self.retry_at.pop(batch_id, None)
-        return Finished(len(repending), failed, completed_total, failed_total)
+        reported = self.provider_usage.get(batch_id)
+        mismatch = None
+        if reported is not None and charge is not None:
+            lines = charge.lines
+            mismatch = (reported.input_tokens, reported.cached_tokens, reported.output_tokens) != (
+                lines.prompt_tokens, lines.cached_tokens, lines.completion_tokens
+            )
+        return Finished(len(repending), failed, completed_total, failed_total, mismatch, reported)
 
     async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
         await asyncio.sleep(0)

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ingester.ports import BatchRow, Setback
+from services.ingester.ports import BatchRow, Charge, Setback
 from shared.db.models import Batch
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, batch_move, values
+from shared.provider.base import BatchUsage
 
 #: A provider-terminal batch becomes PROCESSED.
 PROCESS = batch_move(BatchStatus.PROCESSED, *BATCH_TERMINAL)
@@ -81,19 +82,60 @@ async def overdue_unprocessed(
     return [r.id for r in rows]
 
 
+#: The PROCESSED write, with the batch's charge; the comparison with the provider's usage (stored by
+#: the poller) is made in the same statement, so the flag always describes the figures stored beside it.
+_MARK_PROCESSED = text(
+    "UPDATE provider_batches SET status = :to, processed_at = now(), "
+    "completed_count = :c, failed_count = :f, ingest_error = :note, ingest_retry_at = NULL, "
+    "lines_input_tokens = :li, lines_cached_tokens = :lc, lines_output_tokens = :lo, "
+    "price_input_per_million = :pi, price_cached_input_per_million = :pc, "
+    "price_output_per_million = :po, price_batch_discount = :pd, "
+    "usage_mismatch = CASE WHEN provider_input_tokens IS NULL OR CAST(:li AS bigint) IS NULL THEN NULL "
+    "ELSE (provider_input_tokens, coalesce(provider_cached_tokens, 0), coalesce(provider_output_tokens, 0)) "
+    "IS DISTINCT FROM (CAST(:li AS bigint), CAST(:lc AS bigint), CAST(:lo AS bigint)) END "
+    "WHERE id = :id AND status = ANY(:from) "
+    "RETURNING usage_mismatch, provider_input_tokens, provider_cached_tokens, provider_output_tokens"
+)
+
+
 async def mark_processed(
-    conn: AsyncConnection, batch_id: uuid.UUID, *, completed: int, failed: int, note: str | None
-) -> None:
+    conn: AsyncConnection,
+    batch_id: uuid.UUID,
+    *,
+    completed: int,
+    failed: int,
+    note: str | None,
+    charge: Charge | None = None,
+) -> tuple[bool | None, BatchUsage | None]:
     """PROCESSED with its counts; ``note`` (why a file could not be read, or None) becomes its ingest
-    error, replacing an earlier setback's, and the sweep's retry time is cleared."""
-    await conn.execute(
-        text(
-            "UPDATE provider_batches SET status = :to, processed_at = now(), "
-            "completed_count = :c, failed_count = :f, ingest_error = :note, ingest_retry_at = NULL "
-            "WHERE id = :id AND status = ANY(:from)"
-        ),
-        {**PROCESS.params(), "c": completed, "f": failed, "note": note, "id": batch_id},
-    )
+    error, replacing an earlier setback's, and the sweep's retry time is cleared. ``charge`` (None:
+    not known, e.g. an old caller) is stored and compared with the provider's usage; returns whether
+    they differ (None: not compared) and the provider's usage as stored."""
+    price = charge.price if charge is not None else None
+    lines = charge.lines if charge is not None else None
+    row = (
+        await conn.execute(
+            _MARK_PROCESSED,
+            {
+                **PROCESS.params(),
+                "c": completed,
+                "f": failed,
+                "note": note,
+                "id": batch_id,
+                "li": None if lines is None else lines.prompt_tokens,
+                "lc": None if lines is None else lines.cached_tokens,
+                "lo": None if lines is None else lines.completion_tokens,
+                "pi": None if price is None else price.input_per_million,
+                "pc": None if price is None else price.cached_input_per_million,
+                "po": None if price is None else price.output_per_million,
+                "pd": None if price is None or charge is None else charge.discount,
+            },
+        )
+    ).first()
+    if row is None or row.provider_input_tokens is None:
+        return (None if row is None else row.usage_mismatch), None
+    reported = (row.provider_input_tokens, row.provider_cached_tokens, row.provider_output_tokens)
+    return row.usage_mismatch, BatchUsage(*(int(n or 0) for n in reported))
 
 
 async def store_setback(

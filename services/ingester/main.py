@@ -59,6 +59,8 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 setback_cap_s=grace / 2 * 64,
                 quarantine_after=settings.ingest_quarantine_after,
                 keep_files=settings.keep_provider_files,
+                prices=settings.model_prices,
+                batch_discount=settings.batch_discount,
             ),
             on_commit=ctx.relay.wake,
         )

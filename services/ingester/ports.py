@@ -15,12 +15,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Protocol
 
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
 from shared.lifecycle import BatchStatus, Resolution
 from shared.outbox import OutgoingEvent
+from shared.provider.base import BatchUsage
+from shared.settings import ModelPrice
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,20 @@ class Applied:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """What a batch is charged for and at, written on it by the final step (``cli.costs`` prices it).
+
+    ``lines`` is the usage summed over the batch's distinct lines (the first line of a request decides,
+    as for its answer), resolved requests' included: what the provider billed for this batch. ``price``
+    is the model's configured list price at that moment (None: not priced then), with the discount.
+    """
+
+    lines: Usage
+    price: ModelPrice | None
+    discount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Finished:
     """The final step: what it resolved itself, and the batch's totals as stored."""
 
@@ -86,6 +103,9 @@ class Finished:
     failed: int
     batch_completed: int
     batch_failed: int
+    #: The provider's usage of the batch differs from the sum of its lines (None: it reported none).
+    usage_mismatch: bool | None = None
+    provider_usage: BatchUsage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +148,14 @@ class IngestStore(Protocol):
         announce: Announce,
         *,
         note: str | None = None,
+        charge: Charge | None = None,
     ) -> Finished | None:
         """Under the batch's row lock: resolve every request still open with
         ``resolve(attempt, requeues)`` (``requeues``: its capacity requeues so far),
         announce the retried ones and mark the batch PROCESSED, storing ``note`` (why a file could not
-        be read) as its ingest error. None if it is not provider-terminal (already PROCESSED by another
-        ingester, or unknown)."""
+        be read) as its ingest error and ``charge`` (its prices and lines' usage), compared with the
+        provider's usage stored by the poller. None if it is not provider-terminal (already PROCESSED
+        by another ingester, or unknown)."""
         ...
 
     async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:

@@ -27,6 +27,7 @@ from services.ingester.ports import (
     Announce,
     Applied,
     BatchRow,
+    Charge,
     Decided,
     Finished,
     Member,
@@ -127,14 +128,16 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             WITH u AS (
                 SELECT * FROM unnest(CAST(:ids AS uuid[]), CAST(:pt AS int[]), CAST(:ct AS int[]),
                                      CAST(:tt AS int[]), CAST(:sent AS text[]), CAST(:cat AS text[]),
-                                     CAST(:summ AS text[]), CAST(:lang AS text[]), CAST(:trunc AS bool[]))
-                     AS u(id, pt, ct, tt, sentiment, category, summary, language, truncated)
+                                     CAST(:summ AS text[]), CAST(:lang AS text[]), CAST(:trunc AS bool[]),
+                                     CAST(:cached AS int[]))
+                     AS u(id, pt, ct, tt, sentiment, category, summary, language, truncated, cached)
             ), done AS (
                 UPDATE ai_processing_requests r SET
                     status = :to, success = true, error_message = NULL,
                     prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                     completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
+                    cached_tokens = least(coalesce(r.cached_tokens, 0)::bigint + u.cached, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
                 RETURNING r.id, r.session_id, r.requested_at, r.revision, u.sentiment, u.category, u.summary,
@@ -190,6 +193,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             "summ": col("summary"),
             "lang": col("language"),
             "trunc": [o.summary_truncated for o in chunk],
+            "cached": [o.usage.cached_tokens for o in chunk],
         },
     )
     return int(rows.scalar_one())
@@ -218,12 +222,13 @@ async def apply_resolutions(
                 prompt_tokens = least(coalesce(r.prompt_tokens, 0)::bigint + u.pt, 2147483647),
                 completion_tokens = least(coalesce(r.completion_tokens, 0)::bigint + u.ct, 2147483647),
                 total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
+                cached_tokens = least(coalesce(r.cached_tokens, 0)::bigint + u.cached, 2147483647),
                 updated_at = now()
             FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[]), CAST(:attempts AS int[]),
                         CAST(:errors AS text[]), CAST(:delays AS float8[]), CAST(:pt AS int[]),
                         CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]),
-                        CAST(:requeues AS int[]))
-                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues)
+                        CAST(:requeues AS int[]), CAST(:cached AS int[]))
+                 AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues, cached)
             WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
                       r.approx_bytes, u.requeue
@@ -242,6 +247,7 @@ async def apply_resolutions(
             "tt": [u.total_tokens for _, _, u in resolutions],
             "requeue": [r.emits_pending for _, r, _ in resolutions],
             "requeues": [r.requeues for _, r, _ in resolutions],
+            "cached": [u.cached_tokens for _, _, u in resolutions],
         },
     )
     moved = rows.all()
@@ -318,6 +324,7 @@ class PostgresIngestStore:
         announce: Announce,
         *,
         note: str | None = None,
+        charge: Charge | None = None,
     ) -> Finished | None:
         async with self._engine.begin() as conn:
             batch = await read_batch(conn, batch_id, lock=True)
@@ -333,8 +340,10 @@ class PostgresIngestStore:
                 failed += n
             await enqueue(conn, self._topic, announce(repending))
             completed_total, failed_total = await resolved_counts(conn, batch_id)
-            await mark_processed(conn, batch_id, completed=completed_total, failed=failed_total, note=note)
-        return Finished(len(repending), failed, completed_total, failed_total)
+            checked = await mark_processed(
+                conn, batch_id, completed=completed_total, failed=failed_total, note=note, charge=charge
+            )
+        return Finished(len(repending), failed, completed_total, failed_total, *checked)
 
     async def record_setback(self, batch_id: uuid.UUID, decide: Callable[[int], Setback]) -> Setback | None:
         async with self._engine.begin() as conn:

@@ -30,9 +30,21 @@ class UnreadableLine(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """A line's ``usage`` (or a sum of lines'): ``cached_tokens`` are the part of ``prompt_tokens``
+    the provider served from its prompt cache (``prompt_tokens_details.cached_tokens``)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+
+    def plus(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.total_tokens + other.total_tokens,
+            self.cached_tokens + other.cached_tokens,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +142,14 @@ def _usage(body: Any) -> Usage:
     if not isinstance(usage, dict):
         return Usage()
 
-    def count(name: str) -> int:
-        value = usage.get(name)
+    def count(value: Any) -> int:
         return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
 
-    return Usage(count("prompt_tokens"), count("completion_tokens"), count("total_tokens"))
+    details = usage.get("prompt_tokens_details")
+    prompt = count(usage.get("prompt_tokens"))
+    # Cached tokens are a part of the prompt's: more than the prompt is a bad figure, capped to it.
+    cached = min(prompt, count(details.get("cached_tokens"))) if isinstance(details, dict) else 0
+    return Usage(prompt, count(usage.get("completion_tokens")), count(usage.get("total_tokens")), cached)
 
 
 def _describe_error(error: Any) -> str:

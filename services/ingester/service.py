@@ -17,7 +17,9 @@ blocked the producer and could deadlock with it. So the work comes in three step
 3. Finish in one short transaction under the batch's row lock: the requests no line resolved (absent
    from both files, or never run by a failed, expired or cancelled batch) are decided by
    ``lifecycle.unfinished_reason`` and ``resolve_request`` and announced when retried; the batch
-   becomes PROCESSED with its counts, read back from the database.
+   becomes PROCESSED with its counts, read back from the database, and its charge (``ports.Charge``:
+   its lines' usage and the model's price now), compared in the same write with the provider's usage
+   of the batch; a difference is logged and counted (``usage_mismatches``).
 
 Replays, crashes and duplicates: every write is guarded by the batch id and the claimed status, so
 a chunk applied again (a re-ingest after a crash between chunks, or two ingesters handed the same
@@ -40,15 +42,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.ports import Announce, BatchRow, Decided, IngestStore, Member, Repending
+from services.ingester.ports import (
+    Announce,
+    BatchRow,
+    Charge,
+    Decided,
+    Finished,
+    IngestStore,
+    Member,
+    Repending,
+)
 from services.ingester.repository import PostgresIngestStore
-from services.ingester.results import LineOutcome, UnreadableLine, parse_line
+from services.ingester.results import LineOutcome, UnreadableLine, Usage, parse_line
 from services.ingester.setbacks import (
     SetbackPolicy,
     is_infrastructure,
@@ -69,6 +81,7 @@ from shared.lifecycle import (
 from shared.outbox import OutgoingEvent
 from shared.periodic import Backoff
 from shared.provider.base import BatchProvider, ConfigurationFault, ProviderNotFound
+from shared.settings import ModelPrice
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +102,10 @@ class IngesterConfig:
     keep_files: bool = True
     #: Bound of one best-effort file deletion (the adapter's own retry budget can be minutes).
     delete_timeout_s: float = 30.0
+    #: List prices per model and the batch discount, stored on each batch as it is processed (a model
+    #: without a price is stored unpriced; the report then prices it at the prices configured then).
+    prices: Mapping[str, ModelPrice] = field(default_factory=dict)
+    batch_discount: Decimal = Decimal("0.5")
 
 
 @dataclass(slots=True)
@@ -148,6 +165,7 @@ class Ingester:
             "batches_quarantined": 0,
             "files_deleted": 0,
             "file_delete_failures": 0,
+            "usage_mismatches": 0,
         }
 
     async def ingest(self, batch_id: uuid.UUID) -> IngestReport:
@@ -164,7 +182,7 @@ class Ingester:
         members = await self._store.members(batch_id)
         announce = self._announcer(batch_id)
         with OutcomeSpool() as spool:
-            problems = await self._download(batch, members, spool, report)
+            problems, lines = await self._download(batch, members, spool, report)
             for chunk in spool.chunks(self._config.chunk_size):
                 await self._apply(batch_id, chunk, members, announce, report)
 
@@ -176,6 +194,7 @@ class Ingester:
             lambda attempt, requeues: self._resolution(kind, reason, attempt, requeues),
             announce,
             note="; ".join(problems) or None,
+            charge=Charge(lines, self._config.prices.get(batch.model), self._config.batch_discount),
         )
         if finished is None:
             report.skipped = True  # another ingester of the same batch finished it first
@@ -184,6 +203,7 @@ class Ingester:
             report.retried += finished.retried
             report.failed += finished.failed
             self.stats["batches_ingested"] += 1
+            self._check_usage(batch_id, finished, lines)
         for name in ("completed", "retried", "failed"):
             self.stats[f"requests_{name}"] += getattr(report, name)
         self.stats["unreadable_lines"] += report.unreadable_lines
@@ -246,14 +266,35 @@ class Ingester:
             log.warning("batch ingest failed; retried later", retry_after_s=setback.retry_after_s, **fields)
         return report
 
+    def _check_usage(self, batch_id: uuid.UUID, finished: Finished, lines: Usage) -> None:
+        """The provider's usage of the batch should be the sum of its lines: a difference means tokens
+        billed that no request records (or the reverse), so it is logged and counted for an operator."""
+        if not finished.usage_mismatch or finished.provider_usage is None:
+            return
+        self.stats["usage_mismatches"] += 1
+        reported = finished.provider_usage
+        log.warning(
+            "batch usage differs from the sum of its lines",
+            batch_id=str(batch_id),
+            provider_input_tokens=reported.input_tokens,
+            provider_cached_tokens=reported.cached_tokens,
+            provider_output_tokens=reported.output_tokens,
+            lines_input_tokens=lines.prompt_tokens,
+            lines_cached_tokens=lines.cached_tokens,
+            lines_output_tokens=lines.completion_tokens,
+        )
+
     async def _download(
         self, batch: BatchRow, members: dict[str, Member], spool: OutcomeSpool, report: IngestReport
-    ) -> list[str]:
+    ) -> tuple[list[str], Usage]:
         """Both files into ``spool``, validated, one outcome per open request at most; returns the
-        reasons of files that could not be read for good (lines read before such an error count)."""
+        reasons of files that could not be read for good (lines read before such an error count) and
+        the usage summed over every request's deciding line, resolved requests' included (the batch's
+        bill does not depend on which lines an earlier ingest already wrote)."""
         types = {cid: m.processing_type for cid, m in members.items()}
         seen: set[str] = set()
         problems: list[str] = []
+        lines = Usage()
         for role, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
             if not file_id:
                 continue
@@ -267,6 +308,7 @@ class Ingester:
                     if outcome.custom_id in seen:
                         continue  # a duplicated line must not count twice: the first one decides
                     seen.add(outcome.custom_id)
+                    lines = lines.plus(outcome.usage)
                     if members[outcome.custom_id].open:  # resolved before a crash or by a duplicate
                         spool.add(outcome)
             except Exception as exc:
@@ -277,7 +319,7 @@ class Ingester:
                 log.warning(
                     "file unreadable for good", batch_id=str(batch.id), file_id=file_id, error=str(exc)
                 )
-        return problems
+        return problems, lines
 
     async def _delete_files(self, batch: BatchRow) -> None:
         """Best effort, after the commit: a failure is logged and counted, never raised."""

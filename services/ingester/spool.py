@@ -28,7 +28,7 @@ class OutcomeSpool:
     def add(self, outcome: LineOutcome) -> None:
         u = outcome.usage
         fields = dict(outcome.fields) if outcome.fields is not None else None
-        usage = [u.prompt_tokens, u.completion_tokens, u.total_tokens]
+        usage = [u.prompt_tokens, u.completion_tokens, u.total_tokens, u.cached_tokens]
         record = [outcome.custom_id, fields, outcome.reason, *usage, outcome.summary_truncated]
         # orjson escapes newlines inside strings: one record is always exactly one line.
         self._file.write(orjson.dumps(record) + b"\n")
@@ -41,8 +41,8 @@ class OutcomeSpool:
         self._file.seek(0)
         chunk: list[LineOutcome] = []
         for line in self._file:
-            cid, fields, reason, pt, ct, tt, truncated = orjson.loads(line)
-            chunk.append(LineOutcome(cid, fields, reason, Usage(pt, ct, tt), truncated))
+            cid, fields, reason, pt, ct, tt, cached, truncated = orjson.loads(line)
+            chunk.append(LineOutcome(cid, fields, reason, Usage(pt, ct, tt, cached), truncated))
             if len(chunk) == size:
                 yield chunk
                 chunk = []

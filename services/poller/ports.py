@@ -16,6 +16,7 @@ from typing import Protocol
 
 from shared.lifecycle import BatchStatus
 from shared.outbox import OutgoingEvent
+from shared.provider.base import BatchUsage
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,8 @@ class Terminal:
     failed: int | None = None
     detail: str | None = None
     error_codes: list[str] = field(default_factory=list)
+    #: The provider's ``usage`` of the batch (None: it reports none), checked by the ingester.
+    usage: BatchUsage | None = None
 
 
 class PollerStore(Protocol):

@@ -27,6 +27,7 @@ from shared.lifecycle import (
     batch_sources,
     values,
 )
+from shared.provider.base import BatchUsage
 
 _IN_FLIGHT = values(IN_FLIGHT)
 
@@ -185,15 +186,20 @@ async def finish(
     failed: int | None,
     last_error: str | None,
     error_codes: list[str],
+    usage: BatchUsage | None = None,
 ) -> bool:
-    """Store a terminal status; False if another poller got there first (then nothing is emitted)."""
+    """Store a terminal status; False if another poller got there first (then nothing is emitted).
+
+    The provider's ``usage`` of the batch is kept as it reported it (NULLs when it reports none): the
+    ingester compares it with the sum of the batch's lines."""
     row = (
         await conn.execute(
             text(
                 "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
                 "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
-                "poll_count = poll_count + 1 "
+                "poll_count = poll_count + 1, provider_input_tokens = :ui, provider_cached_tokens = :uc, "
+                "provider_output_tokens = :uo "
                 "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
             {
@@ -205,6 +211,9 @@ async def finish(
                 "e": last_error,
                 "codes": error_codes,
                 "id": batch_id,
+                "ui": None if usage is None else usage.input_tokens,
+                "uc": None if usage is None else usage.cached_tokens,
+                "uo": None if usage is None else usage.output_tokens,
             },
         )
     ).first()

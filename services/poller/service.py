@@ -221,6 +221,7 @@ def _terminal(status: BatchStatus, remote: ProviderBatch) -> Terminal:
         failed=_count(remote.request_counts.failed),
         detail=detail,
         error_codes=codes,
+        usage=remote.usage,
     )
 
 

@@ -75,6 +75,7 @@ class PostgresPollerStore:
                 failed=outcome.failed,
                 last_error=outcome.detail,
                 error_codes=outcome.error_codes,
+                usage=outcome.usage,
             )
             if done:
                 await enqueue(conn, topic, [event])

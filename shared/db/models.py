@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -175,6 +177,8 @@ class ProcessingRequest(Base):
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     completion_tokens: Mapped[int | None] = mapped_column(Integer)
     total_tokens: Mapped[int | None] = mapped_column(Integer)
+    #: Of ``prompt_tokens``, those the provider served from its prompt cache (all attempts).
+    cached_tokens: Mapped[int | None] = mapped_column(Integer)
     success: Mapped[bool | None] = mapped_column(Boolean)
     error_message: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
@@ -264,6 +268,22 @@ class Batch(Base):
     admitted_enqueued: Mapped[int | None] = mapped_column(BigInteger)
     token_rate: Mapped[float | None] = mapped_column(Float)
     limit_feedback_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    #: Money (``cli.costs``): the list prices per 1M tokens and the batch discount the batch was charged
+    #: at, written by the ingester when it processes the batch (NULL: no price was configured then),
+    #: the usage summed over its output and error lines (what its requests store), the provider's own
+    #: ``usage`` of the batch (written by the poller; NULL when the provider reports none), and whether
+    #: the two differ (NULL: not compared).
+    price_input_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_cached_input_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_output_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_batch_discount: Mapped[Decimal | None] = mapped_column(Numeric)
+    lines_input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    lines_cached_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    lines_output_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    provider_input_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    provider_cached_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    provider_output_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    usage_mismatch: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class ModelTokenLimit(Base):

@@ -90,6 +90,16 @@ class RequestCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchUsage:
+    """The provider's ``usage`` of a whole batch (OpenAI, batches created since 2025-09): input tokens
+    (cached ones included), of which served from the prompt cache, and output tokens."""
+
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BatchError:
     code: str | None
     message: str | None
@@ -120,6 +130,8 @@ class ProviderBatch:
     request_counts: RequestCounts
     errors: tuple[BatchError, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    #: None when the provider reports no usage (older batches, other providers).
+    usage: BatchUsage | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.provider.base import BatchError, ProviderBatch, ProviderFile, RequestCounts
+from shared.provider.base import BatchError, BatchUsage, ProviderBatch, ProviderFile, RequestCounts
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -61,5 +61,20 @@ def parse_batch(data: dict[str, Any]) -> ProviderBatch:
         ),
         errors=errors,
         metadata={str(k): str(v) for k, v in metadata.items()},
+        usage=parse_usage(data.get("usage")),
         raw=data,
     )
+
+
+def parse_usage(usage: Any) -> BatchUsage | None:
+    """The batch's ``usage`` object; None when absent (or not an object). Counts are clamped to
+    non-negative integers: a hostile or buggy figure must not fail a write."""
+    if not isinstance(usage, dict):
+        return None
+    details = usage.get("input_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, dict) else 0
+
+    def count(value: Any) -> int:
+        return max(0, min(_int(value), 2**62))
+
+    return BatchUsage(count(usage.get("input_tokens")), count(cached), count(usage.get("output_tokens")))

@@ -216,3 +216,60 @@ async def test_0005r_adds_analysis_history_keeps_sessions_and_downgrades(empty_d
     kept = await _run(empty_database, "SELECT id, summary FROM sessions ORDER BY id")
     assert [tuple(r) for r in kept] == [("s-1", "kept"), ("s-2", None)]
     assert len(await _run(empty_database, "SELECT id FROM ai_processing_requests")) == 3
+
+
+async def test_0005m_adds_money_columns_backfills_processed_batches_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0004c")
+    done, live = "00000000-0000-0000-0000-00000000000a", "00000000-0000-0000-0000-00000000000b"
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        f"submit_attempts, processed_at) VALUES ('{done}', 'acme', 'm', 'openai', 'PROCESSED', 2, 1, 1, now()), "
+        f"('{live}', 'acme', 'm', 'openai', 'IN_PROGRESS', 1, 1, 1, NULL)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes, prompt_tokens, completion_tokens, batch_id) VALUES "
+        f"('00000000-0000-0000-0000-000000000011', 's-1', 'acme', 'summary', 'm', 'r1', 'PROCESSING_COMPLETE', "
+        f"1, 10, 1200, 300, '{done}'), "
+        f"('00000000-0000-0000-0000-000000000012', 's-1', 'acme', 'sentiment_analysis', 'm', 'r1', "
+        f"'PROCESSING_FAILED', 2, 10, 34, NULL, '{done}'), "
+        f"('00000000-0000-0000-0000-000000000013', 's-1', 'acme', 'categorization', 'm', 'r1', "
+        f"'BATCHING_IN_PROGRESS', 1, 10, NULL, NULL, '{live}')",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0005m")
+
+    batches = await _run(
+        empty_database,
+        "SELECT id::text AS id, lines_input_tokens, lines_cached_tokens, lines_output_tokens, "
+        "price_input_per_million, price_batch_discount, provider_input_tokens, usage_mismatch "
+        "FROM provider_batches ORDER BY id",
+    )
+    # The processed batch keeps what its requests spent (1,200 + 34 in, 300 out), with no price: the
+    # report prices it at the configured price, as before. The unfinished one has nothing yet.
+    assert [tuple(b) for b in batches] == [
+        (done, 1234, 0, 300, None, None, None, None),
+        (live, None, None, None, None, None, None, None),
+    ]
+    requests = await _run(
+        empty_database, "SELECT prompt_tokens, cached_tokens FROM ai_processing_requests ORDER BY id"
+    )
+    assert [tuple(r) for r in requests] == [(1200, None), (34, None), (None, None)]
+
+    await asyncio.to_thread(command.downgrade, cfg, "0004c")
+    columns = {r["column_name"] for r in await _run(
+        empty_database,
+        "SELECT column_name FROM information_schema.columns WHERE table_name IN "
+        "('provider_batches', 'ai_processing_requests')",
+    )}  # fmt: skip
+    assert not columns & {"lines_input_tokens", "price_input_per_million", "usage_mismatch", "cached_tokens"}
+    assert len(await _run(empty_database, "SELECT id FROM provider_batches")) == 2
+    assert len(await _run(empty_database, "SELECT id FROM ai_processing_requests")) == 3

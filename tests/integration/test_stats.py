@@ -3,8 +3,11 @@
 Rows are inserted directly (two companies, requests in every status, batches in several statuses).
 Counts are checked twice: against hand-written expectations, and against one plain ``count(*)`` per
 (company, status) written here, so neither the command's grouping nor its status keys can hide a row.
-Costs are priced by hand at the prices this test configures (USD per million tokens):
-gpt-4o-mini 0.15 in / 0.60 out, gpt-4o 2.50 / 10.00; the batch price is half the list price.
+Costs are priced by hand from each processed batch's lines' tokens, at the price stored with the
+batch (acme-old1: gpt-4o-mini 0.15 in / 0.075 cached / 0.60 out, half for a batch) or, for batches
+stored without one, at the prices this test configures (USD per million tokens): gpt-4o-mini 0.15 in
+/ 0.60 out, gpt-4o 2.50 / 10.00 (no cached price: cached tokens at the input price); the batch price
+is half the list price.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -30,8 +34,8 @@ PRICES = {
     "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
     "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
 }
-PRICES_ENV = orjson.dumps({m: p.model_dump() for m, p in PRICES.items()}).decode()
-SETTINGS = Settings(model_prices=PRICES, batch_discount=0.5)
+PRICES_ENV = orjson.dumps({m: p.model_dump(mode="json") for m, p in PRICES.items()}).decode()
+SETTINGS = Settings(model_prices=PRICES, batch_discount=Decimal("0.5"))
 
 P, B, C, F = (s.value for s in RequestStatus)  # pending, in a batch, complete, failed
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -39,29 +43,32 @@ OLDEST_ACME = NOW - timedelta(hours=2)
 OLDEST_BETA = NOW - timedelta(minutes=30)
 
 SESSIONS = {"acme": ["a1", "a2", "a3"], "beta": ["b1", "b2"]}
-#: (batch key, company, status); the in-progress requests of acme point at "acme-live".
-BATCHES = [
-    ("acme-new", "acme", BatchStatus.PENDING_SUBMISSION),
-    ("acme-live", "acme", BatchStatus.IN_PROGRESS),
-    ("acme-done", "acme", BatchStatus.COMPLETED),
-    ("acme-old1", "acme", BatchStatus.PROCESSED),
-    ("acme-old2", "acme", BatchStatus.PROCESSED),
-    ("beta-old", "beta", BatchStatus.PROCESSED),
-    ("beta-bad", "beta", BatchStatus.FAILED),
+#: (batch key, company, status, model, lines' (input, cached, output) tokens or None, stored price or
+#: None); the in-progress requests of acme point at "acme-live".
+STORED_MINI = ("0.15", "0.075", "0.60", "0.5")
+BATCHES: list[tuple[str, str, BatchStatus, str, tuple[int, int, int] | None, tuple[str, ...] | None]] = [
+    ("acme-new", "acme", BatchStatus.PENDING_SUBMISSION, "gpt-4o-mini", None, None),
+    ("acme-live", "acme", BatchStatus.IN_PROGRESS, "gpt-4o", None, None),
+    ("acme-done", "acme", BatchStatus.COMPLETED, "gpt-4o-mini", None, None),
+    ("acme-old1", "acme", BatchStatus.PROCESSED, "gpt-4o-mini", (1_500_000, 400_000, 500_000), STORED_MINI),
+    ("acme-old2", "acme", BatchStatus.PROCESSED, "gpt-4o", (100_000, 0, 0), None),
+    ("beta-old", "beta", BatchStatus.PROCESSED, "gpt-4o-mini", (2_000_000, 0, 1_000_000), None),
+    ("beta-odd", "beta", BatchStatus.PROCESSED, "mystery-model", (10, 0, 5), None),
+    ("beta-bad", "beta", BatchStatus.FAILED, "gpt-4o-mini", None, None),
 ]
-#: (session, company, model, status, requested_at, prompt tokens, completion tokens, batch key)
-REQUESTS: list[tuple[str, str, str, str, datetime, int | None, int | None, str | None]] = [
-    ("a1", "acme", "gpt-4o-mini", P, OLDEST_ACME, None, None, None),
-    ("a2", "acme", "gpt-4o-mini", P, NOW - timedelta(hours=1), None, None, None),
-    ("a3", "acme", "gpt-4o", P, NOW - timedelta(minutes=10), None, None, None),
-    ("a1", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, "acme-live"),
-    ("a2", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, "acme-live"),
-    ("a1", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 1_000_000, 200_000, "acme-old1"),
-    ("a2", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 500_000, 300_000, "acme-old1"),
-    ("a3", "acme", "gpt-4o", F, NOW - timedelta(days=2), 100_000, 0, "acme-old2"),
-    ("b1", "beta", "gpt-4o-mini", P, OLDEST_BETA, None, None, None),
-    ("b1", "beta", "gpt-4o-mini", C, NOW - timedelta(days=1), 2_000_000, 1_000_000, "beta-old"),
-    ("b2", "beta", "mystery-model", F, NOW - timedelta(days=1), 10, 5, "beta-old"),
+#: (session, company, model, status, requested_at, prompt, cached, completion tokens, batch key)
+REQUESTS: list[tuple[str, str, str, str, datetime, int | None, int | None, int | None, str | None]] = [
+    ("a1", "acme", "gpt-4o-mini", P, OLDEST_ACME, None, None, None, None),
+    ("a2", "acme", "gpt-4o-mini", P, NOW - timedelta(hours=1), None, None, None, None),
+    ("a3", "acme", "gpt-4o", P, NOW - timedelta(minutes=10), None, None, None, None),
+    ("a1", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, None, "acme-live"),
+    ("a2", "acme", "gpt-4o", B, NOW - timedelta(hours=5), None, None, None, "acme-live"),
+    ("a1", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 1_000_000, 400_000, 200_000, "acme-old1"),
+    ("a2", "acme", "gpt-4o-mini", C, NOW - timedelta(days=1), 500_000, None, 300_000, "acme-old1"),
+    ("a3", "acme", "gpt-4o", F, NOW - timedelta(days=2), 100_000, None, 0, "acme-old2"),
+    ("b1", "beta", "gpt-4o-mini", P, OLDEST_BETA, None, None, None, None),
+    ("b1", "beta", "gpt-4o-mini", C, NOW - timedelta(days=1), 2_000_000, None, 1_000_000, "beta-old"),
+    ("b2", "beta", "mystery-model", F, NOW - timedelta(days=1), 10, None, 5, "beta-odd"),
 ]
 
 
@@ -81,17 +88,18 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "in_progress_requests": 2,
         "input_tokens": 1_600_000,
         "output_tokens": 500_000,
-        "cached_input_tokens": 0,
-        # mini: 1.5M x 0.15 + 0.5M x 0.60 = 0.525; gpt-4o: 0.1M x 2.50 = 0.25.
-        "realtime_cost_usd": "0.775000",
-        "batch_cost_usd": "0.387500",
-        "savings_usd": "0.387500",
+        "cached_input_tokens": 400_000,
+        # mini at its stored price: 1.1M fresh x 0.15 + 0.4M cached x 0.075 + 0.5M x 0.60
+        # = 0.165 + 0.03 + 0.30 = 0.495; gpt-4o at today's: 0.1M x 2.50 = 0.25.
+        "realtime_cost_usd": "0.745000",
+        "batch_cost_usd": "0.372500",
+        "savings_usd": "0.372500",
         "unpriced_models": [],
     },
     "beta": {
         "sessions": 2,
-        "batches": zeros(BatchStatus) | {"PROCESSED": 1, "FAILED": 1},
-        "batches_total": 2,
+        "batches": zeros(BatchStatus) | {"PROCESSED": 2, "FAILED": 1},
+        "batches_total": 3,
         "requests": {P: 1, B: 0, C: 1, F: 1},
         "requests_total": 3,
         "pending_requests": 1,
@@ -109,25 +117,25 @@ EXPECTED: dict[str, dict[str, Any]] = {
 EXPECTED_TOTALS: dict[str, Any] = {
     "sessions": 5,
     "batches": zeros(BatchStatus)
-    | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 3, "FAILED": 1},
-    "batches_total": 7,
+    | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 4, "FAILED": 1},
+    "batches_total": 8,
     "requests": {P: 4, B: 2, C: 3, F: 2},
     "requests_total": 11,
     "pending_requests": 4,
     "in_progress_requests": 2,
     "input_tokens": 3_600_010,
     "output_tokens": 1_500_005,
-    "cached_input_tokens": 0,
-    "realtime_cost_usd": "1.675000",
-    "batch_cost_usd": "0.837500",
-    "savings_usd": "0.837500",
+    "cached_input_tokens": 400_000,
+    "realtime_cost_usd": "1.645000",
+    "batch_cost_usd": "0.822500",
+    "savings_usd": "0.822500",
     "unpriced_models": ["mystery-model"],
 }
 AGE_KEYS = ("oldest_pending_requested_at", "oldest_pending_age_s")
 
 
 async def seed(engine: AsyncEngine) -> None:
-    batch_ids = {key: uuid.uuid4() for key, _, _ in BATCHES}
+    batch_ids = {key: uuid.uuid4() for key, *_ in BATCHES}
     async with engine.begin() as conn:
         await conn.execute(
             text(
@@ -139,15 +147,24 @@ async def seed(engine: AsyncEngine) -> None:
         await conn.execute(
             text(
                 "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
-                "poll_count, submit_attempts) VALUES (:id, :c, 'gpt-4o-mini', 'openai', :s, 0, 0, 0)"
+                "poll_count, submit_attempts, lines_input_tokens, lines_cached_tokens, lines_output_tokens, "
+                "price_input_per_million, price_cached_input_per_million, price_output_per_million, "
+                "price_batch_discount) VALUES (:id, :c, :m, 'openai', :s, 0, 0, 0, :li, :lc, :lo, "
+                ":pi, :pc, :po, :pd)"
             ),
-            [{"id": batch_ids[k], "c": c, "s": s.value} for k, c, s in BATCHES],
+            [
+                {"id": batch_ids[k], "c": c, "s": s.value, "m": m}
+                | dict(zip(("li", "lc", "lo"), lines or (None, None, None), strict=True))
+                | dict(zip(("pi", "pc", "po", "pd"), [Decimal(p) for p in price] if price else [None] * 4, strict=True))
+                for k, c, s, m, lines, price in BATCHES
+            ],
         )
         await conn.execute(
             text(
                 "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, "
-                "revision, status, attempt, approx_bytes, prompt_tokens, completion_tokens, requested_at, "
-                "batch_id) VALUES (:id, :s, :c, 'full_analysis', :m, :rev, :st, 1, 100, :pt, :ct, :at, :b)"
+                "revision, status, attempt, approx_bytes, prompt_tokens, cached_tokens, completion_tokens, "
+                "requested_at, batch_id) "
+                "VALUES (:id, :s, :c, 'full_analysis', :m, :rev, :st, 1, 100, :pt, :cached, :ct, :at, :b)"
             ),
             [
                 {
@@ -159,10 +176,11 @@ async def seed(engine: AsyncEngine) -> None:
                     "st": st,
                     "at": at,
                     "pt": pt,
+                    "cached": cached,
                     "ct": ct,
                     "b": batch_ids[b] if b else None,
                 }
-                for i, (s, c, m, st, at, pt, ct, b) in enumerate(REQUESTS)
+                for i, (s, c, m, st, at, pt, cached, ct, b) in enumerate(REQUESTS)
             ],
         )
 
