@@ -5,7 +5,8 @@ Session ids come from each company's own systems, so two companies may well use 
 session id another company already used. From here on the company is part of the session's identity:
 ``sessions`` has the primary key (company_id, id); ``session_messages`` gains ``company_id`` (filled
 from its session) and, like ``ai_processing_requests``, references its session by the pair; the
-natural key of a request and its session index lead with the company.
+natural key of a request leads with the company, and serves the lookups of a session's requests
+(``ix_requests_session`` on the session id alone is dropped: it would only duplicate that prefix).
 
 Existing rows are kept as they are: every session keeps its id under the company that owned it, and
 request ids are not recomputed (they are identities; only new requests derive theirs from the
@@ -56,7 +57,6 @@ def upgrade() -> None:
         ["company_id", "session_id", "processing_type", "model", "revision"],
     )
     op.drop_index("ix_requests_session", table_name="ai_processing_requests")
-    op.create_index("ix_requests_session", "ai_processing_requests", ["company_id", "session_id"])
     op.drop_constraint("uq_session_messages_session_id_order", "session_messages", "unique")
     op.create_unique_constraint(
         "uq_session_messages_company_id_session_id_order",
@@ -100,7 +100,6 @@ def downgrade() -> None:
     op.create_unique_constraint(
         "uq_session_messages_session_id_order", "session_messages", ["session_id", "order"]
     )
-    op.drop_index("ix_requests_session", table_name="ai_processing_requests")
     op.create_index("ix_requests_session", "ai_processing_requests", ["session_id"])
     op.drop_constraint(NEW_REQUEST_KEY, "ai_processing_requests", "unique")
     op.create_unique_constraint(

@@ -110,6 +110,7 @@ class ProcessingRequest(Base):
 
     __tablename__ = "ai_processing_requests"
     __table_args__ = (
+        # Also the index of a session's requests (its leading columns): no separate session index.
         UniqueConstraint("company_id", "session_id", "processing_type", "model", "revision"),
         ForeignKeyConstraint(
             ["company_id", "session_id"], ["sessions.company_id", "sessions.id"], ondelete="CASCADE"
@@ -125,7 +126,6 @@ class ProcessingRequest(Base):
             postgresql_where=and_(status_in(RequestStatus.PENDING_BATCHING), column("batch_id").is_(None)),
         ),
         Index("ix_requests_batch", "batch_id"),
-        Index("ix_requests_session", "company_id", "session_id"),
         # The submitter's calibration: the most recently completed requests of a model.
         Index(
             "ix_requests_calibration",

@@ -20,7 +20,7 @@ from services.producer import repository as producer
 from services.producer.sessions import PlannedRequest
 from services.submitter import repository as submitter
 from services.submitter.accumulator import GroupKey
-from services.submitter.batch_file import _ROWS
+from services.submitter.batch_file import _ROWS, CLAIMED
 from shared.analysis import ProcessingType
 from shared.db.models import Base
 from shared.outbox import _CLAIM
@@ -66,11 +66,11 @@ CASES: list[tuple[str, Call, str, tuple[str, ...]]] = [
         "next_poll_at <= now()",
         ("ix_batches_due",),
     ),
-    ("poller track", lambda c: poller.track(c, [LIVE]), "next_poll_at IS NULL", ("pk_provider_batches",)),
+    ("poller track", lambda c: poller.track(c, [LIVE], first_delay_s=60), "next_poll_at IS NULL", ("pk_provider_batches",)),
     (
         "ingester sweep of finished batches",
         lambda c: ingester.overdue_unprocessed(c, older_than_s=60),
-        "ORDER BY completed_at",
+        "ORDER BY coalesce(ingest_retry_at, completed_at, created_at)",
         ("ix_batches_unprocessed",),
     ),
     (
@@ -95,8 +95,14 @@ CASES: list[tuple[str, Call, str, tuple[str, ...]]] = [
         "producer request creation",
         lambda c: producer.insert_requests(c, planned()),
         "INSERT INTO ai_processing_requests",
-        # The unique key (session, type, model, revision), its name cut to PostgreSQL's 63 bytes.
-        ("uq_ai_processing_requests_session_id_processing_type_mo_5d52",),
+        # The unique key (company, session, type, model, revision), its name cut to PostgreSQL's 63 bytes.
+        ("uq_ai_processing_requests_company_id_session_id_process_2714",),
+    ),
+    (
+        "producer session lock",
+        lambda c: producer.lock_sessions(c, [("c1", "s7"), ("c2", "s8")]),
+        "FROM sessions s",
+        ("pk_sessions",),
     ),
     (
         "producer prune of processed events",
@@ -148,9 +154,9 @@ async def constant_plan(conn: AsyncConnection, statement: object, params: dict[s
 async def test_module_level_statements_use_their_index(engine: AsyncEngine) -> None:
     await seeded(engine)
     async with engine.connect() as conn:
-        rows = await constant_plan(conn, _ROWS, {"bid": LIVE})
+        rows = await constant_plan(conn, _ROWS, {"bid": LIVE, "claimed": CLAIMED})
         outbox = await constant_plan(conn, _CLAIM, {"limit": 100})
-    assert not missing(rows, ("ix_requests_batch", "uq_session_messages_session_id_order")), rows
+    assert not missing(rows, ("ix_requests_batch", "uq_session_messages_company_id_session_id_order")), rows
     assert not missing(outbox, ("pk_outbox",)), outbox
 
 
