@@ -45,7 +45,9 @@ def upgrade() -> None:
         "WHERE s.id = r.session_id AND r.company_id IS DISTINCT FROM s.company_id"
     )
 
-    op.drop_constraint("fk_ai_processing_requests_session_id_sessions", "ai_processing_requests", "foreignkey")
+    op.drop_constraint(
+        "fk_ai_processing_requests_session_id_sessions", "ai_processing_requests", "foreignkey"
+    )
     op.drop_constraint("fk_session_messages_session_id_sessions", "session_messages", "foreignkey")
     op.drop_constraint("pk_sessions", "sessions", "primary")
     op.create_primary_key("pk_sessions", "sessions", ["company_id", "id"])
@@ -94,7 +96,9 @@ def downgrade() -> None:
         )
 
     op.drop_constraint("fk_session_messages_company_id_sessions", "session_messages", "foreignkey")
-    op.drop_constraint("fk_ai_processing_requests_company_id_sessions", "ai_processing_requests", "foreignkey")
+    op.drop_constraint(
+        "fk_ai_processing_requests_company_id_sessions", "ai_processing_requests", "foreignkey"
+    )
 
     op.drop_constraint("uq_session_messages_company_id_session_id_order", "session_messages", "unique")
     op.create_unique_constraint(
