@@ -127,7 +127,9 @@ def delivery_rounds(
     different payload under the same id is an operator's fix of a dead-lettered event (the README
     says to re-publish it with its id): it must get its own turn in case the earlier payload, now in
     the same batch (e.g. after a crash before the commit), is refused again. The handler applies the
-    rounds in order and skips, in later rounds, the ids an earlier round accepted.
+    rounds in order and skips, in later rounds, the ids an earlier round accepted. (Since sessions
+    are tenant-scoped the handler refuses no decodable event, so today a later round only finds ids
+    already accepted: the first payload of an id wins, as a later duplicate of an accepted id does.)
     """
     rounds: list[list[D]] = []
     seen: dict[str, list[object]] = {}
