@@ -81,20 +81,22 @@ async def per_row(engine: AsyncEngine, ids: list[uuid.UUID]) -> float:
                 ),
                 {"id": i},
             )
-            session_id = (
+            company_id, session_id = (
                 await conn.execute(
-                    text("SELECT session_id FROM ai_processing_requests WHERE id = :id"), {"id": i}
+                    text("SELECT company_id, session_id FROM ai_processing_requests WHERE id = :id"), {"id": i}
                 )
-            ).scalar_one()
+            ).one()
             await conn.execute(
                 text(
-                    "UPDATE sessions SET sentiment = :s, category = :c, summary = :m, language = :l WHERE id = :sid"
+                    "UPDATE sessions SET sentiment = :s, category = :c, summary = :m, language = :l "
+                    "WHERE company_id = :cid AND id = :sid"
                 ),
                 {
                     "s": "POSITIVE",
                     "c": "LEAVE_VACATION",
                     "m": "Asked about leave.",
                     "l": "en",
+                    "cid": company_id,
                     "sid": session_id,
                 },
             )

@@ -115,9 +115,11 @@ class SessionMessage(BaseModel):
 class SessionEvent(_Event):
     """Upstream ``session.events``: a conversation to store and (re)analyse.
 
-    Idempotency: ``(session_id, processing_type, model)`` is analysed once. Sending the same session
-    again with new messages updates the stored conversation; it is analysed again only when
-    ``reanalyze`` is true (and then once per distinct conversation content).
+    A session is ``(company_id, session_id)``: session ids are each company's own, so the same id
+    from two companies is two sessions. Idempotency: ``(company_id, session_id, processing_type,
+    model)`` is analysed once. Sending the same session again with new messages updates the stored
+    conversation; it is analysed again only when ``reanalyze`` is true (and then once per distinct
+    conversation content).
     """
 
     type: Literal["session.upserted"] = "session.upserted"

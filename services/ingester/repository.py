@@ -8,7 +8,7 @@ are built at import, so a write the lifecycle forbids fails when the module load
 a status.
 
 Lock order: a chunk's transaction first locks the sessions of its requests with the producer's own
-statement shape (``ORDER BY id FOR UPDATE``, same column, same collation), and only then touches
+statement shape (``ORDER BY company_id, id FOR UPDATE``, same columns, same collation), and only then touches
 request and session rows. Sessions are thus always locked in one global order by everyone who locks
 several, and no request row is held while waiting for a session: no deadlock with the producer (which
 holds sessions while it inserts requests) nor with another ingester of the same batch.
@@ -95,10 +95,10 @@ async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: 
         text(
             """
             SELECT s.id FROM sessions s
-            WHERE s.id IN (SELECT r.session_id FROM ai_processing_requests r
-                           WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.batch_id = :bid
-                             AND r.status = ANY(:open))
-            ORDER BY s.id FOR UPDATE OF s
+            WHERE (s.company_id, s.id) IN (
+                SELECT r.company_id, r.session_id FROM ai_processing_requests r
+                WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.batch_id = :bid AND r.status = ANY(:open))
+            ORDER BY s.company_id, s.id FOR UPDATE OF s
             """
         ),
         {"bid": batch_id, "open": OPEN, "ids": [uuid.UUID(c) for c in custom_ids]},
@@ -140,10 +140,10 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     cached_tokens = least(coalesce(r.cached_tokens, 0)::bigint + u.cached, 2147483647),
                     completed_at = now(), updated_at = now()
                 FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
-                RETURNING r.id, r.session_id, r.requested_at, r.revision, u.sentiment, u.category, u.summary,
-                          u.language, u.truncated
+                RETURNING r.id, r.company_id, r.session_id, r.requested_at, r.revision, u.sentiment,
+                          u.category, u.summary, u.language, u.truncated
             ), per_session AS (
-                SELECT session_id, (array_agg(revision ORDER BY requested_at DESC))[1] AS rev,
+                SELECT company_id, session_id, (array_agg(revision ORDER BY requested_at DESC))[1] AS rev,
                     (array_agg(sentiment ORDER BY requested_at DESC)
                         FILTER (WHERE sentiment IS NOT NULL))[1] AS s,
                     (array_agg(category ORDER BY requested_at DESC)
@@ -155,14 +155,14 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     (array_agg(language ORDER BY requested_at DESC)
                         FILTER (WHERE language IS NOT NULL))[1] AS l,
                     count(*) AS n
-                FROM done GROUP BY session_id
+                FROM done GROUP BY company_id, session_id
             ), archived AS (
                 INSERT INTO session_analyses_history
                     (company_id, session_id, revision, sentiment, category, summary, language,
                      summary_truncated, analysed_at)
                 SELECT s.company_id, s.id, coalesce(s.analysis_revision, :unknown_revision), s.sentiment,
                        s.category, s.summary, s.language, s.summary_truncated, s.analysed_at
-                FROM sessions s JOIN per_session p ON s.id = p.session_id
+                FROM sessions s JOIN per_session p ON s.company_id = p.company_id AND s.id = p.session_id
                 WHERE s.analysis_revision IS DISTINCT FROM p.rev
                   AND num_nonnulls(s.sentiment, s.category, s.summary, s.language) > 0
                 ON CONFLICT DO NOTHING
@@ -174,7 +174,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     summary_truncated = CASE WHEN p.m IS NULL THEN s.summary_truncated ELSE p.t END,
                     analysis_revision = p.rev, analysed_at = now(),
                     updated_at = now()
-                FROM per_session p WHERE s.id = p.session_id
+                FROM per_session p WHERE s.company_id = p.company_id AND s.id = p.session_id
                 RETURNING s.id
             )
             SELECT coalesce(sum(n), 0) AS completed FROM per_session

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.producer.sessions import PlannedRequest, content_hash
+from services.producer.sessions import PlannedRequest, SessionKey, content_hash
 from shared.events import SessionEvent
 from shared.lifecycle import REQUEST_INITIAL
 
@@ -18,8 +18,9 @@ async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]
     """Record event ids for the group; returns those not recorded before (the rest are duplicates).
 
     Recorded first, in the handler's transaction, so a second producer handling the same event id at
-    the same time waits on this row instead of applying it too; ids the handler then refuses are
-    taken back by ``forget`` before the commit, so only accepted events stay recorded.
+    the same time waits on this row instead of applying it too. The handler applies every event that
+    reaches it (dead letters are decided before, by the consumer loop, and never recorded), so a
+    dead-lettered event, fixed and re-published under its id, is processed.
     """
     ids = sorted(set(event_ids))
     if not ids:
@@ -32,23 +33,6 @@ async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]
         {"g": group, "ids": ids},
     )
     return {r.event_id for r in rows}
-
-
-async def forget(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> None:
-    """Un-record refused event ids: a refused event, fixed and re-published with its id, is processed.
-
-    Deleted in the transaction that recorded them, so to everyone else they were never recorded (a
-    concurrent ``first_seen`` of the same id, waiting on the row, then records it itself).
-    """
-    ids = sorted(set(event_ids))
-    if ids:
-        await conn.execute(
-            text(
-                "DELETE FROM processed_events "
-                "WHERE consumer_group = :g AND event_id = ANY(CAST(:ids AS text[]))"
-            ),
-            {"g": group, "ids": ids},
-        )
 
 
 async def prune_processed(conn: AsyncConnection, *, older_than_s: float, limit: int) -> int:
@@ -77,28 +61,31 @@ async def prune_processed(conn: AsyncConnection, *, older_than_s: float, limit: 
 
 @dataclass(frozen=True, slots=True)
 class StoredSession:
-    company_id: str
     message_count: int
     content_hash: str
 
 
-async def lock_sessions(conn: AsyncConnection, session_ids: Iterable[str]) -> dict[str, StoredSession]:
-    """Existing sessions, row-locked so two producer instances cannot interleave writes to one session."""
+async def lock_sessions(conn: AsyncConnection, keys: Iterable[SessionKey]) -> dict[SessionKey, StoredSession]:
+    """Existing sessions, row-locked so two producer instances cannot interleave writes to one session.
+
+    Locked in (company_id, id) order, the order the ingester locks them in too (no deadlock)."""
+    pairs = sorted(set(keys))
     rows = await conn.execute(
         text(
-            "SELECT id, company_id, message_count, content_hash FROM sessions "
-            "WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR UPDATE"
+            "SELECT s.company_id, s.id, s.message_count, s.content_hash FROM sessions s "
+            "JOIN unnest(CAST(:companies AS text[]), CAST(:ids AS text[])) AS k(company_id, id) "
+            "ON s.company_id = k.company_id AND s.id = k.id "
+            "ORDER BY s.company_id, s.id FOR UPDATE OF s"
         ),
-        {"ids": sorted(set(session_ids))},
+        {"companies": [c for c, _ in pairs], "ids": [i for _, i in pairs]},
     )
-    return {r.id: StoredSession(r.company_id, r.message_count, r.content_hash) for r in rows}
+    return {(r.company_id, r.id): StoredSession(r.message_count, r.content_hash) for r in rows}
 
 
 async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
     """Insert new sessions, update changed ones; analysis fields are never touched here.
 
-    A session of another company (a concurrent producer created it first) is left as it is.
-    """
+    Keyed by (company_id, id): an event writes its own company's session only."""
     if not events:
         return
     await conn.execute(
@@ -108,15 +95,14 @@ async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent])
             SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:companies AS text[]),
                                  CAST(:started AS timestamptz[]), CAST(:ended AS timestamptz[]),
                                  CAST(:hashes AS text[]), CAST(:counts AS int[]))
-            ON CONFLICT (id) DO UPDATE SET
+            ON CONFLICT (company_id, id) DO UPDATE SET
                 started_at = EXCLUDED.started_at,
                 ended_at = EXCLUDED.ended_at,
                 content_hash = EXCLUDED.content_hash,
                 message_count = EXCLUDED.message_count,
                 updated_at = now()
-            WHERE sessions.company_id = EXCLUDED.company_id
-              AND (sessions.content_hash IS DISTINCT FROM EXCLUDED.content_hash
-                   OR sessions.ended_at IS DISTINCT FROM EXCLUDED.ended_at)
+            WHERE sessions.content_hash IS DISTINCT FROM EXCLUDED.content_hash
+               OR sessions.ended_at IS DISTINCT FROM EXCLUDED.ended_at
             """
         ),
         {
@@ -135,26 +121,32 @@ async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]
     if not events:
         return
     await conn.execute(
-        text("DELETE FROM session_messages WHERE session_id = ANY(CAST(:ids AS text[]))"),
-        {"ids": [e.session_id for e in events]},
+        text(
+            "DELETE FROM session_messages m "
+            "USING unnest(CAST(:companies AS text[]), CAST(:ids AS text[])) AS k(company_id, id) "
+            "WHERE m.company_id = k.company_id AND m.session_id = k.id"
+        ),
+        {"companies": [e.company_id for e in events], "ids": [e.session_id for e in events]},
     )
+    companies: list[str] = []
     sids: list[str] = []
     roles: list[str] = []
     contents: list[str] = []
     orders: list[int] = []
     for e in events:
         for order, role, content in e.ordered_messages():
+            companies.append(e.company_id)
             sids.append(e.session_id)
             roles.append(role)
             contents.append(content)
             orders.append(order)
     await conn.execute(
         text(
-            'INSERT INTO session_messages (session_id, role, content, "order") '
-            "SELECT * FROM unnest(CAST(:sids AS text[]), CAST(:roles AS text[]), "
+            'INSERT INTO session_messages (company_id, session_id, role, content, "order") '
+            "SELECT * FROM unnest(CAST(:companies AS text[]), CAST(:sids AS text[]), CAST(:roles AS text[]), "
             "CAST(:contents AS text[]), CAST(:orders AS int[]))"
         ),
-        {"sids": sids, "roles": roles, "contents": contents, "orders": orders},
+        {"companies": companies, "sids": sids, "roles": roles, "contents": contents, "orders": orders},
     )
 
 
@@ -172,8 +164,10 @@ class CreatedRequest:
 async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedRequest]) -> list[CreatedRequest]:
     """Create the planned requests that do not exist yet; returns only the ones created now.
 
-    Without ``reanalyze`` a request is created only if no analysis of that (session, type, model)
-    exists at all; with it, only if none exists for this content revision (the unique key).
+    Without ``reanalyze`` a request is created only if no analysis of that (company, session, type,
+    model) exists at all; with it, only if none exists for this content revision (the unique key).
+    Requests made before sessions were tenant-scoped have ids of the old derivation: the natural
+    key, not the id, is what recognises them.
     """
     if not planned:
         return []
@@ -189,7 +183,8 @@ async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedReques
                  AS u(id, session_id, company_id, ptype, model, revision, approx_bytes, reanalyze)
             WHERE u.reanalyze OR NOT EXISTS (
                 SELECT 1 FROM ai_processing_requests r
-                WHERE r.session_id = u.session_id AND r.processing_type = u.ptype AND r.model = u.model)
+                WHERE r.company_id = u.company_id AND r.session_id = u.session_id
+                  AND r.processing_type = u.ptype AND r.model = u.model)
             ON CONFLICT DO NOTHING
             RETURNING id, session_id, company_id, processing_type, model, approx_bytes
             """

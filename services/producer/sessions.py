@@ -11,13 +11,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import orjson
+
 from shared.analysis import ProcessingType
 from shared.events import SessionEvent
 
 D = TypeVar("D")
 
-#: Namespace of request ids: uuid5(namespace, "session|type|model|revision") is stable across replays.
-REQUEST_NAMESPACE = uuid.UUID("6f1c7f38-2f2e-4bb4-9d7b-8a3c3f4f9b11")
+#: A session's identity: (company_id, session_id). Session ids are each company's own, so two
+#: companies may use the same one; nothing is keyed by the session id alone.
+SessionKey = tuple[str, str]
+
+#: Namespace of request ids: uuid5 of the JSON array [company, session, type, model, revision] is
+#: stable across replays. Requests created before sessions were tenant-scoped keep their ids (uuid5
+#: of "session|type|model|revision" in namespace 6f1c7f38-2f2e-4bb4-9d7b-8a3c3f4f9b11): an id is only
+#: an identity, and the natural key (company, session, type, model, revision) is what dedups a replay.
+REQUEST_NAMESPACE = uuid.UUID("c9d4c38d-82dc-4ed3-a31f-796428c458e2")
 
 #: Bytes a JSONL line adds around the conversation (system prompt, response_format, envelope).
 LINE_OVERHEAD_BYTES = 3_000
@@ -40,8 +49,12 @@ def approx_line_bytes(event: SessionEvent, max_conversation_chars: int) -> int:
     return int(min(chars, max_conversation_chars) * max(ratio, 1.0) * 1.1) + LINE_OVERHEAD_BYTES
 
 
-def request_id(session_id: str, ptype: ProcessingType, model: str, revision: str) -> uuid.UUID:
-    return uuid.uuid5(REQUEST_NAMESPACE, f"{session_id}|{ptype.value}|{model}|{revision}")
+def request_id(
+    company_id: str, session_id: str, ptype: ProcessingType, model: str, revision: str
+) -> uuid.UUID:
+    """The id of a session's analysis; a JSON array, so no company and session pair can spell another's."""
+    name = orjson.dumps([company_id, session_id, ptype.value, model, revision]).decode()
+    return uuid.uuid5(REQUEST_NAMESPACE, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,17 +78,17 @@ def plan_requests(
     The revision is the conversation's content hash: a replayed event maps to the same id (the insert
     is then a no-op), and a re-analysis of unchanged content maps to the same id too.
     """
-    planned: dict[tuple[str, str, str], PlannedRequest] = {}
+    planned: dict[tuple[str, str, str, str], PlannedRequest] = {}
     for event in events:
         revision = content_hash(event)
         size = approx_line_bytes(event, max_conversation_chars)
         for ptype in event.processing_types:
             for model in event.models or [default_model]:
-                key = (event.session_id, ptype.value, model)
+                key = (event.company_id, event.session_id, ptype.value, model)
                 if key in planned and not event.reanalyze:
                     continue  # first analysis of a session in this batch wins unless re-analysis is asked
                 planned[key] = PlannedRequest(
-                    id=request_id(event.session_id, ptype, model, revision),
+                    id=request_id(event.company_id, event.session_id, ptype, model, revision),
                     session_id=event.session_id,
                     company_id=event.company_id,
                     processing_type=ptype,
@@ -87,14 +100,18 @@ def plan_requests(
     return list(planned.values())
 
 
-def latest_per_session(events: Sequence[SessionEvent]) -> dict[str, SessionEvent]:
+def session_key(event: SessionEvent) -> SessionKey:
+    return (event.company_id, event.session_id)
+
+
+def latest_per_session(events: Sequence[SessionEvent]) -> dict[SessionKey, SessionEvent]:
     """The event whose conversation is stored for each session: conversations only grow, so the one
     with the most messages wins (ties: the later event), and a late, shorter duplicate cannot shrink it."""
-    chosen: dict[str, SessionEvent] = {}
+    chosen: dict[SessionKey, SessionEvent] = {}
     for event in events:
-        current = chosen.get(event.session_id)
+        current = chosen.get(session_key(event))
         if current is None or len(event.messages) >= len(current.messages):
-            chosen[event.session_id] = event
+            chosen[session_key(event)] = event
     return chosen
 
 
@@ -110,7 +127,9 @@ def delivery_rounds(
     different payload under the same id is an operator's fix of a dead-lettered event (the README
     says to re-publish it with its id): it must get its own turn in case the earlier payload, now in
     the same batch (e.g. after a crash before the commit), is refused again. The handler applies the
-    rounds in order and skips, in later rounds, the ids an earlier round accepted.
+    rounds in order and skips, in later rounds, the ids an earlier round accepted. (Since sessions
+    are tenant-scoped the handler refuses no decodable event, so today a later round only finds ids
+    already accepted: the first payload of an id wins, as a later duplicate of an accepted id does.)
     """
     rounds: list[list[D]] = []
     seen: dict[str, list[object]] = {}
@@ -129,31 +148,13 @@ def delivery_rounds(
     return rounds
 
 
-def claim_ownership(
-    events: Sequence[tuple[D, SessionEvent]], stored_owner: Mapping[str, str]
-) -> tuple[list[D], list[D], dict[str, str]]:
-    """Tenant isolation: a session belongs to its stored company, else to the first event naming it.
-
-    Returns (kept, refused, owners): events naming a session another company owns are refused.
-    """
-    owners = dict(stored_owner)
-    kept: list[D] = []
-    refused: list[D] = []
-    for item, event in events:
-        if owners.setdefault(event.session_id, event.company_id) != event.company_id:
-            refused.append(item)
-        else:
-            kept.append(item)
-    return kept, refused, owners
-
-
 def conversations_to_store(
-    accepted: Sequence[SessionEvent], stored: Mapping[str, tuple[int, str]]
+    accepted: Sequence[SessionEvent], stored: Mapping[SessionKey, tuple[int, str]]
 ) -> list[SessionEvent]:
-    """New sessions and changed conversations; ``stored`` maps session id -> (message count, hash)."""
+    """New sessions and changed conversations; ``stored`` maps (company, session) -> (message count, hash)."""
     out = []
-    for session_id, event in latest_per_session(accepted).items():
-        before = stored.get(session_id)
+    for key, event in latest_per_session(accepted).items():
+        before = stored.get(key)
         if before is not None and len(event.messages) < before[0]:
             continue  # an older, shorter copy of the conversation: keep what we have
         if before is None or before[1] != content_hash(event):

@@ -32,7 +32,7 @@ _ROWS = text(
     SELECT r.id, r.processing_type, r.model, m.role, m.content
     FROM ai_processing_requests r
     JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
-    LEFT JOIN session_messages m ON m.session_id = r.session_id
+    LEFT JOIN session_messages m ON m.company_id = r.company_id AND m.session_id = r.session_id
     WHERE r.batch_id = :bid AND r.status = :claimed
     ORDER BY r.requested_at, r.id, m."order"
     """

@@ -18,6 +18,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -60,11 +61,16 @@ class Base(DeclarativeBase):
 
 
 class Session(Base):
-    """One conversation. ``company_id`` never changes: an event moving a session is rejected."""
+    """One conversation of one company, identified by ``(company_id, id)``.
+
+    Session ids come from each company's own systems, so two companies may use the same one: the
+    company is part of the key everywhere (messages, requests), and nothing is found by ``id`` alone.
+    """
 
     __tablename__ = "sessions"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "id"),)
 
-    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    id: Mapped[str] = mapped_column(String(200))
     company_id: Mapped[str] = mapped_column(String(200), index=True)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -114,10 +120,16 @@ class StoredMessage(Base):
     """One message of a stored session, in conversation order (the event's messages as written)."""
 
     __tablename__ = "session_messages"
-    __table_args__ = (UniqueConstraint("session_id", "order"),)
+    __table_args__ = (
+        UniqueConstraint("company_id", "session_id", "order"),
+        ForeignKeyConstraint(
+            ["company_id", "session_id"], ["sessions.company_id", "sessions.id"], ondelete="CASCADE"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    company_id: Mapped[str] = mapped_column(String(200))
+    session_id: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     content: Mapped[str] = mapped_column(Text)
     order: Mapped[int] = mapped_column("order", Integer)
@@ -128,7 +140,11 @@ class ProcessingRequest(Base):
 
     __tablename__ = "ai_processing_requests"
     __table_args__ = (
-        UniqueConstraint("session_id", "processing_type", "model", "revision"),
+        # Also the index of a session's requests (its leading columns): no separate session index.
+        UniqueConstraint("company_id", "session_id", "processing_type", "model", "revision"),
+        ForeignKeyConstraint(
+            ["company_id", "session_id"], ["sessions.company_id", "sessions.id"], ondelete="CASCADE"
+        ),
         CheckConstraint(status_in(*RequestStatus), name="status"),
         CheckConstraint("attempt >= 1", name="attempt"),
         # What the submitter scans: pending, unbatched requests of one (company, model), oldest first.
@@ -147,7 +163,6 @@ class ProcessingRequest(Base):
             postgresql_where=status_in(RequestStatus.PROCESSING_FAILED),
         ),
         Index("ix_requests_batch", "batch_id"),
-        Index("ix_requests_session", "session_id"),
         # The submitter's calibration: the most recently completed requests of a model.
         Index(
             "ix_requests_calibration",
@@ -158,7 +173,7 @@ class ProcessingRequest(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
-    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    session_id: Mapped[str] = mapped_column(String(200))
     company_id: Mapped[str] = mapped_column(String(200))
     processing_type: Mapped[str] = mapped_column(String(32))
     model: Mapped[str] = mapped_column(String(100))

@@ -174,7 +174,8 @@ async def assert_pipeline_invariants(
     bad_values = await scalar(
         engine,
         """
-        SELECT count(*) FROM sessions s JOIN ai_processing_requests r ON r.session_id = s.id
+        SELECT count(*) FROM sessions s
+            JOIN ai_processing_requests r ON r.company_id = s.company_id AND r.session_id = s.id
         WHERE r.status = 'PROCESSING_COMPLETE' AND r.processing_type = 'full_analysis'
           AND (s.sentiment NOT IN ('POSITIVE', 'NEUTRAL', 'NEGATIVE') OR s.category IS NULL
                OR s.language IS NULL OR s.summary IS NULL)""",

@@ -38,8 +38,8 @@ async def seed_plan_data(conn: AsyncConnection) -> None:
     )
     await conn.execute(
         text(
-            'INSERT INTO session_messages (session_id, role, content, "order") '
-            "SELECT 's' || i, 'user', 'hello ' || i, o FROM generate_series(0, :n - 1) AS i, "
+            'INSERT INTO session_messages (company_id, session_id, role, content, "order") '
+            "SELECT 'c' || (i % 6), 's' || i, 'user', 'hello ' || i, o FROM generate_series(0, :n - 1) AS i, "
             "generate_series(0, 3) AS o"
         ),
         {"n": SESSIONS},

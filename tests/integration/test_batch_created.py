@@ -44,7 +44,8 @@ async def seed_pending(engine: AsyncEngine, n: int) -> None:
             "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
             "VALUES ('s-1', 'acme', now(), 'h', 1)"))
         await conn.execute(text(
-            "INSERT INTO session_messages (session_id, role, content, \"order\") VALUES ('s-1', 'user', 'hi', 0)"))
+            "INSERT INTO session_messages (company_id, session_id, role, content, \"order\") "
+            "VALUES ('acme', 's-1', 'user', 'hi', 0)"))
         for i in range(n):
             await conn.execute(text(
                 "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "

@@ -100,8 +100,14 @@ CASES: list[tuple[str, Call, str, tuple[str, ...]]] = [
         "producer request creation",
         lambda c: producer.insert_requests(c, planned()),
         "INSERT INTO ai_processing_requests",
-        # The unique key (session, type, model, revision), its name cut to PostgreSQL's 63 bytes.
-        ("uq_ai_processing_requests_session_id_processing_type_mo_5d52",),
+        # The unique key (company, session, type, model, revision), its name cut to PostgreSQL's 63 bytes.
+        ("uq_ai_processing_requests_company_id_session_id_process_2714",),
+    ),
+    (
+        "producer session lock",
+        lambda c: producer.lock_sessions(c, [("c1", "s7"), ("c2", "s8")]),
+        "FROM sessions s",
+        ("pk_sessions",),
     ),
     (
         "producer prune of processed events",
@@ -155,7 +161,7 @@ async def test_module_level_statements_use_their_index(engine: AsyncEngine) -> N
     async with engine.connect() as conn:
         rows = await constant_plan(conn, _ROWS, {"bid": LIVE, "claimed": CLAIMED})
         outbox = await constant_plan(conn, _CLAIM, {"limit": 100})
-    assert not missing(rows, ("ix_requests_batch", "uq_session_messages_session_id_order")), rows
+    assert not missing(rows, ("ix_requests_batch", "uq_session_messages_company_id_session_id_order")), rows
     assert not missing(outbox, ("pk_outbox",)), outbox
 
 

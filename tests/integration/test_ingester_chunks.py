@@ -72,7 +72,7 @@ def ingester(engine: AsyncEngine, provider: FakeBatchProvider, *, chunk_size: in
 async def state(engine: AsyncEngine) -> list[tuple[object, ...]]:
     return [tuple(r) for r in await rows(
         engine, "SELECT s.id, r.status, r.attempt, r.batch_id IS NULL, s.category FROM ai_processing_requests r "
-                "JOIN sessions s ON s.id = r.session_id ORDER BY s.id")]  # fmt: skip
+                "JOIN sessions s ON s.company_id = r.company_id AND s.id = r.session_id ORDER BY s.id")]  # fmt: skip
 
 
 async def announced(engine: AsyncEngine) -> list[str]:

@@ -74,7 +74,8 @@ async def test_a_deleted_output_file_sends_its_requests_to_a_new_batch_and_no_fi
         assert await wait_until_terminal(engine, N, timeout_s=60) == {"PROCESSING_COMPLETE": N}
         done = await rows(
             engine,
-            "SELECT r.attempt, r.batch_id, s.summary FROM ai_processing_requests r JOIN sessions s ON s.id = r.session_id",
+            "SELECT r.attempt, r.batch_id, s.summary FROM ai_processing_requests r "
+            "JOIN sessions s ON s.company_id = r.company_id AND s.id = r.session_id",
         )
         assert [d.attempt for d in done] == [2] * N
         assert all(d.batch_id not in first_batches and d.summary for d in done)

@@ -273,3 +273,69 @@ async def test_0005m_adds_money_columns_backfills_processed_batches_and_downgrad
     assert not columns & {"lines_input_tokens", "price_input_per_million", "usage_mismatch", "cached_tokens"}
     assert len(await _run(empty_database, "SELECT id FROM provider_batches")) == 2
     assert len(await _run(empty_database, "SELECT id FROM ai_processing_requests")) == 3
+
+
+async def test_0005a_keys_sessions_by_company_and_keeps_every_row(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0004c")
+    for sql in (
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count, summary) VALUES "
+        "('1', 'acme', now(), 'h1', 2, 'acme one'), ('2', 'globex', now(), 'h2', 1, NULL)",
+        'INSERT INTO session_messages (session_id, role, content, "order") VALUES '
+        "('1', 'user', 'hello', 0), ('1', 'assistant', 'hi', 1), ('2', 'user', 'hallo', 0)",
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes) VALUES ('00000000-0000-0000-0000-000000000006', '1', 'acme', "
+        "'summary', 'm', 'initial', 'PROCESSING_COMPLETE', 1, 10)",
+    ):
+        await _run(empty_database, sql)
+
+    await asyncio.to_thread(command.upgrade, cfg, "0005a")
+
+    messages = await _run(
+        empty_database, 'SELECT company_id, session_id, content FROM session_messages ORDER BY session_id, "order"'
+    )
+    assert [tuple(r) for r in messages] == [("acme", "1", "hello"), ("acme", "1", "hi"), ("globex", "2", "hallo")]
+    (request,) = await _run(empty_database, "SELECT id::text, company_id, session_id FROM ai_processing_requests")
+    assert tuple(request) == ("00000000-0000-0000-0000-000000000006", "acme", "1")  # its id is kept
+    # The new rule: another company may use session id "1"; its messages and requests are its own.
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('1', 'globex', now(), 'h3', 1)",
+    )
+    await _run(
+        empty_database,
+        'INSERT INTO session_messages (company_id, session_id, role, content, "order") '
+        "VALUES ('globex', '1', 'user', 'guten tag', 0)",
+    )
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await _run(
+            empty_database,
+            'INSERT INTO session_messages (company_id, session_id, role, content, "order") '
+            "VALUES ('initech', '1', 'user', 'no such session of initech', 0)",
+        )
+    (pk,) = await _run(
+        empty_database,
+        "SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = 'pk_sessions'",
+    )
+    assert pk["d"] == "PRIMARY KEY (company_id, id)"
+
+    # Downgrade is refused while a session id is used by two companies, and changes nothing.
+    with pytest.raises(RuntimeError, match="used by more than one company"):
+        await asyncio.to_thread(command.downgrade, cfg, "0004c")
+    assert len(await _run(empty_database, "SELECT 1 FROM sessions")) == 3
+    await _run(empty_database, "DELETE FROM sessions WHERE company_id = 'globex' AND id = '1'")
+
+    await asyncio.to_thread(command.downgrade, cfg, "0004c")
+    back = await _run(
+        empty_database, 'SELECT session_id, content FROM session_messages ORDER BY session_id, "order"'
+    )
+    assert [tuple(r) for r in back] == [("1", "hello"), ("1", "hi"), ("2", "hallo")]
+    (summary,) = await _run(empty_database, "SELECT summary FROM sessions WHERE id = '1'")
+    assert summary["summary"] == "acme one"
+    assert len(await _run(empty_database, "SELECT 1 FROM ai_processing_requests WHERE session_id = '1'")) == 1
+    (pk,) = await _run(
+        empty_database,
+        "SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = 'pk_sessions'",
+    )
+    assert pk["d"] == "PRIMARY KEY (id)"

@@ -175,8 +175,9 @@ async def assert_nothing_lost(engine: AsyncEngine, events: Sequence[dict[str, An
                    count(*) FILTER (WHERE r.status = 'PROCESSING_COMPLETE') AS complete,
                    count(*) FILTER (WHERE r.status = 'PROCESSING_FAILED'
                                       AND coalesce(r.error_message, '') <> '') AS failed_with_reason
-            FROM sessions s LEFT JOIN ai_processing_requests r ON r.session_id = s.id
-            GROUP BY s.id""",
+            FROM sessions s
+                LEFT JOIN ai_processing_requests r ON r.company_id = s.company_id AND r.session_id = s.id
+            GROUP BY s.company_id, s.id""",
         )
     }
     missing_sessions = [sid for sid in expected if sid not in found]

@@ -563,7 +563,7 @@ async def _ingest_one(
     (req,) = await rows(
         engine,
         "SELECT r.status, r.error_message, r.prompt_tokens, r.total_tokens, s.summary FROM ai_processing_requests r "
-        "JOIN sessions s ON s.id = r.session_id WHERE r.id = :id",
+        "JOIN sessions s ON s.company_id = r.company_id AND s.id = r.session_id WHERE r.id = :id",
         id=ids["r0"],
     )
     return req

@@ -208,9 +208,10 @@ async def test_files_never_exceed_the_byte_limit_and_every_request_is_sent_or_fa
                 )
                 await conn.execute(
                     text(
-                        "INSERT INTO session_messages (session_id, role, content, \"order\") VALUES (:s, 'user', :t, 0)"
+                        "INSERT INTO session_messages (company_id, session_id, role, content, \"order\") "
+                        "VALUES (:c, :s, 'user', :t, 0)"
                     ),
-                    {"s": sid, "t": CHARSETS[charset] * size},
+                    {"c": company, "s": sid, "t": CHARSETS[charset] * size},
                 )
                 rid = uuid.uuid4()
                 ids.append(rid)

@@ -192,7 +192,8 @@ async def test_api_key_never_appears_in_logs_metrics_records_rows_or_errors_of_a
     for event in injection_events():
         stored = await rows(
             engine,
-            'SELECT content FROM session_messages WHERE session_id = :s ORDER BY "order"',
+            'SELECT content FROM session_messages WHERE company_id = :c AND session_id = :s ORDER BY "order"',
+            c=event["company_id"],
             s=event["session_id"],
         )
         assert [r.content for r in stored] == [m["content"] for m in event["messages"]]

@@ -1,14 +1,19 @@
 """Tenant isolation, as a property: no batch file ever carries two companies' data.
 
+A session is ``(company_id, session_id)``: session ids are each company's own, so the same id sent
+by two companies is two sessions, both stored and analysed, neither able to read or overwrite the
+other.
+
 Hypothesis draws event streams in which companies, models and *session ids* collide (a small pool
 of session ids shared by three companies, re-sent conversations, re-analysis), feeds them to the
 real producer handler in consumer batches (sequentially, or two handler instances racing as two
 producer processes would), then claims every (company, model) group with the real submitter SQL
 (random count and byte limits) and writes the JSONL files with ``write_batch_file``.
 
-Every line of every file must belong to the file's batch company and model: its request's company,
-the owner of the session its conversation was read from, and every company marker in the
-conversation text itself (each message says which company sent it).
+Nothing is refused, every (company, session id) sent is stored as its own session, and every line
+of every file belongs to the file's batch company and model: its request's company, the company of
+the session its conversation was read from, and every company marker in the conversation text
+itself (each message says which company sent it).
 """
 
 from __future__ import annotations
@@ -188,11 +193,14 @@ async def test_no_batch_file_ever_contains_two_companies(engine: AsyncEngine, tm
     for n, plan in enumerate(drawn):
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {TABLES}"))
-        stats["rejected"] += await run_producer(engine, plan)
+        rejected = await run_producer(engine, plan)
+        assert rejected == 0, f"example {n}: {rejected} events refused"
         work = tmp_path / str(n)
         work.mkdir()
         files = await submit_all(engine, plan, work)
-        sessions = {r.id: r.company_id for r in await rows(engine, "SELECT id, company_id FROM sessions")}
+        stored = {(r.company_id, r.id) for r in await rows(engine, "SELECT id, company_id FROM sessions")}
+        sent = {(e["company_id"], e["session_id"]) for b in plan.batches for e in b}
+        assert stored == sent, f"example {n}: sessions stored {sorted(stored)}, sent {sorted(sent)}"
         requests = {
             str(r.id): r
             for r in await rows(
@@ -206,24 +214,25 @@ async def test_no_batch_file_ever_contains_two_companies(engine: AsyncEngine, tm
                 request = requests[line["custom_id"]]
                 conversation = line["body"]["messages"][1]["content"]
                 marks = set(MARK.findall(conversation))
-                companies |= {request.company_id, sessions[request.session_id]} | marks
+                companies |= {request.company_id} | marks
                 assert line["body"]["model"] == key.model == request.model
                 stats["lines"] += 1
             assert companies <= {key.company_id}, (
                 f"example {n}: batch {batch_id} of {key} holds data of {companies}"
             )
             stats["files"] += 1
-        # Every request's session belongs to the request's company.
+        # Every request's session is its own company's (the composite foreign key says so too).
         for r in requests.values():
-            assert sessions[r.session_id] == r.company_id, (
-                f"example {n}: request of {r.company_id} on a session of {sessions[r.session_id]}"
-            )
+            assert (r.company_id, r.session_id) in stored, f"example {n}: request {r.id} has no session"
+        # Every stored conversation holds only its own company's messages.
+        for m in await rows(engine, "SELECT company_id, content FROM session_messages"):
+            assert set(MARK.findall(m.content)) <= {m.company_id}, f"example {n}: {m.company_id} holds {m.content!r}"
         stats["examples"] += 1
         stats["events"] += sum(len(b) for b in plan.batches)
     print(f"\ntenancy property: {dict(stats)} in {time.monotonic() - t0:.1f}s")
 
 
-# --- regressions of the bug this property found ------------------------------------------------------
+# --- the same session id in two companies -----------------------------------------------------------
 
 
 def simple(n: int, company: str, session: str, turns: int) -> dict[str, Any]:
@@ -236,61 +245,79 @@ def simple(n: int, company: str, session: str, turns: int) -> dict[str, Any]:
     }
 
 
-async def owner_and_data(engine: AsyncEngine, session: str) -> tuple[str, set[str], set[str]]:
-    (owner,) = await rows(engine, "SELECT company_id FROM sessions WHERE id = :s", s=session)
+async def data_of(engine: AsyncEngine, company: str, session: str) -> tuple[int, set[str], set[str]]:
+    """(stored message count, company markers in its messages, companies of its requests)."""
+    (stored,) = await rows(
+        engine, "SELECT message_count FROM sessions WHERE company_id = :c AND id = :s", c=company, s=session
+    )
     texts = {
         m
-        for r in await rows(engine, "SELECT content FROM session_messages WHERE session_id = :s", s=session)
+        for r in await rows(
+            engine,
+            "SELECT content FROM session_messages WHERE company_id = :c AND session_id = :s",
+            c=company,
+            s=session,
+        )
         for m in MARK.findall(r.content)
     }
     companies = {
         r.company_id
         for r in await rows(
-            engine, "SELECT company_id FROM ai_processing_requests WHERE session_id = :s", s=session
+            engine,
+            "SELECT company_id FROM ai_processing_requests WHERE company_id = :c AND session_id = :s",
+            c=company,
+            s=session,
         )
     }
-    return owner.company_id, texts, companies
+    return stored.message_count, texts, companies
+
+
+def config() -> ProducerConfig:
+    return ProducerConfig(
+        group_id="tenancy",
+        request_pending_topic="t.pending",
+        default_model=MODELS[0],
+        max_conversation_chars=60_000,
+    )
 
 
 async def test_two_companies_naming_one_new_session_in_one_batch(engine: AsyncEngine) -> None:
-    """Regression: within one consumer batch both events passed the ownership check (the session did
-    not exist yet); the longer conversation (co-b's) was stored while the request was co-a's, so
-    co-a's batch file carried co-b's conversation. Now the first event owns it and the other one is
-    dead-lettered ("session_id belongs to another company")."""
-    config = ProducerConfig(
-        group_id="tenancy",
-        request_pending_topic="t.pending",
-        default_model=MODELS[0],
-        max_conversation_chars=60_000,
-    )
-    handler = SessionEventsHandler(engine, config, lambda: None)
+    """Formerly the second company's event was dead-lettered (and, before that, its longer
+    conversation was stored under the first company's request). Now each company gets its own
+    session: its own conversation and its own requests, in the same consumer batch."""
+    handler = SessionEventsHandler(engine, config(), lambda: None)
     rejected = await handler(deliveries([simple(1, "co-a", "shared", 1), simple(2, "co-b", "shared", 3)], 0))
-    assert [r.reason for r in rejected] == ["session_id belongs to another company"]
-    assert orjson.loads(rejected[0].value or b"")["company_id"] == "co-b"
-    assert await owner_and_data(engine, "shared") == ("co-a", {"co-a"}, {"co-a"})
+    assert rejected == []
+    assert await data_of(engine, "co-a", "shared") == (1, {"co-a"}, {"co-a"})
+    assert await data_of(engine, "co-b", "shared") == (3, {"co-b"}, {"co-b"})
 
 
-async def test_two_producers_racing_for_one_new_session(engine: AsyncEngine) -> None:
-    """Regression: two producer instances creating the same new session id for two companies both
-    found nothing to lock; the second upsert overwrote the first one's conversation (keeping its
-    company) and created its own requests on it. Now the loser is dead-lettered."""
-    config = ProducerConfig(
-        group_id="tenancy",
-        request_pending_topic="t.pending",
-        default_model=MODELS[0],
-        max_conversation_chars=60_000,
-    )
+async def test_a_company_cannot_overwrite_another_companys_session(engine: AsyncEngine) -> None:
+    """co-b re-sending co-a's session id, with more messages and a re-analysis, touches nothing of co-a's."""
+    handler = SessionEventsHandler(engine, config(), lambda: None)
+    await handler(deliveries([simple(1, "co-a", "s-1", 2)], 0))
+    before = await rows(engine, "SELECT row_to_json(s)::text AS r FROM sessions s WHERE company_id = 'co-a'")
+    again = {**simple(2, "co-b", "s-1", 5), "reanalyze": True}
+    assert await handler(deliveries([again, {**again, "event_id": "r-3", "ended_at": "2026-05-01T11:00:00Z"}], 10)) == []
+    after = await rows(engine, "SELECT row_to_json(s)::text AS r FROM sessions s WHERE company_id = 'co-a'")
+    assert [r.r for r in after] == [r.r for r in before]
+    assert await data_of(engine, "co-a", "s-1") == (2, {"co-a"}, {"co-a"})
+    assert await data_of(engine, "co-b", "s-1") == (5, {"co-b"}, {"co-b"})
+
+
+async def test_two_producers_racing_for_one_new_session_id(engine: AsyncEngine) -> None:
+    """Formerly both instances found nothing to lock and the loser was dead-lettered (and, before
+    that, overwrote the winner's conversation). Now both companies' sessions are created."""
     one, two = (
-        SessionEventsHandler(engine, config, lambda: None),
-        SessionEventsHandler(engine, config, lambda: None),
+        SessionEventsHandler(engine, config(), lambda: None),
+        SessionEventsHandler(engine, config(), lambda: None),
     )
     for i in range(15):
         session = f"race-{i}"
         a, b = await asyncio.gather(
             one(deliveries([simple(10 * i, "co-a", session, 2)], 0)),
-            two(deliveries([simple(10 * i + 1, "co-b", session, 2)], 0)),
+            two(deliveries([simple(10 * i + 1, "co-b", session, 3)], 0)),
         )
-        assert len(a) + len(b) == 1, (a, b)
-        owner, texts, companies = await owner_and_data(engine, session)
-        assert texts == companies == {owner}
-        assert (owner == "co-a") == bool(b)
+        assert a == b == []
+        assert await data_of(engine, "co-a", session) == (2, {"co-a"}, {"co-a"})
+        assert await data_of(engine, "co-b", session) == (3, {"co-b"}, {"co-b"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 from services.producer.sessions import (
@@ -50,7 +51,9 @@ def test_default_model_and_stable_ids_across_replays() -> None:
     )
     assert [p.id for p in first] == [p.id for p in again]
     assert first[0].model == "gpt-4o-mini"
-    assert first[0].id == request_id("s1", ProcessingType.FULL_ANALYSIS, "gpt-4o-mini", content_hash(event()))
+    assert first[0].id == request_id(
+        "acme", "s1", ProcessingType.FULL_ANALYSIS, "gpt-4o-mini", content_hash(event())
+    )
 
 
 def test_changed_conversation_gets_a_new_revision_only_when_reanalysis_is_asked() -> None:
@@ -64,7 +67,7 @@ def test_changed_conversation_gets_a_new_revision_only_when_reanalysis_is_asked(
 
 def test_longest_conversation_wins_so_a_late_duplicate_cannot_shrink_it() -> None:
     chosen = latest_per_session([event(4, event_id="a"), event(2, event_id="b")])
-    assert len(chosen["s1"].messages) == 4
+    assert len(chosen[("acme", "s1")].messages) == 4
 
 
 def test_size_estimate_is_capped_by_truncation_and_counts_utf8() -> None:
@@ -91,13 +94,29 @@ def test_a_fixed_payload_under_the_same_event_id_gets_its_own_round() -> None:
     assert rounds == [[("e1", "bad"), ("e2", "x")], [("e1", "fixed")]]
 
 
-def test_first_company_to_name_a_new_session_owns_it() -> None:
-    from services.producer.sessions import claim_ownership
+def test_the_same_session_id_in_two_companies_is_two_sessions_with_their_own_requests() -> None:
+    from services.producer.sessions import conversations_to_store
 
-    mine, theirs, known = event(company_id="acme"), event(company_id="evil"), event(session_id="s2", company_id="evil")
-    kept, refused, owners = claim_ownership([(1, mine), (2, theirs), (3, known)], {"s2": "acme"})
-    assert (kept, refused) == ([1], [2, 3])
-    assert owners == {"s1": "acme", "s2": "acme"}
+    acme, globex = event(2, company_id="acme"), event(4, company_id="globex")
+    chosen = latest_per_session([acme, globex])
+    # Neither conversation replaces the other (the longer one would win within one company).
+    assert {k: len(e.messages) for k, e in chosen.items()} == {("acme", "s1"): 2, ("globex", "s1"): 4}
+    plan = plan_requests([acme, globex], default_model="m", max_conversation_chars=1000)
+    assert sorted((p.company_id, p.session_id) for p in plan) == [("acme", "s1"), ("globex", "s1")]
+    assert len({p.id for p in plan}) == 2
+    # acme's stored copy of s1 says nothing about globex's s1: globex's is new and is stored.
+    stored = {("acme", "s1"): (2, content_hash(acme))}
+    assert [e.company_id for e in conversations_to_store([acme, globex], stored)] == ["globex"]
+
+
+def test_request_ids_cannot_collide_across_a_company_and_session_split() -> None:
+    """The company and the session id are both free text: "a|b" + "c" must not be "a" + "b|c"."""
+    ptype, rev = ProcessingType.SUMMARY, "r"
+    assert request_id("a|b", "c", ptype, "m", rev) != request_id("a", "b|c", ptype, "m", rev)
+    assert request_id("acme", "1", ptype, "m", rev) != request_id("globex", "1", ptype, "m", rev)
+    # Not the pre-tenancy derivation (uuid5 of "session|type|model|revision" in its own namespace).
+    legacy = uuid.uuid5(uuid.UUID("6f1c7f38-2f2e-4bb4-9d7b-8a3c3f4f9b11"), "1|summary|m|r")
+    assert request_id("acme", "1", ptype, "m", rev) != legacy
 
 
 def test_only_new_or_changed_conversations_are_stored() -> None:
@@ -106,6 +125,6 @@ def test_only_new_or_changed_conversations_are_stored() -> None:
     same = event(2)
     grown = event(4, session_id="s2")
     shrunk = event(1, session_id="s3")
-    stored = {"s1": (2, content_hash(same)), "s2": (2, "old"), "s3": (3, "old")}
+    stored = {("acme", "s1"): (2, content_hash(same)), ("acme", "s2"): (2, "old"), ("acme", "s3"): (3, "old")}
     assert [e.session_id for e in conversations_to_store([same, grown, shrunk, event(2, session_id="s4")], stored)] == [
         "s2", "s4"]
