@@ -156,7 +156,7 @@ _ANALYSES = text(
     """
     SELECT r.session_id, r.processing_type, r.model, max(r.approx_bytes) AS approx_bytes,
            bool_or(r.revision = :revision) AS present
-    FROM ai_processing_requests r JOIN sessions s ON s.id = r.session_id
+    FROM ai_processing_requests r JOIN sessions s ON s.company_id = r.company_id AND s.id = r.session_id
     WHERE r.company_id = :company AND s.company_id = :company
       AND (CAST(:since AS timestamptz) IS NULL OR s.started_at >= :since)
       AND (CAST(:until AS timestamptz) IS NULL OR s.started_at < :until)
@@ -174,7 +174,7 @@ _COUNT_ANALYSES = text(
     SELECT count(DISTINCT a.session_id) AS sessions, count(*) AS analyses,
            count(*) FILTER (WHERE a.present) AS present
     FROM (SELECT r.session_id, bool_or(r.revision = :revision) AS present
-          FROM ai_processing_requests r JOIN sessions s ON s.id = r.session_id
+          FROM ai_processing_requests r JOIN sessions s ON s.company_id = r.company_id AND s.id = r.session_id
           WHERE r.company_id = :company AND s.company_id = :company
             AND (CAST(:since AS timestamptz) IS NULL OR s.started_at >= :since)
             AND (CAST(:until AS timestamptz) IS NULL OR s.started_at < :until)
@@ -252,7 +252,13 @@ async def reprocess(
                         "revision": revision,
                         "initial": REQUEST_INITIAL.value,
                         "ids": [
-                            request_id(a.session_id, ProcessingType(a.processing_type), a.model, revision)
+                            request_id(
+                                filters.company,
+                                a.session_id,
+                                ProcessingType(a.processing_type),
+                                a.model,
+                                revision,
+                            )
                             for a in todo
                         ],
                         "sids": [a.session_id for a in todo],
