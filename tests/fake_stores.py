@@ -106,6 +106,8 @@ class FakeSubmitterStore:
     learned: dict[str, Learned] = field(default_factory=dict)
     usage: dict[str, tuple[int, int]] = field(default_factory=dict)
     circuits: dict[tuple[str, str], Circuit] = field(default_factory=dict)
+    #: Each batch's request lines as recorded with its upload (request id -> 1-based line).
+    lines: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=dict)
 
     def add_request(
         self,
@@ -293,11 +295,20 @@ class FakeSubmitterStore:
         r.error = error or r.error
         return True
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
         b = self.batches[batch_id]
         if b.status != BATCH_INITIAL.value or b.submit_attempts != attempt:
             return False
         b.input_file_id, b.file_bytes = file_id, size
+        self.lines[batch_id] = {rid: n for n, rid in enumerate(lines, start=1)}
         return True
 
     async def record_submitted(

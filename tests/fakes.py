@@ -22,7 +22,17 @@ from pathlib import Path
 
 import orjson
 
-from services.ingester.ports import Announce, Applied, BatchRow, Decided, Finished, Member, Repending, Setback
+from services.ingester.ports import (
+    Announce,
+    Applied,
+    BatchRow,
+    Decided,
+    Finished,
+    LineError,
+    Member,
+    Repending,
+    Setback,
+)
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, RequestStatus, Resolution
@@ -225,11 +235,12 @@ class FakeIngestStore:
         output_file_id: str | None = "file-out",
         error_file_id: str | None = "file-err",
         input_file_id: str | None = "file-in",
+        validation_errors: Sequence[LineError] = (),
     ) -> uuid.UUID:
         batch_id = uuid.uuid4()
         self.batches[batch_id] = BatchRow(
             batch_id, "acme", "gpt-4o-mini", status, output_file_id, error_file_id, last_error, list(error_codes),
-            input_file_id,
+            input_file_id, validation_errors=tuple(validation_errors),
         )  # fmt: skip
         self.items[batch_id] = []
         return batch_id
@@ -272,6 +283,8 @@ class FakeIngestStore:
                 self.requests[i].attempt,
                 self.requests[i].session_id,
                 self._open(i, batch_id) is not None,
+                # The request's line in the batch's file: its position among the batch's items.
+                self.items[batch_id].index(i) + 1 if i in self.items.get(batch_id, []) else None,
             )
             for i in ids
         }

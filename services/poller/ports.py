@@ -43,6 +43,8 @@ class Terminal:
     failed: int | None = None
     detail: str | None = None
     error_codes: list[str] = field(default_factory=list)
+    #: The provider's ``errors.data[]`` (code, message, param, line), for the ingester's line rule.
+    validation_errors: list[dict[str, object]] = field(default_factory=list)
 
 
 class PollerStore(Protocol):

@@ -9,9 +9,10 @@ of rewinding the batch. The moves are built once, at import.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import Interval, String, any_, bindparam, func, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -185,6 +186,7 @@ async def finish(
     failed: int | None,
     last_error: str | None,
     error_codes: list[str],
+    validation_errors: Sequence[Mapping[str, object]] = (),
 ) -> bool:
     """Store a terminal status; False if another poller got there first (then nothing is emitted)."""
     row = (
@@ -192,7 +194,8 @@ async def finish(
             text(
                 "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
-                "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
+                "error_codes = :codes, validation_errors = CAST(:verrs AS jsonb), "
+                "completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1 "
                 "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
@@ -204,6 +207,7 @@ async def finish(
                 "f": failed,
                 "e": last_error,
                 "codes": error_codes,
+                "verrs": orjson.dumps(list(validation_errors)).decode() if validation_errors else None,
                 "id": batch_id,
             },
         )

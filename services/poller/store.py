@@ -75,6 +75,7 @@ class PostgresPollerStore:
                 failed=outcome.failed,
                 last_error=outcome.detail,
                 error_codes=outcome.error_codes,
+                validation_errors=outcome.validation_errors,
             )
             if done:
                 await enqueue(conn, topic, [event])

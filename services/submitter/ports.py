@@ -100,8 +100,17 @@ class SubmitterStore(Protocol):
         give the ones that did not fit this file back to pending, in one transaction."""
         ...
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
-        """Store the input file, only if ``attempt`` is still the latest (False: taken over)."""
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
+        """Store the input file and each request's line in it (``lines``: the file's requests in line
+        order), only if ``attempt`` is still the latest (False: taken over, nothing written)."""
         ...
 
     async def record_submitted(

@@ -278,7 +278,7 @@ class Submitter:
                 return
             uploaded = await self._provider.upload_file(path, filename=f"batchline-{batch.id}.jsonl")
         if not await self._store.record_upload(
-            batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts
+            batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts, lines=built.included
         ):
             log.warning(
                 "batch taken over by another submitter during the upload; not creating it",

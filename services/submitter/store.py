@@ -102,9 +102,20 @@ class PostgresSubmitterStore:
             await repo.release(conn, batch_id, built.overflow + built.oversized)
         return built
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
         async with self._engine.begin() as conn:
-            return await repo.record_upload(conn, batch_id, file_id, size, attempt=attempt)
+            if not await repo.record_upload(conn, batch_id, file_id, size, attempt=attempt):
+                return False
+            await repo.record_lines(conn, batch_id, lines)
+        return True
 
     async def record_submitted(
         self, batch_id: uuid.UUID, provider_batch_id: str, *, topic: str, event: OutgoingEvent

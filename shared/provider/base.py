@@ -90,6 +90,14 @@ class RequestCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class BatchUsage:
+    """Tokens the provider billed for a batch (its ``usage`` object, present once it has finished)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class BatchError:
     code: str | None
     message: str | None
@@ -120,6 +128,7 @@ class ProviderBatch:
     request_counts: RequestCounts
     errors: tuple[BatchError, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
+    usage: BatchUsage = field(default_factory=BatchUsage)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property

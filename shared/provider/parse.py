@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.provider.base import BatchError, ProviderBatch, ProviderFile, RequestCounts
+from shared.provider.base import BatchError, BatchUsage, ProviderBatch, ProviderFile, RequestCounts
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -45,6 +45,8 @@ def parse_batch(data: dict[str, Any]) -> ProviderBatch:
         if isinstance(e, dict)
     )
     metadata = data.get("metadata") or {}
+    usage_obj = data.get("usage")
+    usage: dict[str, Any] = usage_obj if isinstance(usage_obj, dict) else {}
     expires_at = data.get("expires_at")
     return ProviderBatch(
         id=str(data["id"]),
@@ -61,5 +63,8 @@ def parse_batch(data: dict[str, Any]) -> ProviderBatch:
         ),
         errors=errors,
         metadata={str(k): str(v) for k, v in metadata.items()},
+        usage=BatchUsage(
+            input_tokens=_int(usage.get("input_tokens")), output_tokens=_int(usage.get("output_tokens"))
+        ),
         raw=data,
     )
