@@ -224,6 +224,8 @@ class FakeIngestStore:
     retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
     #: Summary-truncated flag of each session, as the last completed summary left it.
     summary_truncated: dict[str, bool] = field(default_factory=dict)
+    #: Batches whose items carry no line (their file was written before lines were recorded).
+    unlined: set[uuid.UUID] = field(default_factory=set)
     clock: float = 0.0
 
     def add_batch(
@@ -284,7 +286,8 @@ class FakeIngestStore:
                 self.requests[i].session_id,
                 self._open(i, batch_id) is not None,
                 # The request's line in the batch's file: its position among the batch's items.
-                self.items[batch_id].index(i) + 1 if i in self.items.get(batch_id, []) else None,
+                None if batch_id in self.unlined or i not in self.items[batch_id]
+                else self.items[batch_id].index(i) + 1,
             )
             for i in ids
         }
