@@ -3,6 +3,12 @@
 Cost of a request = its tokens at the model's list price x the batch discount; the real-time
 equivalent is the same tokens at list price, and the difference is what batching saved.
 
+Duplicate spend is shown apart: provider batches carrying one of our batch ids that were not the
+recorded copy (``duplicate_batches``; the submitter cancels them) are billed for the lines they
+processed before the cancellation took effect. Their usage, priced at the batch price, is
+``duplicate_cost_usd``: money spent on no result, on top of ``batch_cost_usd``, and not in the savings
+(they compare the results' cost with what the same results would have cost in real time).
+
 Operators also read here which batches the ingester quarantined (it gave up on them after repeated
 failures; their requests wait until someone looks): they are listed with their reason. And which
 configuration circuits are open (a provider/model whose submissions pause because our key, quota or
@@ -56,6 +62,11 @@ class CompanyReport:
     realtime_cost_usd: float = 0.0
     unpriced_models: set[str] = field(default_factory=set)
     quarantined: list[QuarantinedBatch] = field(default_factory=list)
+    #: Cancelled duplicate provider batches and what the provider billed for them (see the module doc).
+    duplicate_batches: int = 0
+    duplicate_prompt_tokens: int = 0
+    duplicate_completion_tokens: int = 0
+    duplicate_cost_usd: float = 0.0
 
     @property
     def savings_usd(self) -> float:
@@ -96,6 +107,27 @@ _USAGE = text(
 async def usage_by_model(conn: AsyncConnection, company: str | None = None) -> list[ModelUsage]:
     rows = await conn.execute(_USAGE, {"company": company})
     return [ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateUsage:
+    """What the duplicate provider batches of one company and model were billed (tokens, at batch price)."""
+
+    usage: ModelUsage
+    batches: int
+
+
+#: Duplicate copies per (company, model), settled or not (an unsettled one shows what was seen so far).
+_DUPLICATES = text(
+    "SELECT company_id, model, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS pt, "
+    "coalesce(sum(completion_tokens), 0) AS ct FROM duplicate_batches "
+    "WHERE CAST(:company AS text) IS NULL OR company_id = :company GROUP BY 1, 2"
+)
+
+
+async def duplicate_usage(conn: AsyncConnection, company: str | None = None) -> list[DuplicateUsage]:
+    rows = await conn.execute(_DUPLICATES, {"company": company})
+    return [DuplicateUsage(ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct)), int(r.n)) for r in rows]
 
 
 def price(settings: Settings, usage: ModelUsage) -> Priced | None:
@@ -145,6 +177,17 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
             continue
         report.batch_cost_usd += priced.batch_usd
         report.realtime_cost_usd += priced.realtime_usd
+    for dup in await duplicate_usage(conn):
+        report = get(dup.usage.company_id)
+        report.duplicate_batches += dup.batches
+        report.duplicate_prompt_tokens += dup.usage.prompt_tokens
+        report.duplicate_completion_tokens += dup.usage.completion_tokens
+        priced = price(settings, dup.usage)
+        if priced is None:
+            if dup.usage.prompt_tokens or dup.usage.completion_tokens:
+                report.unpriced_models.add(dup.usage.model)
+            continue
+        report.duplicate_cost_usd += priced.batch_usd
     for row in await conn.execute(
         text(
             "SELECT id, company_id, ingest_failures, coalesce(ingest_error, '') AS reason "
