@@ -187,14 +187,21 @@ async def finish(
     last_error: str | None,
     error_codes: list[str],
     validation_errors: Sequence[Mapping[str, object]] = (),
+    input_file_id: str | None = None,
 ) -> bool:
-    """Store a terminal status; False if another poller got there first (then nothing is emitted)."""
+    """Store a terminal status; False if another poller got there first (then nothing is emitted).
+
+    The provider's validation errors are kept only when the batch it ran read the input file whose
+    request lines we stored (``input_file_id``): after a takeover the recorded copy may have been made
+    from an earlier upload, and a line number of another file must not charge the wrong request (the
+    ingester then charges the whole batch, as for any failure it cannot attribute)."""
     row = (
         await conn.execute(
             text(
                 "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
-                "error_codes = :codes, validation_errors = CAST(:verrs AS jsonb), "
+                "error_codes = :codes, validation_errors = CASE WHEN input_file_id = :in_file "
+                "THEN CAST(:verrs AS jsonb) END, "
                 "completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1 "
                 "WHERE id = :id AND status = ANY(:from) RETURNING id"
@@ -208,6 +215,7 @@ async def finish(
                 "e": last_error,
                 "codes": error_codes,
                 "verrs": orjson.dumps(list(validation_errors)).decode() if validation_errors else None,
+                "in_file": input_file_id,
                 "id": batch_id,
             },
         )

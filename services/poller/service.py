@@ -233,6 +233,7 @@ def _terminal(status: BatchStatus, remote: ProviderBatch) -> Terminal:
         detail=detail,
         error_codes=codes,
         validation_errors=listed,
+        input_file_id=remote.input_file_id or None,
     )
 
 

@@ -76,6 +76,7 @@ class PostgresPollerStore:
                 last_error=outcome.detail,
                 error_codes=outcome.error_codes,
                 validation_errors=outcome.validation_errors,
+                input_file_id=outcome.input_file_id,
             )
             if done:
                 await enqueue(conn, topic, [event])

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
 
 import httpx
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from emulator.server import EmulatorServer
+from services.poller import repository as poller_repo
 from shared.kafka.topics import ensure_topics
+from shared.lifecycle import BatchStatus
 from shared.settings import Settings
 from tests.integration.test_pipeline_flow import session_event
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
@@ -51,7 +55,8 @@ async def test_only_the_two_invalid_lines_are_charged_and_the_rest_complete_late
     requests = {
         str(r.id): r
         for r in await rows(
-            engine, "SELECT id, status, attempt, requeues, error_message, batch_id FROM ai_processing_requests"
+            engine,
+            "SELECT id, status, attempt, requeues, error_message, batch_id FROM ai_processing_requests",
         )
     }
     for cid in bad:
@@ -84,3 +89,30 @@ async def test_only_the_two_invalid_lines_are_charged_and_the_rest_complete_late
         b=first.id,
     )
     assert completed_in_first == 0
+
+
+async def test_line_errors_are_kept_only_for_the_input_file_whose_lines_were_stored(
+    engine: AsyncEngine,
+) -> None:
+    errors = [{"code": "invalid_request", "message": "bad", "param": "body", "line": 2}]
+    stored: dict[str, object] = {}
+    async with engine.begin() as conn:
+        for ran in ("file-ours", "file-older-upload"):
+            batch_id = uuid.uuid4()
+            await conn.execute(
+                text(
+                    "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
+                    "poll_count, submit_attempts, input_file_id) "
+                    "VALUES (:b, 'acme', 'gpt-4o-mini', 'openai', 'VALIDATING', 2, 0, 1, 'file-ours')"
+                ),
+                {"b": batch_id},
+            )
+            assert await poller_repo.finish(
+                conn, batch_id, status=BatchStatus.FAILED, output_file_id=None, error_file_id=None,
+                completed=0, failed=0, last_error="invalid_request: bad", error_codes=["invalid_request"],
+                validation_errors=errors, input_file_id=ran,
+            )  # fmt: skip
+            stored[ran] = await conn.scalar(
+                text("SELECT validation_errors FROM provider_batches WHERE id = :b"), {"b": batch_id}
+            )
+    assert stored == {"file-ours": errors, "file-older-upload": None}
