@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.stack import Stack, free_port
-from shared.db.models import Base, ModelTokenLimit, OutboxMessage, ProviderCircuit
+from shared.db.models import Base, DuplicateBatch, ModelTokenLimit, OutboxMessage, ProviderCircuit
 from shared.events import DeadLetter
 from shared.kafka.replay import group_lag
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings, Topics
@@ -93,9 +93,11 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
 #: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
 SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
 #: Tables written only when something went wrong (open configuration circuits; token limits learned
-#: from a provider refusal): empty in a healthy run, and compared like every other table (a replay must
-#: not open a circuit or teach a limit).
-EMPTY_WHEN_HEALTHY = frozenset({ProviderCircuit.__table__.name, ModelTokenLimit.__table__.name})
+#: from a provider refusal; duplicate provider batches cancelled): empty in a healthy run, and compared
+#: like every other table (a replay must not open a circuit, teach a limit or make a duplicate).
+EMPTY_WHEN_HEALTHY = frozenset(
+    {ProviderCircuit.__table__.name, ModelTokenLimit.__table__.name, DuplicateBatch.__table__.name}
+)
 
 
 @dataclass(frozen=True)
