@@ -37,6 +37,9 @@ LOOKUP_SLACK_S = 600
 _KEEP_RANK = {"completed": 0, "finalizing": 1, "in_progress": 2, "validating": 3}
 #: Statuses in which a cancel is pointless: finished, or already being cancelled.
 _NOT_CANCELLABLE = frozenset({"completed", "failed", "expired", "cancelled", "cancelling"})
+#: Where a settle round cancels a copy again: the statuses a cancel is accepted in (a finalizing copy
+#: is about to finish; cancelling it would only fail every round until it has).
+_RECANCEL = frozenset({"validating", "in_progress"})
 #: Recorded copies read back per reconcile round (each a provider call; they are rare).
 SETTLE_BATCH = 50
 #: What a copy the provider no longer knows is recorded as (its last counts stay).
@@ -151,7 +154,7 @@ class Duplicates:
                 log.warning("duplicate not read; next round", provider_batch_id=copy.provider_batch_id,
                             error=str(exc)[:300])  # fmt: skip
                 continue
-            if remote.status not in _NOT_CANCELLABLE:
+            if remote.status in _RECANCEL:
                 remote = await self._cancel(copy) or remote
             views.append(seen(copy, remote))
         await self._store.record_duplicates(views)

@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,8 +22,9 @@ from cli.report import company_reports
 from cli.stats import collect_stats
 from emulator.config import EmulatorConfig
 from emulator.server import EmulatorServer
+from services.submitter import duplicate_sql
 from services.submitter import repository as repo
-from services.submitter.ports import Unsubmitted
+from services.submitter.ports import DuplicateCopy, Unsubmitted
 from services.submitter.service import Submitter, SubmitterConfig
 from services.submitter.store import PostgresSubmitterStore
 from shared.analysis import ProcessingType, chat_body
@@ -143,3 +145,37 @@ async def test_a_cancelled_duplicate_s_processed_lines_are_counted_as_duplicate_
     assert (acme.duplicate_batches, acme.duplicate_input_tokens, acme.duplicate_output_tokens) == (
         1, raw["usage"]["input_tokens"], raw["usage"]["output_tokens"])  # fmt: skip
     assert acme.duplicate_cost_usd == pytest.approx(billed, rel=1e-12)
+
+
+async def test_a_settled_copy_is_never_overwritten_and_counts_only_grow(engine: AsyncEngine) -> None:
+    batch_id = uuid.uuid4()
+    copy = DuplicateCopy("batch_dup", batch_id, "acme", "gpt-4o-mini")
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
+                "poll_count, submit_attempts) VALUES (:b, 'acme', 'gpt-4o-mini', 'openai', 'VALIDATING', 1, 0, 1)"
+            ),
+            {"b": batch_id},
+        )
+        await duplicate_sql.record(
+            conn, [replace(copy, provider_status="in_progress", completed=2, input_tokens=50)]
+        )
+        # An older read finishing late: lower counts do not replace higher ones.
+        await duplicate_sql.record(
+            conn, [replace(copy, provider_status="in_progress", completed=1, input_tokens=20)]
+        )
+        assert await duplicate_sql.unsettled(conn, limit=10) == [
+            replace(copy, provider_status="in_progress", completed=2, input_tokens=50)
+        ]
+        final = replace(copy, provider_status="cancelled", total=4, completed=3, failed=1, input_tokens=80,
+                        output_tokens=9, settled=True)  # fmt: skip
+        await duplicate_sql.record(conn, [final])
+        await duplicate_sql.record(conn, [replace(final, provider_status="expired", input_tokens=999)])
+        assert await duplicate_sql.unsettled(conn, limit=10) == []
+    (row,) = await rows(
+        engine,
+        "SELECT provider_status, request_total, request_completed, request_failed, prompt_tokens, "
+        "completion_tokens FROM duplicate_batches",
+    )
+    assert tuple(row) == ("cancelled", 4, 3, 1, 80, 9)
