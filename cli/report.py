@@ -5,6 +5,12 @@ price stored with it when it was ingested (the batch discount included), cached 
 own price; the real-time equivalent is the same tokens at list price, and the difference is what
 batching saved.
 
+Duplicate spend is shown apart: provider batches carrying one of our batch ids that were not the
+recorded copy (``duplicate_batches``; the submitter cancels them) are billed for the lines they
+processed before the cancellation took effect. Their usage, priced at the batch price, is
+``duplicate_cost_usd``: money spent on no result, on top of ``batch_cost_usd``, and not in the savings
+(they compare the results' cost with what the same results would have cost in real time).
+
 Operators also read here which batches the ingester quarantined (it gave up on them after repeated
 failures; their requests wait until someone looks): they are listed with their reason. And which
 configuration circuits are open (a provider/model whose submissions pause because our key, quota or
@@ -21,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cli.costs import ZERO, company_costs
+from cli.costs import ZERO, company_costs, cost
 from shared.lifecycle import BATCH_INITIAL, REQUEST_INITIAL
 from shared.settings import Settings
 
@@ -62,6 +68,11 @@ class CompanyReport:
     realtime_cost_usd: Decimal = ZERO
     unpriced_models: set[str] = field(default_factory=set)
     quarantined: list[QuarantinedBatch] = field(default_factory=list)
+    #: Cancelled duplicate provider batches and what the provider billed for them (see the module doc).
+    duplicate_batches: int = 0
+    duplicate_prompt_tokens: int = 0
+    duplicate_completion_tokens: int = 0
+    duplicate_cost_usd: Decimal = ZERO
 
     @property
     def savings_usd(self) -> Decimal:
@@ -92,6 +103,42 @@ _USAGE = text(
 async def usage_by_model(conn: AsyncConnection, company: str | None = None) -> list[ModelUsage]:
     rows = await conn.execute(_USAGE, {"company": company})
     return [ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct), int(r.cached)) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateUsage:
+    """What the duplicate provider batches of one company and model were billed (tokens, at batch price)."""
+
+    usage: ModelUsage
+    batches: int
+
+
+#: Duplicate copies per (company, model), settled or not (an unsettled one shows what was seen so far).
+_DUPLICATES = text(
+    "SELECT company_id, model, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS pt, "
+    "coalesce(sum(completion_tokens), 0) AS ct FROM duplicate_batches "
+    "WHERE CAST(:company AS text) IS NULL OR company_id = :company GROUP BY 1, 2"
+)
+
+
+async def duplicate_usage(conn: AsyncConnection, company: str | None = None) -> list[DuplicateUsage]:
+    rows = await conn.execute(_DUPLICATES, {"company": company})
+    return [DuplicateUsage(ModelUsage(r.company_id, r.model, int(r.pt), int(r.ct)), int(r.n)) for r in rows]
+
+
+def duplicate_cost(settings: Settings, usage: ModelUsage) -> Decimal | None:
+    """Batch-price cost of a duplicate's billed tokens at today's configured price (no price is stored
+    for a copy we never ingest); None when the model has no configured price."""
+    model_price = settings.model_prices.get(usage.model)
+    if model_price is None:
+        return None
+    return cost(
+        model_price,
+        settings.batch_discount,
+        input_tokens=usage.prompt_tokens,
+        cached_tokens=0,
+        output_tokens=usage.completion_tokens,
+    ).batch_usd
 
 
 async def company_reports(conn: AsyncConnection, settings: Settings) -> list[CompanyReport]:
@@ -128,6 +175,17 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         report.batch_cost_usd = charged.cost.batch_usd
         report.realtime_cost_usd = charged.cost.realtime_usd
         report.unpriced_models |= charged.unpriced_models
+    for dup in await duplicate_usage(conn):
+        report = get(dup.usage.company_id)
+        report.duplicate_batches += dup.batches
+        report.duplicate_prompt_tokens += dup.usage.prompt_tokens
+        report.duplicate_completion_tokens += dup.usage.completion_tokens
+        spent = duplicate_cost(settings, dup.usage)
+        if spent is None:
+            if dup.usage.prompt_tokens or dup.usage.completion_tokens:
+                report.unpriced_models.add(dup.usage.model)
+            continue
+        report.duplicate_cost_usd += spent
     for row in await conn.execute(
         text(
             "SELECT id, company_id, ingest_failures, coalesce(ingest_error, '') AS reason "

@@ -54,6 +54,7 @@ def render_reports(
         "batch $",
         "real-time $",
         "saved $",
+        "duplicate $",
     ):
         costs.add_column(column, justify="left" if column == "company" else "right")
     results = Table(title="Analyses per company (top values)")
@@ -71,6 +72,7 @@ def render_reports(
             f"{r.batch_cost_usd:.4f}",
             f"{r.realtime_cost_usd:.4f}",
             f"{r.savings_usd:.4f}",
+            f"{r.duplicate_cost_usd:.4f}",
         )
         results.add_row(r.company_id, _top(r.sentiments), _top(r.categories), _top(r.languages, 4))
         total_batch += r.batch_cost_usd
@@ -81,6 +83,13 @@ def render_reports(
         f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
         f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
     )
+    duplicates = sum(r.duplicate_batches for r in reports)
+    if duplicates:
+        console.print(
+            f"[yellow]duplicate spend: ${sum(r.duplicate_cost_usd for r in reports):.4f} on {duplicates} "
+            "cancelled duplicate provider batches (billed for the lines they ran; no result)[/yellow]",
+            highlight=False,
+        )
     quarantined = [(r.company_id, q) for r in reports for q in r.quarantined]
     if quarantined:
         console.print(

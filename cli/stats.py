@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cli.costs import ZERO, company_costs
-from cli.report import usage_by_model
+from cli.report import duplicate_cost, duplicate_usage, usage_by_model
 from shared.errors import CliError
 from shared.lifecycle import BatchStatus, RequestStatus
 from shared.settings import Settings
@@ -70,6 +70,11 @@ class CompanyStats:
     batch_cost_usd: Decimal = ZERO
     realtime_cost_usd: Decimal = ZERO
     unpriced_models: set[str] = field(default_factory=set)
+    #: Cancelled duplicate provider batches and their billed usage at the batch price (``cli.report``).
+    duplicate_batches: int = 0
+    duplicate_input_tokens: int = 0
+    duplicate_output_tokens: int = 0
+    duplicate_cost_usd: Decimal = ZERO
 
     @property
     def pending(self) -> int:
@@ -100,6 +105,10 @@ class CompanyStats:
         self.batch_cost_usd += other.batch_cost_usd
         self.realtime_cost_usd += other.realtime_cost_usd
         self.unpriced_models |= other.unpriced_models
+        self.duplicate_batches += other.duplicate_batches
+        self.duplicate_input_tokens += other.duplicate_input_tokens
+        self.duplicate_output_tokens += other.duplicate_output_tokens
+        self.duplicate_cost_usd += other.duplicate_cost_usd
 
 
 @dataclass(slots=True)
@@ -117,7 +126,7 @@ class Stats:
 
 
 async def collect_stats(conn: AsyncConnection, settings: Settings, company: str | None = None) -> Stats:
-    """Four grouped reads, the usage query of the report and the batches' charges; an unknown company
+    """Four grouped reads, the usage queries of the report and the batches' charges; an unknown company
     yields no rows."""
     now = (await conn.execute(_NOW)).scalar_one()
     companies: dict[str, CompanyStats] = {}
@@ -145,6 +154,17 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
         stats.batch_cost_usd = charged.cost.batch_usd
         stats.realtime_cost_usd = charged.cost.realtime_usd
         stats.unpriced_models |= charged.unpriced_models
+    for dup in await duplicate_usage(conn, company):
+        stats = get(dup.usage.company_id)
+        stats.duplicate_batches += dup.batches
+        stats.duplicate_input_tokens += dup.usage.prompt_tokens
+        stats.duplicate_output_tokens += dup.usage.completion_tokens
+        spent = duplicate_cost(settings, dup.usage)
+        if spent is None:
+            if dup.usage.prompt_tokens or dup.usage.completion_tokens:
+                stats.unpriced_models.add(dup.usage.model)
+            continue
+        stats.duplicate_cost_usd += spent
     return Stats(now, company, dict(sorted(companies.items())))
 
 
@@ -182,6 +202,10 @@ def company_document(stats: CompanyStats, now: datetime) -> dict[str, Any]:
         "realtime_cost_usd": usd(stats.realtime_cost_usd),
         "savings_usd": usd(stats.savings_usd),
         "unpriced_models": sorted(stats.unpriced_models),
+        "duplicate_batches": stats.duplicate_batches,
+        "duplicate_input_tokens": stats.duplicate_input_tokens,
+        "duplicate_output_tokens": stats.duplicate_output_tokens,
+        "duplicate_cost_usd": usd(stats.duplicate_cost_usd),
     }
 
 
@@ -245,10 +269,8 @@ def render_stats(console: Console, stats: Stats) -> None:
         "Requests per company",
         ("company", "sessions", "pending", "oldest pending", "in batch", "complete", "failed", "total"),
     )
-    costs = _table(
-        "Tokens and cost per company",
-        ("company", "tokens in", "cached in", "tokens out", "batch $", "real-time $", "saved $"),
-    )
+    cost_columns = ("company", "tokens in", "cached in", "tokens out", "batch $", "real-time $", "saved $")
+    costs = _table("Tokens and cost per company", (*cost_columns, "duplicate $"))
     for name, s in rows:
         requests.add_row(
             name,
@@ -268,6 +290,7 @@ def render_stats(console: Console, stats: Stats) -> None:
             f"{s.batch_cost_usd:.4f}",
             f"{s.realtime_cost_usd:.4f}",
             f"{s.savings_usd:.4f}",
+            f"{s.duplicate_cost_usd:.4f}",
         )
     batches = _table("Batches per company", ("company", "total", "by status"))
     for name, s in rows:

@@ -222,6 +222,8 @@ class OutcomeKind(StrEnum):
     UNFINISHED = "unfinished"
     #: The provider refused the batch for capacity (token_limit_exceeded): not the request's fault.
     REQUEUED = "requeued"
+    #: The provider refused the batch for errors on other lines: this request was never run.
+    UNTRIED = "untried"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,9 @@ def resolve_request(
 ) -> Resolution:
     """Decide a claimed request's next state from its outcome in a finished batch.
 
+    An untried request (the batch failed validation on lines that are not its own) goes back at the
+    same attempt and at once: the provider never ran it, so nothing counts against it.
+
     ``requeues`` is how often the request already went back for capacity: a requeue costs no attempt
     (the provider's capacity is not a strike against the request), but it waits longer each time
     (base, 2x, 4x ... capped at 64x base, :func:`retry_delay_s`), so a model whose budget stays full
@@ -258,6 +263,9 @@ def resolve_request(
     """
     if kind is OutcomeKind.SUCCEEDED:
         return Resolution(RequestStatus.PROCESSING_COMPLETE, attempt, None, None)
+    if kind is OutcomeKind.UNTRIED:
+        # Neither a strike nor capacity: the same attempt, claimable at once, its requeues untouched.
+        return Resolution(RequestStatus.PENDING_BATCHING, attempt, reason, 0.0)
     if kind is OutcomeKind.REQUEUED:
         again = requeues + 1
         return Resolution(

@@ -20,7 +20,7 @@ from services.poller.repository import FINISH, RESCHEDULE
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, FileRow, write_lines
 from services.submitter.circuits import WAIT_MARK
-from services.submitter.ports import CircuitDecision, CircuitEntry, Unsubmitted
+from services.submitter.ports import CircuitDecision, CircuitEntry, DuplicateCopy, Unsubmitted
 from services.submitter.repository import CLAIM, FAIL_REQUEST, FAIL_UNSUBMITTED, RELEASE, SUBMITTED
 from services.submitter.token_budget import (
     UNLIMITED,
@@ -106,6 +106,10 @@ class FakeSubmitterStore:
     learned: dict[str, Learned] = field(default_factory=dict)
     usage: dict[str, tuple[int, int]] = field(default_factory=dict)
     circuits: dict[tuple[str, str], Circuit] = field(default_factory=dict)
+    #: Each batch's request lines as recorded with its upload (request id -> 1-based line).
+    lines: dict[uuid.UUID, dict[uuid.UUID, int]] = field(default_factory=dict)
+    #: ``duplicate_batches`` by provider batch id.
+    duplicates: dict[str, DuplicateCopy] = field(default_factory=dict)
 
     def add_request(
         self,
@@ -293,11 +297,20 @@ class FakeSubmitterStore:
         r.error = error or r.error
         return True
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
         b = self.batches[batch_id]
         if b.status != BATCH_INITIAL.value or b.submit_attempts != attempt:
             return False
         b.input_file_id, b.file_bytes = file_id, size
+        self.lines[batch_id] = {rid: n for n, rid in enumerate(lines, start=1)}
         return True
 
     async def record_submitted(
@@ -308,6 +321,7 @@ class FakeSubmitterStore:
             return False
         b.status, b.provider_batch_id, b.submitted_at = SUBMITTED.target, provider_batch_id, self.clock.now
         b.submit_retry_at = b.last_error = None
+        self.duplicates.pop(provider_batch_id, None)
         self.outbox.append((topic, event))
         return True
 
@@ -404,6 +418,26 @@ class FakeSubmitterStore:
                 if r.status == REQUEST_INITIAL.value and r.batch_id is None
             }
         )
+
+    async def record_duplicates(self, copies: Sequence[DuplicateCopy]) -> None:
+        """As the SQL: a settled copy is kept as it is; counts and usage only grow."""
+        for c in copies:
+            old = self.duplicates.get(c.provider_batch_id)
+            if old is None:
+                self.duplicates[c.provider_batch_id] = c
+            elif not old.settled:
+                self.duplicates[c.provider_batch_id] = replace(
+                    c,
+                    provider_status=c.provider_status or old.provider_status,
+                    total=max(c.total, old.total),
+                    completed=max(c.completed, old.completed),
+                    failed=max(c.failed, old.failed),
+                    input_tokens=max(c.input_tokens, old.input_tokens),
+                    output_tokens=max(c.output_tokens, old.output_tokens),
+                )
+
+    async def unsettled_duplicates(self, *, limit: int) -> list[DuplicateCopy]:
+        return [c for c in self.duplicates.values() if not c.settled][:limit]
 
 
 @dataclass

@@ -29,6 +29,7 @@ from services.ingester.ports import (
     Charge,
     Decided,
     Finished,
+    LineError,
     Member,
     Repending,
     Setback,
@@ -228,6 +229,8 @@ class FakeIngestStore:
     retry_at: dict[uuid.UUID, float] = field(default_factory=dict)
     #: Summary-truncated flag of each session, as the last completed summary left it.
     summary_truncated: dict[str, bool] = field(default_factory=dict)
+    #: Batches whose items carry no line (their file was written before lines were recorded).
+    unlined: set[uuid.UUID] = field(default_factory=set)
     clock: float = 0.0
 
     def add_batch(
@@ -239,11 +242,12 @@ class FakeIngestStore:
         output_file_id: str | None = "file-out",
         error_file_id: str | None = "file-err",
         input_file_id: str | None = "file-in",
+        validation_errors: Sequence[LineError] = (),
     ) -> uuid.UUID:
         batch_id = uuid.uuid4()
         self.batches[batch_id] = BatchRow(
             batch_id, "acme", "gpt-4o-mini", status, output_file_id, error_file_id, last_error, list(error_codes),
-            input_file_id,
+            input_file_id, validation_errors=tuple(validation_errors),
         )  # fmt: skip
         self.items[batch_id] = []
         return batch_id
@@ -286,6 +290,9 @@ class FakeIngestStore:
                 self.requests[i].attempt,
                 self.requests[i].session_id,
                 self._open(i, batch_id) is not None,
+                # The request's line in the batch's file: its position among the batch's items.
+                None if batch_id in self.unlined or i not in self.items[batch_id]
+                else self.items[batch_id].index(i) + 1,
             )
             for i in ids
         }

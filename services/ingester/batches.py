@@ -14,7 +14,7 @@ from collections.abc import Callable
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.ingester.ports import BatchRow, Charge, Setback
+from services.ingester.ports import BatchRow, Charge, LineError, Setback
 from shared.db.models import Batch
 from shared.lifecycle import BATCH_TERMINAL, BatchStatus, batch_move, values
 from shared.provider.base import BatchUsage
@@ -35,6 +35,7 @@ _READ_BATCH = select(
     Batch.input_file_id,
     Batch.ingest_failures,
     Batch.ingest_quarantined_at.is_not(None).label("quarantined"),
+    Batch.validation_errors,
 ).where(Batch.id == bindparam("id"))
 _LOCK_BATCH = _READ_BATCH.with_for_update()
 
@@ -56,7 +57,30 @@ async def read_batch(conn: AsyncConnection, batch_id: uuid.UUID, *, lock: bool) 
         row.input_file_id,
         row.ingest_failures,
         row.quarantined,
+        line_errors(row.validation_errors),
     )
+
+
+def line_errors(stored: object) -> tuple[LineError, ...]:
+    """The stored ``errors.data[]`` as typed entries; anything malformed reads as a batch-wide error
+    (no line), which keeps the old rule for the batch rather than guessing which request it meant."""
+    if not isinstance(stored, list):
+        return ()
+    out: list[LineError] = []
+    for entry in stored:
+        if not isinstance(entry, dict):
+            out.append(LineError(None, None, None))
+            continue
+        line = entry.get("line")
+        code, message = entry.get("code"), entry.get("message")
+        out.append(
+            LineError(
+                line if isinstance(line, int) and not isinstance(line, bool) else None,
+                code if isinstance(code, str) else None,
+                message if isinstance(message, str) else None,
+            )
+        )
+    return tuple(out)
 
 
 async def overdue_unprocessed(

@@ -27,6 +27,15 @@ from shared.settings import ModelPrice
 
 
 @dataclass(frozen=True, slots=True)
+class LineError:
+    """One entry of the provider's ``errors.data[]``: ``line`` is 1-based, None for a batch-wide error."""
+
+    line: int | None
+    code: str | None
+    message: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class BatchRow:
     id: uuid.UUID
     company_id: str
@@ -41,6 +50,8 @@ class BatchRow:
     ingest_failures: int = 0
     #: Left alone by every path until an operator clears it (``faults`` explains when and why).
     quarantined: bool = False
+    #: The provider's validation errors of a failed batch, as the poller stored them.
+    validation_errors: tuple[LineError, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +62,8 @@ class Member:
     attempt: int
     session_id: str
     open: bool
+    #: Its 1-based line in the batch's input file (None: not recorded, a file written before lines were).
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

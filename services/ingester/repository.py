@@ -63,9 +63,10 @@ async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str,
     rows = await conn.execute(
         text(
             """
-            SELECT r.id, r.processing_type, r.attempt, r.session_id,
+            SELECT r.id, r.processing_type, r.attempt, r.session_id, i.line,
                    (r.batch_id = :bid AND r.status = ANY(:open)) IS TRUE AS open
             FROM ai_processing_requests r
+            LEFT JOIN ai_batch_items i ON i.batch_id = :bid AND i.request_id = r.id
             WHERE r.id IN (SELECT request_id FROM ai_batch_items WHERE batch_id = :bid
                            UNION SELECT id FROM ai_processing_requests WHERE batch_id = :bid)
             """
@@ -73,7 +74,8 @@ async def batch_members(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str,
         {"bid": batch_id, "open": OPEN},
     )
     return {
-        str(r.id): Member(ProcessingType(r.processing_type), r.attempt, r.session_id, r.open) for r in rows
+        str(r.id): Member(ProcessingType(r.processing_type), r.attempt, r.session_id, r.open, r.line)
+        for r in rows
     }
 
 

@@ -21,6 +21,9 @@ blocked the producer and could deadlock with it. So the work comes in three step
    its lines' usage and the model's price now), compared in the same write with the provider's usage
    of the batch; a difference is logged and counted (``usage_mismatches``).
 
+A batch the provider failed for errors on named input lines is the exception (``lines``): the
+requests on those lines are failed lines of step 2, the others go back uncharged in step 3.
+
 Replays, crashes and duplicates: every write is guarded by the batch id and the claimed status, so
 a chunk applied again (a re-ingest after a crash between chunks, or two ingesters handed the same
 ``batch.completed``) changes nothing, and an event is written only by the transaction that moved its
@@ -49,6 +52,7 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingester.lines import named_requests, untried_outcome
 from services.ingester.ports import (
     Announce,
     BatchRow,
@@ -181,14 +185,21 @@ class Ingester:
         report.status = batch.status.value
         members = await self._store.members(batch_id)
         announce = self._announcer(batch_id)
+        named = named_requests(batch.status, batch.validation_errors, members)
         with OutcomeSpool() as spool:
             problems, lines = await self._download(batch, members, spool, report)
+            for cid, why in (named or {}).items():
+                if members[cid].open:  # resolved already by an ingest a crash interrupted
+                    spool.add(LineOutcome(cid, None, why, Usage()))
             for chunk in spool.chunks(self._config.chunk_size):
                 await self._apply(batch_id, chunk, members, announce, report)
 
-        kind, reason = unresolved_outcome(
-            *unfinished_reason(batch.status, batch.error_codes, batch.last_error), problems
-        )
+        if named is not None:
+            kind, reason = untried_outcome(named)
+        else:
+            kind, reason = unresolved_outcome(
+                *unfinished_reason(batch.status, batch.error_codes, batch.last_error), problems
+            )
         finished = await self._store.finish(
             batch_id,
             lambda attempt, requeues: self._resolution(kind, reason, attempt, requeues),

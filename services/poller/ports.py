@@ -46,6 +46,10 @@ class Terminal:
     error_codes: list[str] = field(default_factory=list)
     #: The provider's ``usage`` of the batch (None: it reports none), checked by the ingester.
     usage: BatchUsage | None = None
+    #: The provider's ``errors.data[]`` (code, message, param, line), for the ingester's line rule, and
+    #: the input file the provider ran: the errors are kept only if it is the one whose lines we stored.
+    validation_errors: list[dict[str, object]] = field(default_factory=list)
+    input_file_id: str | None = None
 
 
 class PollerStore(Protocol):

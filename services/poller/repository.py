@@ -9,9 +9,10 @@ of rewinding the batch. The moves are built once, at import.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
+import orjson
 from sqlalchemy import Interval, String, any_, bindparam, func, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -187,17 +188,25 @@ async def finish(
     last_error: str | None,
     error_codes: list[str],
     usage: BatchUsage | None = None,
+    validation_errors: Sequence[Mapping[str, object]] = (),
+    input_file_id: str | None = None,
 ) -> bool:
     """Store a terminal status; False if another poller got there first (then nothing is emitted).
 
     The provider's ``usage`` of the batch is kept as it reported it (NULLs when it reports none): the
-    ingester compares it with the sum of the batch's lines."""
+    ingester compares it with the sum of the batch's lines. The provider's validation errors are kept
+    only when the batch it ran read the input file whose request lines we stored (``input_file_id``):
+    after a takeover the recorded copy may have been made from an earlier upload, and a line number of
+    another file must not charge the wrong request (the ingester then charges the whole batch, as for
+    any failure it cannot attribute)."""
     row = (
         await conn.execute(
             text(
                 "UPDATE provider_batches SET status = :to, output_file_id = :o, error_file_id = :ef, "
                 "completed_count = :c, failed_count = :f, last_error = coalesce(:e, last_error), "
-                "error_codes = :codes, completed_at = now(), next_poll_at = NULL, "
+                "error_codes = :codes, validation_errors = CASE WHEN input_file_id = :in_file "
+                "THEN CAST(:verrs AS jsonb) END, "
+                "completed_at = now(), next_poll_at = NULL, "
                 "poll_count = poll_count + 1, provider_input_tokens = :ui, provider_cached_tokens = :uc, "
                 "provider_output_tokens = :uo "
                 "WHERE id = :id AND status = ANY(:from) RETURNING id"
@@ -210,6 +219,8 @@ async def finish(
                 "f": failed,
                 "e": last_error,
                 "codes": error_codes,
+                "verrs": orjson.dumps(list(validation_errors)).decode() if validation_errors else None,
+                "in_file": input_file_id,
                 "id": batch_id,
                 "ui": None if usage is None else usage.input_tokens,
                 "uc": None if usage is None else usage.cached_tokens,

@@ -46,6 +46,8 @@ log = structlog.get_logger(__name__)
 OVERDUE_MARK = "overdue: cancelled after completion window + grace"
 #: Added to a call's worst case in the lease: clock skew between instances, a slow database write.
 LEASE_MARGIN_S = 30.0
+#: The provider's error entries kept per batch: one per input line at most (the file's line limit).
+MAX_STORED_ERRORS = 50_000
 
 
 def poll_lease_s(*, retry_max_s: float, timeout_s: float, min_interval_s: float) -> float:
@@ -212,6 +214,15 @@ class Poller:
 
 def _terminal(status: BatchStatus, remote: ProviderBatch) -> Terminal:
     codes = [_storable(e.code, 64) for e in remote.errors[:100] if e.code]
+    listed: list[dict[str, object]] = [
+        {
+            "code": _storable(e.code or "", 64) or None,
+            "message": _storable(e.message or "", 500) or None,
+            "param": _storable(e.param or "", 200) or None,
+            "line": e.line,
+        }
+        for e in remote.errors[:MAX_STORED_ERRORS]
+    ]
     detail = _storable("; ".join(f"{e.code}: {e.message}" for e in remote.errors[:3]), 2000) or None
     return Terminal(
         status,
@@ -222,6 +233,8 @@ def _terminal(status: BatchStatus, remote: ProviderBatch) -> Terminal:
         detail=detail,
         error_codes=codes,
         usage=remote.usage,
+        validation_errors=listed,
+        input_file_id=remote.input_file_id or None,
     )
 
 

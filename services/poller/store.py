@@ -76,6 +76,8 @@ class PostgresPollerStore:
                 last_error=outcome.detail,
                 error_codes=outcome.error_codes,
                 usage=outcome.usage,
+                validation_errors=outcome.validation_errors,
+                input_file_id=outcome.input_file_id,
             )
             if done:
                 await enqueue(conn, topic, [event])

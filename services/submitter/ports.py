@@ -58,6 +58,29 @@ class Unsubmitted:
     input_file_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class DuplicateCopy:
+    """A provider batch carrying one of our batch ids that is not the recorded copy, as last seen.
+
+    The provider bills every line such a copy processed before its cancellation took effect, so it is
+    kept (``duplicate_batches``) until it has finished, and its final counts and usage are spend.
+    """
+
+    provider_batch_id: str
+    batch_id: uuid.UUID
+    company_id: str
+    model: str
+    #: The provider's status text (None: not seen yet, only its id is known).
+    provider_status: str | None = None
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    #: Finished at the provider: counts and usage are final, nobody looks at it again.
+    settled: bool = False
+
+
 class SubmitterStore(Protocol):
     def lock(self, batch_id: uuid.UUID) -> AbstractAsyncContextManager[bool]:
         """Hold the batch's submission lock for the block; yields False if a live process holds it.
@@ -100,8 +123,17 @@ class SubmitterStore(Protocol):
         give the ones that did not fit this file back to pending, in one transaction."""
         ...
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
-        """Store the input file, only if ``attempt`` is still the latest (False: taken over)."""
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
+        """Store the input file and each request's line in it (``lines``: the file's requests in line
+        order), only if ``attempt`` is still the latest (False: taken over, nothing written)."""
         ...
 
     async def record_submitted(
@@ -174,4 +206,12 @@ class SubmitterStore(Protocol):
 
     async def pending_groups(self, *, min_wait_s: float) -> list[GroupKey]:
         """Groups whose oldest claimable request waited ``min_wait_s`` (the sweep no event needs)."""
+        ...
+
+    async def record_duplicates(self, copies: Sequence[DuplicateCopy]) -> None:
+        """Store what was seen of each copy (one statement); a copy already settled is left as it is."""
+        ...
+
+    async def unsettled_duplicates(self, *, limit: int) -> list[DuplicateCopy]:
+        """Copies not seen finished yet, the longest known first."""
         ...

@@ -224,6 +224,25 @@ async def record_upload(
     return row is not None
 
 
+async def record_lines(conn: AsyncConnection, batch_id: uuid.UUID, request_ids: Sequence[uuid.UUID]) -> None:
+    """Each request's 1-based line in the uploaded file (``request_ids`` in file order), one statement.
+
+    Written by the caller in the transaction of :func:`record_upload`, after its fence passed, so the
+    stored lines always describe the file whose id is stored. They come from the writer's own list of
+    what it wrote, not from re-running its query's ORDER BY, so they cannot drift from the file.
+    """
+    if not request_ids:
+        return
+    await conn.execute(
+        text(
+            "UPDATE ai_batch_items i SET line = u.n "
+            "FROM unnest(CAST(:ids AS uuid[])) WITH ORDINALITY AS u(id, n) "
+            "WHERE i.batch_id = :bid AND i.request_id = u.id"
+        ),
+        {"bid": batch_id, "ids": list(request_ids)},
+    )
+
+
 async def record_submitted(conn: AsyncConnection, batch_id: uuid.UUID, provider_batch_id: str) -> bool:
     """Store the provider batch id. The poller takes it from VALIDATING on (it owns provider statuses).
 

@@ -121,7 +121,7 @@ class Submitter:
             "attempt_errors": 0,
             "batches_released": 0,
         }
-        self._duplicates = Duplicates(provider, self.stats)
+        self._duplicates = Duplicates(provider, store, self.stats)
         self.gate = CircuitGate(store, config.provider, self._policy, self.stats)
 
     async def flush_group(self, key: GroupKey) -> int:
@@ -167,8 +167,10 @@ class Submitter:
         )
 
     async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:
-        """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due)."""
+        """Resume batches left PENDING_SUBMISSION by a dead process (or a failed attempt that is due);
+        first settle the duplicates recorded earlier (``duplicates``: their spend, a cancel retried)."""
         await self.refresh_circuits()
+        await self._duplicates.settle_once()
         resumed = 0
         for batch_id in await self._store.due_unsubmitted(min_age_s=min_age_s):
             async with self._store.lock(batch_id) as got:
@@ -278,7 +280,7 @@ class Submitter:
                 return
             uploaded = await self._provider.upload_file(path, filename=f"batchline-{batch.id}.jsonl")
         if not await self._store.record_upload(
-            batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts
+            batch.id, uploaded.id, built.bytes, attempt=batch.submit_attempts, lines=built.included
         ):
             log.warning(
                 "batch taken over by another submitter during the upload; not creating it",
@@ -302,7 +304,7 @@ class Submitter:
             # failed meanwhile): nobody will ever read it, so it must not run.
             recorded = await self._store.provider_batch_of(batch.id)
             if recorded != provider_batch_id:
-                await self._duplicates.cancel(batch.id, provider_batch_id, kept=recorded)
+                await self._duplicates.cancel(batch, provider_batch_id, kept=recorded)
             return
         self.stats["batches_submitted"] += 1
         self._on_commit()

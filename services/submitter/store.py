@@ -15,11 +15,11 @@ from pathlib import Path
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.submitter import circuits, token_sql
+from services.submitter import circuits, duplicate_sql, token_sql
 from services.submitter import repository as repo
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, write_batch_file
-from services.submitter.ports import CircuitDecision, CircuitEntry, Unsubmitted
+from services.submitter.ports import CircuitDecision, CircuitEntry, DuplicateCopy, Unsubmitted
 from services.submitter.token_budget import ModelBudget
 from shared.circuit import Circuit
 from shared.outbox import OutgoingEvent, enqueue
@@ -102,9 +102,20 @@ class PostgresSubmitterStore:
             await repo.release(conn, batch_id, built.overflow + built.oversized)
         return built
 
-    async def record_upload(self, batch_id: uuid.UUID, file_id: str, size: int, *, attempt: int) -> bool:
+    async def record_upload(
+        self,
+        batch_id: uuid.UUID,
+        file_id: str,
+        size: int,
+        *,
+        attempt: int,
+        lines: Sequence[uuid.UUID] = (),
+    ) -> bool:
         async with self._engine.begin() as conn:
-            return await repo.record_upload(conn, batch_id, file_id, size, attempt=attempt)
+            if not await repo.record_upload(conn, batch_id, file_id, size, attempt=attempt):
+                return False
+            await repo.record_lines(conn, batch_id, lines)
+        return True
 
     async def record_submitted(
         self, batch_id: uuid.UUID, provider_batch_id: str, *, topic: str, event: OutgoingEvent
@@ -112,6 +123,7 @@ class PostgresSubmitterStore:
         async with self._engine.begin() as conn:
             if not await repo.record_submitted(conn, batch_id, provider_batch_id):
                 return False
+            await duplicate_sql.forget(conn, provider_batch_id)
             await enqueue(conn, topic, [event])
         return True
 
@@ -179,3 +191,13 @@ class PostgresSubmitterStore:
     async def pending_groups(self, *, min_wait_s: float) -> list[GroupKey]:
         async with self._engine.connect() as conn:
             return await repo.pending_groups(conn, min_wait_s=min_wait_s)
+
+    async def record_duplicates(self, copies: Sequence[DuplicateCopy]) -> None:
+        if not copies:
+            return
+        async with self._engine.begin() as conn:
+            await duplicate_sql.record(conn, copies)
+
+    async def unsettled_duplicates(self, *, limit: int) -> list[DuplicateCopy]:
+        async with self._engine.connect() as conn:
+            return await duplicate_sql.unsettled(conn, limit=limit)

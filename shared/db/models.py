@@ -34,7 +34,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -268,6 +268,9 @@ class Batch(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: Codes of the provider's batch-level errors (e.g. token_limit_exceeded), for the ingester's rules.
     error_codes: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
+    #: The provider's ``errors.data[]`` of a failed batch (``code``, ``message``, ``param``, ``line``):
+    #: errors naming input lines charge only the requests on those lines (``services.ingester.lines``).
+    validation_errors: Mapped[list[dict[str, object]] | None] = mapped_column(JSONB)
     #: The ingester's own record of the batch (the poller's fields above are the provider's):
     #: consecutive failed ingests (configuration faults excluded), when the recovery sweep may try
     #: again, the last failure (or, once PROCESSED, why a file could not be read) and, after too many
@@ -353,6 +356,37 @@ class BatchItem(Base):
     batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider_batches.id", ondelete="CASCADE"))
     request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_processing_requests.id", ondelete="CASCADE"))
     attempt: Mapped[int] = mapped_column(Integer)
+    #: The request's 1-based line in the batch's input file, written with the uploaded file's id.
+    line: Mapped[int | None] = mapped_column(Integer)
+
+
+class DuplicateBatch(Base):
+    """A provider batch carrying one of our batch ids that is not the recorded copy (it was cancelled).
+
+    Kept because the provider bills whatever lines such a copy processed before its cancellation took
+    effect: the submitter records it when found and settles its counts and usage once the copy is
+    finished (``services.submitter.duplicates``); the report and stats count it as duplicate spend.
+    """
+
+    __tablename__ = "duplicate_batches"
+    __table_args__ = (
+        Index("ix_duplicate_batches_unsettled", "found_at", postgresql_where=column("settled_at").is_(None)),
+    )
+
+    provider_batch_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider_batches.id", ondelete="CASCADE"))
+    company_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    #: The provider's own status text of the copy (lower case, as the API spells it).
+    provider_status: Mapped[str | None] = mapped_column(String(32))
+    request_total: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    request_completed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    request_failed: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    found_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    #: When the copy was seen finished: its counts and usage are final.
+    settled_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class OutboxMessage(Base):

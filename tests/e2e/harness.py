@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.stack import Stack, free_port
-from shared.db.models import Base, ModelTokenLimit, OutboxMessage, ProviderCircuit, SessionAnalysisHistory
+from shared.db.models import (
+    Base,
+    DuplicateBatch,
+    ModelTokenLimit,
+    OutboxMessage,
+    ProviderCircuit,
+    SessionAnalysisHistory,
+)
 from shared.events import DeadLetter
 from shared.kafka.replay import group_lag
 from shared.settings import PROVIDER_MAX_FILE_BYTES, PROVIDER_MAX_REQUESTS_PER_FILE, Settings, Topics
@@ -93,11 +100,17 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
 #: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
 SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
 #: Tables written only when something went wrong (open configuration circuits; token limits learned
-#: from a provider refusal) or when a session is analysed again (the analysis history; these runs
-#: analyse each session once): empty in such a run, and compared like every other table (a replay must
-#: not open a circuit, teach a limit or archive an analysis).
+#: from a provider refusal; duplicate provider batches cancelled) or when a session is analysed again
+#: (the analysis history; these runs analyse each session once): empty in such a run, and compared like
+#: every other table (a replay must not open a circuit, teach a limit, make a duplicate or archive an
+#: analysis).
 EMPTY_WHEN_HEALTHY = frozenset(
-    {ProviderCircuit.__table__.name, ModelTokenLimit.__table__.name, SessionAnalysisHistory.__table__.name}
+    {
+        ProviderCircuit.__table__.name,
+        ModelTokenLimit.__table__.name,
+        DuplicateBatch.__table__.name,
+        SessionAnalysisHistory.__table__.name,
+    }
 )
 
 

@@ -339,3 +339,58 @@ async def test_0005a_keys_sessions_by_company_and_keeps_every_row(empty_database
         "SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conname = 'pk_sessions'",
     )
     assert pk["d"] == "PRIMARY KEY (id)"
+
+
+async def test_0005l_adds_lines_errors_and_duplicates_keeping_rows_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0004c")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts, error_codes) VALUES ('00000000-0000-0000-0000-000000000006', 'acme', 'm', 'openai', "
+        "'PROCESSED', 1, 1, 1, '{invalid_request}')",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes, batch_id) VALUES ('00000000-0000-0000-0000-000000000007', 's-1', "
+        "'acme', 'summary', 'm', 'initial', 'PROCESSING_FAILED', 2, 10, '00000000-0000-0000-0000-000000000006')",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_batch_items (batch_id, request_id, attempt) VALUES "
+        "('00000000-0000-0000-0000-000000000006', '00000000-0000-0000-0000-000000000007', 1)",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0005l")
+
+    # Items of files written before: no line (the ingester keeps the old rule for them).
+    (item,) = await _run(empty_database, "SELECT attempt, line FROM ai_batch_items")
+    assert tuple(item) == (1, None)
+    (batch,) = await _run(empty_database, "SELECT error_codes, validation_errors FROM provider_batches")
+    assert tuple(batch) == (["invalid_request"], None)
+    await _run(
+        empty_database,
+        "INSERT INTO duplicate_batches (provider_batch_id, batch_id, company_id, model) "
+        "VALUES ('batch_dup', '00000000-0000-0000-0000-000000000006', 'acme', 'm')",
+    )
+    (dup,) = await _run(
+        empty_database,
+        "SELECT request_total, prompt_tokens, completion_tokens, settled_at, found_at IS NOT NULL AS found "
+        "FROM duplicate_batches",
+    )
+    assert tuple(dup) == (0, 0, 0, None, True)
+
+    await asyncio.to_thread(command.downgrade, cfg, "0004c")
+    (gone,) = await _run(empty_database, "SELECT to_regclass('duplicate_batches') AS t")
+    assert gone["t"] is None
+    columns = {r["column_name"] for r in await _run(
+        empty_database, "SELECT column_name FROM information_schema.columns WHERE table_name = 'ai_batch_items'"
+    )}  # fmt: skip
+    assert "line" not in columns and "attempt" in columns
+    assert len(await _run(empty_database, "SELECT 1 FROM ai_batch_items")) == 1

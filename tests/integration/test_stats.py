@@ -70,6 +70,11 @@ REQUESTS: list[tuple[str, str, str, str, datetime, int | None, int | None, int |
     ("b1", "beta", "gpt-4o-mini", C, NOW - timedelta(days=1), 2_000_000, None, 1_000_000, "beta-old"),
     ("b2", "beta", "mystery-model", F, NOW - timedelta(days=1), 10, None, 5, "beta-odd"),
 ]
+#: Cancelled duplicate copies: (provider batch id, batch key, company, model, prompt, completion tokens).
+DUPLICATES = [
+    ("batch_dup1", "acme-live", "acme", "gpt-4o-mini", 400_000, 100_000),
+    ("batch_dup2", "acme-done", "acme", "gpt-4o", 20_000, 10_000),
+]
 
 
 def zeros(statuses: Any) -> dict[str, int]:
@@ -95,6 +100,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "batch_cost_usd": "0.372500",
         "savings_usd": "0.372500",
         "unpriced_models": [],
+        # At the batch price: mini (0.4M x 0.15 + 0.1M x 0.60) x 0.5 = 0.06; gpt-4o (0.02M x 2.50 +
+        # 0.01M x 10.00) x 0.5 = 0.075. On top of batch_cost_usd, and not in the savings.
+        "duplicate_batches": 2,
+        "duplicate_input_tokens": 420_000,
+        "duplicate_output_tokens": 110_000,
+        "duplicate_cost_usd": "0.135000",
     },
     "beta": {
         "sessions": 2,
@@ -112,6 +123,10 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "batch_cost_usd": "0.450000",
         "savings_usd": "0.450000",
         "unpriced_models": ["mystery-model"],
+        "duplicate_batches": 0,
+        "duplicate_input_tokens": 0,
+        "duplicate_output_tokens": 0,
+        "duplicate_cost_usd": "0.000000",
     },
 }
 EXPECTED_TOTALS: dict[str, Any] = {
@@ -130,6 +145,10 @@ EXPECTED_TOTALS: dict[str, Any] = {
     "batch_cost_usd": "0.822500",
     "savings_usd": "0.822500",
     "unpriced_models": ["mystery-model"],
+    "duplicate_batches": 2,
+    "duplicate_input_tokens": 420_000,
+    "duplicate_output_tokens": 110_000,
+    "duplicate_cost_usd": "0.135000",
 }
 AGE_KEYS = ("oldest_pending_requested_at", "oldest_pending_age_s")
 
@@ -181,6 +200,17 @@ async def seed(engine: AsyncEngine) -> None:
                     "b": batch_ids[b] if b else None,
                 }
                 for i, (s, c, m, st, at, pt, cached, ct, b) in enumerate(REQUESTS)
+            ],
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO duplicate_batches (provider_batch_id, batch_id, company_id, model, "
+                "provider_status, prompt_tokens, completion_tokens, settled_at) "
+                "VALUES (:p, :b, :c, :m, 'cancelled', :pt, :ct, now())"
+            ),
+            [
+                {"p": p, "b": batch_ids[b], "c": c, "m": m, "pt": pt, "ct": ct}
+                for p, b, c, m, pt, ct in DUPLICATES
             ],
         )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 from services.poller.service import OVERDUE_MARK, Poller, PollerConfig
 from shared.events import BatchCompleted
 from shared.lifecycle import BatchStatus
-from shared.provider.base import ProviderError
+from shared.provider.base import BatchError, ProviderError
 from tests.fake_stores import FakeClock, FakePollerStore
 from tests.fakes import FakeBatchProvider
 
@@ -157,3 +158,24 @@ async def test_a_batch_the_provider_no_longer_knows_fails_and_is_announced() -> 
     assert b.status is BatchStatus.FAILED and b.outcome is not None
     assert (b.outcome.detail, b.outcome.error_codes) == ("provider_batch_not_found", ["not_found"])
     assert completions(store) == [batch_id]
+
+
+async def test_a_failed_batch_keeps_the_providers_errors_with_their_lines_and_its_input_file() -> None:
+    store, provider, batch_id = world("failed")
+    remote = provider.batches[next(iter(provider.batches))]
+    provider.batches[remote.id] = replace(remote, errors=(
+        BatchError("invalid_request", "bad body on line 2", line=2, param="body"),
+        BatchError("invalid_url", "x" * 600, line=5),
+        BatchError("token_limit_exceeded", "full", line=None),
+    ))  # fmt: skip
+    p = poller(store, provider)
+    await p.track([batch_id])
+    store.clock.advance(60)
+    assert await p.poll_due_once() == 1
+    outcome = store.batches[batch_id].outcome
+    assert outcome is not None and outcome.input_file_id == remote.input_file_id
+    assert outcome.validation_errors == [
+        {"code": "invalid_request", "message": "bad body on line 2", "param": "body", "line": 2},
+        {"code": "invalid_url", "message": "x" * 500, "param": None, "line": 5},  # messages kept to 500
+        {"code": "token_limit_exceeded", "message": "full", "param": None, "line": None},
+    ]

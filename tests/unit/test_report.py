@@ -43,9 +43,32 @@ def test_rendered_report_shows_costs_savings_and_totals() -> None:
     text = out.getvalue()
     acme = next(line for line in text.splitlines() if "acme" in line and "1,000,000" in line)
     cells = [cell.strip() for cell in acme.split("│")[1:-1]]
-    assert cells == ["acme", "3", "5", "1", "1,000,000", "1,000,000", "0.3750", "0.7500", "0.3750"]
+    assert cells == ["acme", "3", "5", "1", "1,000,000", "1,000,000", "0.3750", "0.7500", "0.3750", "0.0000"]
     assert "total: batch $0.7750 vs real-time $1.5500 (saved $0.7750 at a 50% batch price)" in text
     assert "no price configured for: mystery-model" in text
+    assert "duplicate spend" not in text
+
+
+def test_duplicate_spend_is_its_own_column_and_line_and_not_in_the_savings() -> None:
+    # 1,000,000 in + 1,000,000 out of gpt-4o-mini at the batch price: (0.15 + 0.60) x 0.5 = 0.375.
+    reports = [
+        CompanyReport(
+            "acme",
+            batch_cost_usd=0.10,
+            realtime_cost_usd=0.20,
+            duplicate_batches=2,
+            duplicate_prompt_tokens=1_000_000,
+            duplicate_completion_tokens=1_000_000,
+            duplicate_cost_usd=0.375,
+        )
+    ]
+    out = io.StringIO()
+    render_reports(Console(file=out, width=200, color_system=None), reports, Settings())
+    text = out.getvalue()
+    row = next(line for line in text.splitlines() if line.startswith("│ acme"))
+    assert [cell.strip() for cell in row.split("│")[1:-1]][-2:] == ["0.1000", "0.3750"]
+    assert "total: batch $0.1000 vs real-time $0.2000 (saved $0.1000 at a 50% batch price)" in text
+    assert "duplicate spend: $0.3750 on 2 cancelled duplicate provider batches" in text
 
 
 def test_quarantined_batches_are_listed_with_their_reason_and_absent_when_there_are_none() -> None:

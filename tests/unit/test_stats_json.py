@@ -35,6 +35,10 @@ COMPANY_KEYS = {
     "realtime_cost_usd",
     "savings_usd",
     "unpriced_models",
+    "duplicate_batches",
+    "duplicate_input_tokens",
+    "duplicate_output_tokens",
+    "duplicate_cost_usd",
 }
 BATCH_KEYS = {
     "PENDING_SUBMISSION", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING",

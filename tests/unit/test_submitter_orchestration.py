@@ -12,6 +12,8 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import orjson
+
 from services.submitter.accumulator import GroupKey
 from services.submitter.service import Submitter, SubmitterConfig, submit_retry_delay_s
 from shared.events import BatchCompleted, BatchCreated
@@ -103,6 +105,29 @@ async def test_an_upload_overtaken_by_a_takeover_creates_nothing(tmp_path: Path)
     [batch] = store.batches.values()
     assert provider.called("create_batch") == [] and batch.input_file_id is None
     assert batch.status == "PENDING_SUBMISSION" and store.outbox == []
+
+
+async def test_each_request_s_line_is_recorded_with_the_upload_as_the_file_has_it(tmp_path: Path) -> None:
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    ids = [store.add_request(f"question {i}") for i in range(3)]
+    await submitter(store, provider, tmp_path).flush_group(GROUP)
+    [batch] = store.batches.values()
+    in_file = [uuid.UUID(orjson.loads(line)["custom_id"]) for line in provider.files["file-1"]]
+    assert sorted(in_file) == sorted(ids)
+    assert store.lines[batch.id] == {in_file[0]: 1, in_file[1]: 2, in_file[2]: 3}
+
+
+async def test_an_upload_overtaken_by_a_takeover_records_no_lines(tmp_path: Path) -> None:
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    store.add_request()
+
+    def another_submitter_takes_over() -> None:
+        [batch] = store.batches.values()
+        batch.submit_attempts += 1
+
+    provider.before["upload_file"] = another_submitter_takes_over
+    await submitter(store, provider, tmp_path).flush_group(GROUP)
+    assert store.lines == {}
 
 
 async def test_losing_the_race_to_record_cancels_the_duplicate(tmp_path: Path) -> None:

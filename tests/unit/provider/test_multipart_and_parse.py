@@ -87,6 +87,15 @@ def test_parse_batch_with_nulls_and_absences() -> None:
     assert minimal.raw["id"] == "batch_2"
 
 
+def test_parse_batch_reads_the_billed_usage_and_tolerates_its_absence() -> None:
+    billed = parse_batch({"id": "b", "status": "cancelled", "usage": {"input_tokens": 120, "output_tokens": 30,
+                                                                       "total_tokens": 150}})  # fmt: skip
+    assert (billed.usage.input_tokens, billed.usage.output_tokens) == (120, 30)
+    for usage in (None, "nonsense", {"input_tokens": "12", "output_tokens": None}):
+        unbilled = parse_batch({"id": "b", "status": "in_progress", "usage": usage})
+        assert (unbilled.usage.input_tokens, unbilled.usage.output_tokens) == (0, 0)
+
+
 def test_parse_file() -> None:
     f = parse_file({"id": "file-1", "bytes": 3, "filename": "a.jsonl", "purpose": "batch", "created_at": 5})
     assert (f.id, f.bytes, f.filename, f.purpose, f.created_at) == ("file-1", 3, "a.jsonl", "batch", 5)
