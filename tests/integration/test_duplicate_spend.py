@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -134,17 +135,19 @@ async def test_a_cancelled_duplicate_s_processed_lines_are_counted_as_duplicate_
     assert submitter.stats["orphans_cancelled"] == 1 and submitter.stats["orphans_settled"] == 1
 
     # gpt-4o-mini lists at 0.15 / 0.60 USD per million tokens; the batch price is half of that.
-    billed = (raw["usage"]["input_tokens"] * 0.15 + raw["usage"]["output_tokens"] * 0.60) / 1e6 * 0.5
+    billed = (
+        Decimal(raw["usage"]["input_tokens"]) * Decimal("0.15") + Decimal(raw["usage"]["output_tokens"]) * Decimal("0.60")
+    ) / 1_000_000 * Decimal("0.5")
     async with engine.connect() as conn:
         [report] = await company_reports(conn, Settings())
         stats = await collect_stats(conn, Settings())
     assert (report.company_id, report.duplicate_batches) == ("acme", 1)
-    assert report.duplicate_cost_usd == pytest.approx(billed, rel=1e-12)
-    assert report.batch_cost_usd == 0.0  # no result was bought with it
+    assert report.duplicate_cost_usd == billed  # exact decimals
+    assert report.batch_cost_usd == 0  # no result was bought with it
     acme = stats.companies["acme"]
     assert (acme.duplicate_batches, acme.duplicate_input_tokens, acme.duplicate_output_tokens) == (
         1, raw["usage"]["input_tokens"], raw["usage"]["output_tokens"])  # fmt: skip
-    assert acme.duplicate_cost_usd == pytest.approx(billed, rel=1e-12)
+    assert acme.duplicate_cost_usd == billed
 
 
 async def test_a_settled_copy_is_never_overwritten_and_counts_only_grow(engine: AsyncEngine) -> None:

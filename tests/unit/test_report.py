@@ -54,12 +54,12 @@ def test_duplicate_spend_is_its_own_column_and_line_and_not_in_the_savings() -> 
     reports = [
         CompanyReport(
             "acme",
-            batch_cost_usd=0.10,
-            realtime_cost_usd=0.20,
+            batch_cost_usd=Decimal("0.10"),
+            realtime_cost_usd=Decimal("0.20"),
             duplicate_batches=2,
             duplicate_prompt_tokens=1_000_000,
             duplicate_completion_tokens=1_000_000,
-            duplicate_cost_usd=0.375,
+            duplicate_cost_usd=Decimal("0.375"),
         )
     ]
     out = io.StringIO()

@@ -90,10 +90,11 @@ def test_parse_batch_with_nulls_and_absences() -> None:
 def test_parse_batch_reads_the_billed_usage_and_tolerates_its_absence() -> None:
     billed = parse_batch({"id": "b", "status": "cancelled", "usage": {"input_tokens": 120, "output_tokens": 30,
                                                                        "total_tokens": 150}})  # fmt: skip
-    assert (billed.usage.input_tokens, billed.usage.output_tokens) == (120, 30)
-    for usage in (None, "nonsense", {"input_tokens": "12", "output_tokens": None}):
-        unbilled = parse_batch({"id": "b", "status": "in_progress", "usage": usage})
-        assert (unbilled.usage.input_tokens, unbilled.usage.output_tokens) == (0, 0)
+    assert billed.usage is not None and (billed.usage.input_tokens, billed.usage.output_tokens) == (120, 30)
+    for usage in (None, "nonsense"):  # no usage object: none reported (not a batch that used nothing)
+        assert parse_batch({"id": "b", "status": "in_progress", "usage": usage}).usage is None
+    odd = parse_batch({"id": "b", "status": "in_progress", "usage": {"input_tokens": "12", "output_tokens": None}})
+    assert odd.usage is not None and (odd.usage.input_tokens, odd.usage.output_tokens) == (0, 0)
 
 
 def test_parse_file() -> None:
