@@ -28,9 +28,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/batchline dev up
+	rm -rf bench/out
 	$(BIN)/python -m bench.ingest_bulk
 	$(BIN)/python -m bench.model_accuracy
 	$(BIN)/python -m bench.dataset_generate
+	$(BIN)/python -m bench.report
 
 clean-infra: $(STAMP)
 	-$(BIN)/batchline dev down
