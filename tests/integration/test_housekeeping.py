@@ -13,7 +13,6 @@ from services.producer.housekeeping import prune_forever, prune_round
 
 DAY = 86_400.0
 RETENTION_S = 15 * DAY
-NOW = datetime.now(UTC)
 #: (group, event id, age): 25 rows past the retention, 4 within it (one a second short of it).
 OLD = [("batchline-producer", f"old-{i}", timedelta(days=16 + i)) for i in range(23)] + [
     ("other-group", "old-a", timedelta(days=40)),
@@ -28,12 +27,15 @@ RECENT = [
 
 
 async def seed(engine: AsyncEngine) -> None:
+    """Ages count from now (the test's start), not from the module's import: a long suite run would
+    otherwise age the row five minutes short of the retention past it."""
+    now = datetime.now(UTC)
     async with engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO processed_events (consumer_group, event_id, processed_at) VALUES (:g, :e, :at)"
             ),
-            [{"g": g, "e": e, "at": NOW - age} for g, e, age in OLD + RECENT],
+            [{"g": g, "e": e, "at": now - age} for g, e, age in OLD + RECENT],
         )
 
 

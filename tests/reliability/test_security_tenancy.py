@@ -37,6 +37,7 @@ from services.producer.service import ProducerConfig, SessionEventsHandler
 from services.submitter import repository as submit_repo
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import write_batch_file
+from shared.db.models import Base
 from shared.events import SessionEvent, decode
 from shared.kafka.consumer import Delivery
 from tests.pipeline import rows
@@ -49,7 +50,8 @@ MODELS = ("gpt-4o-mini", "gpt-4o")
 SESSION_POOL = 6
 EXAMPLES = 60
 MARK = re.compile(r"<<tenant:([a-z-]+)>>")
-TABLES = "outbox, processed_events, ai_batch_items, ai_processing_requests, provider_batches, session_messages, sessions"
+#: Every table of the schema (a new one referencing another would make a fixed list fail to truncate).
+TABLES = ", ".join(t.name for t in Base.metadata.sorted_tables)
 
 
 @dataclass(frozen=True)
