@@ -86,6 +86,8 @@ class ChaosDriver:
     _rng: random.Random = field(init=False)
     _started: float = field(init=False, default=0.0)
     _down: set[str] = field(init=False, default_factory=set)
+    #: The broker / the database while they are being restarted.
+    _infra_down: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -210,20 +212,24 @@ class ChaosDriver:
         if self.kafka_node is None:
             return
         await self._sleep_until(at_s)
+        self._infra_down.add("kafka")
         await kafka.stop_kafka(self.kafka_node, graceful=graceful)
         self._record("kafka_stop", "kafka", "graceful" if graceful else "SIGKILL")
         await asyncio.sleep(self._infra_rng.uniform(*self.plan.infra_down_s))
         await kafka.start_kafka(self.kafka_node)
+        self._infra_down.discard("kafka")
         self._record("kafka_start", "kafka")
 
     async def _restart_postgres(self, at_s: float) -> None:
         if self.postgres_node is None:
             return
         await self._sleep_until(at_s)
+        self._infra_down.add("postgres")
         await postgres.stop_postgres(self.postgres_node, mode="immediate")
         self._record("postgres_stop", "postgres", "immediate (crash, recovery on start)")
         await asyncio.sleep(self._infra_rng.uniform(*self.plan.infra_down_s))
         await postgres.start_postgres(self.postgres_node)
+        self._infra_down.discard("postgres")
         self._record("postgres_start", "postgres")
 
     async def _restart_emulator(self) -> None:
@@ -261,18 +267,37 @@ class ChaosDriver:
 
     async def _revoke_keys(self) -> None:
         """The provider accepts only a new key (the services' one answers 401) for a seeded while; then
-        the operator writes the new key to the key file, which the services re-read without restart."""
+        the operator writes the new key to the key file, which the services re-read without restart.
+
+        A window that falls while the broker or the database is down would see no provider call at
+        all (nothing moves), so it opens once both are up; and it stays open past its seeded length
+        until the provider has refused at least one call, so every run exercises the refusal.
+        """
         if self.key_file is None:
             return
         for at_s, hold_s, new_key in zip(self._key_at, self._key_hold_s, self.rotated_keys, strict=True):
             await self._sleep_until(at_s)
+            while self._infra_down:
+                await asyncio.sleep(0.2)
+            refused_before = await self._refusals()
             await self._admin("keys", {"keys": [new_key]})
             self._record("key_revoked", "provider", f"services' key refused for {hold_s:.1f}s")
             await asyncio.sleep(hold_s)
+            deadline = time.monotonic() + 60.0
+            while await self._refusals() <= refused_before and time.monotonic() < deadline:
+                await asyncio.sleep(0.5)
             staged = self.key_file.with_suffix(".new")
             staged.write_text(new_key + "\n", encoding="utf-8")
             os.replace(staged, self.key_file)  # a mounted secret changes at once, never half-written
             self._record("key_restored", "key_file")
+
+    async def _refusals(self) -> int:
+        """401s the emulator answered over all its lives (0 for a life that cannot be asked now)."""
+        try:
+            stats = await asyncio.to_thread(self.stack.emulator_stats)
+        except httpx.HTTPError:
+            return self.emulator_counters["http_401"]
+        return int(self.emulator_counters["http_401"] + stats["counters"].get("http_401", 0))
 
     async def _admin(self, path: str, body: dict[str, Any], timeout_s: float = 60.0) -> None:
         """An admin call that waits out an emulator restart."""
