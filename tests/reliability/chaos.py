@@ -64,7 +64,7 @@ class ChaosPlan:
 class ChaosEvent:
     at_s: float
     # kill | restart | crash | kafka_stop | kafka_start | postgres_stop | postgres_start
-    # | emulator_stop | emulator_start | key_revoked | key_restored
+    # | emulator_stop | emulator_start | key_revoked | key_refused | key_restored
     kind: str
     target: str
     detail: str = ""
@@ -235,8 +235,10 @@ class ChaosDriver:
     async def _restart_emulator(self) -> None:
         """One after the other (a restart never overlaps the previous one), each at its seeded time."""
         emulator = self.stack.emulator
-        if emulator is None:
+        if emulator is None or not self._emulator_at:
             return
+        # Without a state dir a restart forgets every batch: the pipeline would be right to fail them.
+        assert "--state-dir" in emulator.argv, "emulator restarts need an emulator with --state-dir"
         schedule = zip(self._emulator_at, self._emulator_graceful, self._emulator_down_s, strict=True)
         for at_s, graceful, down_s in schedule:
             await self._sleep_until(at_s)
@@ -270,8 +272,8 @@ class ChaosDriver:
         the operator writes the new key to the key file, which the services re-read without restart.
 
         A window that falls while the broker or the database is down would see no provider call at
-        all (nothing moves), so it opens once both are up; and it stays open past its seeded length
-        until the provider has refused at least one call, so every run exercises the refusal.
+        all (nothing moves), so it opens once both are up; and its seeded length counts from the
+        first call the provider refused, so in every run the services meet the refusal for that long.
         """
         if self.key_file is None:
             return
@@ -281,11 +283,16 @@ class ChaosDriver:
                 await asyncio.sleep(0.2)
             refused_before = await self._refusals()
             await self._admin("keys", {"keys": [new_key]})
-            self._record("key_revoked", "provider", f"services' key refused for {hold_s:.1f}s")
-            await asyncio.sleep(hold_s)
+            self._record("key_revoked", "provider", "the services' key is refused from now on")
             deadline = time.monotonic() + 60.0
-            while await self._refusals() <= refused_before and time.monotonic() < deadline:
-                await asyncio.sleep(0.5)
+            refused = False
+            while not refused and time.monotonic() < deadline:
+                refused = await self._refusals() > refused_before
+                if not refused:
+                    await asyncio.sleep(0.2)
+            first = "first 401" if refused else "no 401 within 60s"
+            self._record("key_refused", "provider", f"{first}; new key in the file {hold_s:.1f}s later")
+            await asyncio.sleep(hold_s)
             staged = self.key_file.with_suffix(".new")
             staged.write_text(new_key + "\n", encoding="utf-8")
             os.replace(staged, self.key_file)  # a mounted secret changes at once, never half-written
