@@ -29,6 +29,13 @@ from devtools.infra import kafka, postgres
 from devtools.processes import ManagedProcess
 from devtools.stack import Stack, wait_for_port
 
+#: Emulator faults that hit the next N batches (fault config field -> command-line option).
+ONE_SHOT_FAULTS = {
+    "expire_batches": "--expire-batches",
+    "token_limit_batches": "--token-limit-batches",
+    "validation_fail_batches": "--validation-fail-batches",
+}
+
 
 @dataclass(frozen=True)
 class ChaosPlan:
@@ -242,7 +249,8 @@ class ChaosDriver:
         schedule = zip(self._emulator_at, self._emulator_graceful, self._emulator_down_s, strict=True)
         for at_s, graceful, down_s in schedule:
             await self._sleep_until(at_s)
-            await self._save_emulator_counters()
+            faults = await self._save_emulator_counters()
+            self._carry_faults(emulator, faults)
             self._emulator_stopped = True
             if graceful:
                 await asyncio.to_thread(emulator.stop)
@@ -259,13 +267,24 @@ class ChaosDriver:
         await asyncio.to_thread(wait_for_port, url.host, url.port or 80, 30)
         self._emulator_stopped = False
 
-    async def _save_emulator_counters(self) -> None:
-        """Its counters live in memory: keep them before they go, for the run's figures."""
+    async def _save_emulator_counters(self) -> dict[str, Any]:
+        """Its counters live in memory: keep them before they go, for the run's figures. Returns its
+        current faults (the one-shot ones count down as they fire)."""
         try:
             stats = await asyncio.to_thread(self.stack.emulator_stats)
         except httpx.HTTPError:
-            return
+            return {}
         self.emulator_counters.update(stats["counters"])
+        faults: dict[str, Any] = stats["faults"]
+        return faults
+
+    @staticmethod
+    def _carry_faults(emulator: ManagedProcess, faults: dict[str, Any]) -> None:
+        """The next life starts with the one-shot batch faults that are left, not with all of them
+        again: a restart is a restart, not more expired or token-limited batches than the run set."""
+        for name, option in ONE_SHOT_FAULTS.items():
+            if name in faults and option in emulator.argv:
+                emulator.argv[emulator.argv.index(option) + 1] = str(faults[name])
 
     async def _revoke_keys(self) -> None:
         """The provider accepts only a new key (the services' one answers 401) for a seeded while; then
