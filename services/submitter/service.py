@@ -289,6 +289,20 @@ class Submitter:
             )
             return
         self._crash_if("after_upload")
+        if batch.submit_attempts > 1:
+            # A takeover: the owner it replaced may live on (a database restart freed its lock) and
+            # its create, held up in retries, may have landed while this upload ran. Looking again
+            # right before creating keeps that copy instead of adding a second provider batch.
+            existing = await self._duplicates.find(batch)
+            if existing is not None:
+                log.warning(
+                    "reconciled: provider batch created during the takeover's upload",
+                    batch_id=str(batch.id),
+                    provider_batch_id=existing.id,
+                )
+                self.stats["batches_reconciled"] += 1
+                await self._record(batch, existing.id)
+                return
         created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
         self._crash_if("after_create")
         await self._record(batch, created.id)

@@ -298,8 +298,9 @@ class Stopwatch:
         return round(time.monotonic() - self.started, 1)
 
 
-async def assert_secret_absent(env: Env) -> int:
-    """The API key appears nowhere a chaos run leaves traces: logs, rows, topics (DLQs included).
+async def assert_secret_absent(env: Env, *, also: Sequence[str] = ()) -> int:
+    """The API key (and the keys in ``also``, e.g. rotated ones) appears nowhere a chaos run leaves
+    traces: logs, rows, topics (DLQs included).
 
     Returns how many items were scanned (printed with the run's figures).
     """
@@ -307,8 +308,8 @@ async def assert_secret_absent(env: Env) -> int:
     from tests.pipeline import read_all
     from tests.reliability.test_security_secrets import table_texts
 
-    secret = env.settings.openai_api_key.get_secret_value()
-    forms = (secret, base64.b64encode(secret.encode()).decode().rstrip("="))
+    secrets = [env.settings.openai_api_key.get_secret_value(), *also]
+    forms = [f for s in secrets for f in (s, base64.b64encode(s.encode()).decode().rstrip("="))]
     found: list[str] = []
     scanned = 0
 

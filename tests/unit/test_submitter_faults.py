@@ -168,7 +168,8 @@ async def test_transient_failures_are_retried_up_to_the_cap_then_the_batch_is_re
     assert batch.status == "FAILED" and batch.error_codes == ["submission_released"]
     assert batch.last_error is not None and batch.last_error.startswith(
         "submission_released: 3 transient submission failures, last: HTTP 503 #3")
-    assert len(provider.called("list_batches")) == lookups + 2  # asked again before giving up
+    # Looked before the upload, again after it (a retry may be a takeover), and before giving up.
+    assert len(provider.called("list_batches")) == lookups + 3
     assert [(t, type(e).__name__) for t, e in store.outbox] == [(COMPLETED, "BatchCompleted")]
     assert isinstance(store.outbox[0][1], BatchCompleted) and store.outbox[0][1].batch_id == batch.id
     assert s.stats["batches_released"] == 1 and store.circuits == {}

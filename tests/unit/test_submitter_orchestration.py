@@ -65,7 +65,8 @@ async def test_a_batch_left_pending_by_a_dead_process_is_resumed(tmp_path: Path)
     assert await submitter(store, provider, tmp_path).reconcile_once() == 1
     batch = store.batches[batch_id]
     assert batch.submit_attempts == 2 and batch.status == "VALIDATING"
-    assert provider.called("list_batches") == ["100"]  # looked for an earlier creation first: none
+    # Looked for an earlier creation first, and again after its upload (a takeover): none.
+    assert provider.called("list_batches") == ["100", "100"]
     assert len(provider.called("create_batch")) == 1
     assert announced(store) == [(CREATED, "BatchCreated", batch_id)]
 
@@ -128,6 +129,28 @@ async def test_an_upload_overtaken_by_a_takeover_records_no_lines(tmp_path: Path
     provider.before["upload_file"] = another_submitter_takes_over
     await submitter(store, provider, tmp_path).flush_group(GROUP)
     assert store.lines == {}
+
+
+async def test_a_takeover_keeps_the_copy_its_predecessor_created_during_the_upload(tmp_path: Path) -> None:
+    """Chaos run, seed 2: the first owner's create was stuck in retries (provider down) when a database
+    restart freed its lock; the reconciler took over, found nothing, uploaded; meanwhile the first
+    owner's create landed and was recorded. The takeover then created a second provider batch (later
+    cancelled). Now it looks again before creating and keeps the copy that exists."""
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    batch_id = store.left_behind([store.add_request()], age_s=600, attempts=1)
+    landed: list[str] = []
+
+    def the_first_owners_create_lands() -> None:
+        landed.append(provider.add_batch("validating", local_batch_id=str(batch_id)).id)
+
+    provider.before["upload_file"] = the_first_owners_create_lands
+    s = submitter(store, provider, tmp_path)
+    assert await s.reconcile_once() == 1
+    assert provider.called("create_batch") == [] and provider.called("cancel_batch") == []
+    assert store.batches[batch_id].provider_batch_id == landed[0]
+    assert store.batches[batch_id].status == "VALIDATING"
+    assert announced(store) == [(CREATED, "BatchCreated", batch_id)]
+    assert s.stats["batches_reconciled"] == 1
 
 
 async def test_losing_the_race_to_record_cancels_the_duplicate(tmp_path: Path) -> None:
