@@ -246,7 +246,7 @@ class Settings(BaseSettings):
         default=None,
         ge=0,
         le=65535,
-        description="Serve the probes /healthz and /readyz and Prometheus /metrics on this port; unset = off.",
+        description="Serve the probes /healthz, /readyz and Prometheus /metrics on this port; unset = off.",
     )
     test_crash_point: Literal["after_upload", "after_create"] | None = Field(
         default=None, description="Test hook only: the submitter exits at this point of a submission."
