@@ -34,12 +34,17 @@ EVENTS: dict[str, type[_Event]] = {
     "batch_created": BatchCreated,
     "batch_completed": BatchCompleted,
 }
-#: Who writes each topic (through the outbox); ``upstream`` is the systems batchline serves.
+#: Who writes each topic (through the outbox); ``upstream`` is the systems batchline serves,
+#: ``operator`` the re-drive commands (their outbox rows are published by a service's relay).
 SENDERS: dict[str, tuple[str, ...]] = {
     "session_events": ("upstream",),
-    "request_pending": ("producer", "ingester"),
+    "request_pending": ("producer", "ingester", "operator"),
     "batch_created": ("submitter",),
     "batch_completed": ("poller", "submitter"),
+}
+SENDER_NAMES = {
+    "upstream": "upstream systems (or `batchline publish`)",
+    "operator": "`batchline requests retry` and `batchline reprocess`",
 }
 TOPIC_DESCRIPTIONS: dict[str, str] = {
     "session_events": "Conversations from upstream systems: the producer stores them and creates requests.",
@@ -128,10 +133,11 @@ def build_document() -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/{dlq}/messages/deadLetter"}],
         }
         for sender in SENDERS[attr]:
+            who = SENDER_NAMES.get(sender, sender)
             operations[f"{sender}Sends{channel[:1].upper()}{channel[1:]}"] = {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": f"{sender} publishes {event_type} events to {address}.",
+                "summary": f"{event_type} events written to {address} by {who}.",
                 "messages": [{"$ref": f"#/channels/{channel}/messages/{message_key}"}],
             }
     return {
