@@ -133,7 +133,7 @@ def build_document() -> dict[str, Any]:
             "messages": [{"$ref": f"#/channels/{dlq}/messages/deadLetter"}],
         }
         for sender in SENDERS[attr]:
-            who = SENDER_NAMES.get(sender, sender)
+            who = SENDER_NAMES.get(sender, f"the {sender}")
             operations[f"{sender}Sends{channel[:1].upper()}{channel[1:]}"] = {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{channel}"},
