@@ -23,6 +23,7 @@ app = typer.Typer(
 
 def _register() -> None:
     """Attach command groups (imports only; nothing connects until a command runs)."""
+    from cli.asyncapi import register_asyncapi
     from cli.dev import dev_app
     from cli.emulator import register_emulator
     from cli.ops import register_ops
@@ -34,6 +35,7 @@ def _register() -> None:
     register_redrive(app)
     register_emulator(app)
     register_services(app)
+    register_asyncapi(app)
 
 
 def main() -> None:

@@ -19,14 +19,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import logging as blog
 from shared.db.engine import make_engine
 from shared.events import _Event, decode
+from shared.health import HealthServer, ReadinessCheck
 from shared.kafka.connection import client_options, start_when_reachable
 from shared.kafka.consumer import ConsumerLoop, Handler, make_consumer
 from shared.kafka.producer import make_producer
 from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.provider.base import BatchProvider
+from shared.provider.counted import CountedProvider
 from shared.runtime import StoppedBeforeStart
 from shared.settings import Settings
+from shared.state_metrics import StateGauges
 
 E = TypeVar("E", bound=_Event)
 
@@ -72,33 +75,43 @@ class ServiceContext:
             max_records=self.settings.consumer_max_records,
         )
         self.metrics.add_source("consumer", lambda: loop.stats)
+        self.metrics.add_histogram(loop.latency_metric())
+        self.metrics.add_gauge(loop.lag_metric())
         return loop
 
 
 @asynccontextmanager
-async def provider_scope(settings: Settings, given: BatchProvider | None) -> AsyncIterator[BatchProvider]:
-    """The injected provider (tests), or one built from settings and closed on exit."""
+async def provider_scope(settings: Settings, given: BatchProvider | None) -> AsyncIterator[CountedProvider]:
+    """The injected provider (tests), or one built from settings and closed on exit; counted either way
+    (pass it to :func:`service_context` to serve the counts and check its circuits)."""
     if given is not None:
-        yield given
+        yield CountedProvider(given)
         return
     from shared.provider.openai import build_provider
 
     built = build_provider(settings)
     try:
-        yield built
+        yield CountedProvider(built)
     finally:
         await built.aclose()
 
 
 @asynccontextmanager
 async def service_context(
-    settings: Settings, service: str, stop: asyncio.Event | None = None
+    settings: Settings,
+    service: str,
+    stop: asyncio.Event | None = None,
+    *,
+    provider: CountedProvider | None = None,
 ) -> AsyncIterator[ServiceContext]:
-    """Engine, producer and relay of one service process.
+    """Engine, producer and relay of one service process, and its probes and metrics.
 
     The producer is started once the broker answers, however long that takes: a process started
     while the broker is down waits instead of exiting (``StoppedBeforeStart`` if ``stop`` is set
     meanwhile). Nothing here touches the database, so a database outage cannot stop a start either.
+    With ``BATCHLINE_METRICS_PORT`` set, ``/healthz``, ``/readyz`` and ``/metrics`` are served on it
+    (``shared.health``); a service given its ``provider`` also counts its calls, and is not ready
+    while a configuration circuit of that provider is open.
     """
     engine = make_engine(database_url(settings), pool_size=settings.db_pool_size, application_name=service)
     producer = make_producer(settings, client_id=f"batchline-{service}")
@@ -110,9 +123,21 @@ async def service_context(
         relay = OutboxRelay(engine, producer)
         metrics = ServiceMetrics(service)
         metrics.add_source("outbox", lambda: {"published": relay.published})
+        state = StateGauges(engine)
+        for family in state.metrics():
+            metrics.add_gauge(family)
+        metrics.add_source("state", lambda: {"refresh_failures": state.stats["refresh_failures"]})
+        if provider is not None:
+            for family in provider.metrics():
+                metrics.add_gauge(family)
+        readiness = ReadinessCheck(engine, producer, provider=provider.name if provider else None)
+        server = HealthServer(metrics, readiness, before_scrape=[state.refresh_if_stale])
         if settings.metrics_port is not None:
-            metrics.serve(settings.metrics_port)
-        yield ServiceContext(settings, service, engine, producer, relay, metrics)
+            await server.start(settings.metrics_port)
+        try:
+            yield ServiceContext(settings, service, engine, producer, relay, metrics)
+        finally:
+            await server.close()
     finally:
         await producer.stop()
         await engine.dispose()

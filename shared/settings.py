@@ -243,7 +243,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=False, description="JSON log lines instead of console rendering.")
     metrics_port: int | None = Field(
-        default=None, ge=0, le=65535, description="Serve Prometheus /metrics on this port; unset = off."
+        default=None,
+        ge=0,
+        le=65535,
+        description="Serve the probes /healthz, /readyz and Prometheus /metrics on this port; unset = off.",
     )
     test_crash_point: Literal["after_upload", "after_create"] | None = Field(
         default=None, description="Test hook only: the submitter exits at this point of a submission."

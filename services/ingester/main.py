@@ -44,7 +44,10 @@ async def sweep_forever(
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
+    async with (
+        provider_scope(settings, provider) as active,
+        service_context(settings, SERVICE, stop, provider=active) as ctx,
+    ):
         # The sweep only picks up batches the event path left behind for well over a poll round.
         grace = max(60.0, settings.poll_interval_s * 10)
         ingester = Ingester(

@@ -62,7 +62,10 @@ def poller_config(settings: Settings) -> PollerConfig:
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
+    async with (
+        provider_scope(settings, provider) as active,
+        service_context(settings, SERVICE, stop, provider=active) as ctx,
+    ):
         poller = Poller(
             PostgresPollerStore(ctx.engine),
             active,

@@ -90,7 +90,10 @@ async def reconcile_forever(submitter: Submitter, interval_s: float, stop: async
 
 
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
-    async with provider_scope(settings, provider) as active, service_context(settings, SERVICE, stop) as ctx:
+    async with (
+        provider_scope(settings, provider) as active,
+        service_context(settings, SERVICE, stop, provider=active) as ctx,
+    ):
         accumulator = Accumulator(
             max_requests=settings.batch_max_requests,
             max_bytes=settings.batch_max_bytes,

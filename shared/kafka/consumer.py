@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from shared.aio import sleep_or_stop
 from shared.db.sqlstate import is_transaction_conflict
 from shared.events import DLQ_MAX_KEY_BYTES, DLQ_MAX_ORIGINAL_BYTES, DeadLetter, DecodeError
 from shared.kafka.connection import start_when_reachable
+from shared.metrics import Gauge, Histogram, HistogramSource
 from shared.periodic import backoff_delay
 from shared.provider.base import RetryableProviderError
 from shared.settings import Topics
@@ -106,6 +108,7 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         # Waits for the batch in hand to finish (the lock is never held around getmany, so no deadlock).
         async with self._loop.processing:
             await self._loop.commit_processed(set(revoked))
+            self._loop.forget(revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("partitions assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
@@ -142,7 +145,50 @@ class ConsumerLoop(Generic[T]):
         self._is_transient = is_transient
         self.processing = asyncio.Lock()
         self._processed: dict[TopicPartition, int] = {}
+        #: Next offset to handle per partition, as this member last saw it (for the lag gauge).
+        self._next: dict[TopicPartition, int] = {}
         self.stats = {"records": 0, "dead_lettered": 0, "handler_retries": 0, "commits": 0}
+        #: Duration of every handler call (retries included: a slow retry is what an operator looks for).
+        self.latency = Histogram()
+
+    def latency_metric(self) -> HistogramSource:
+        """``batchline_consumer_handler_seconds``: how long one call of the handler took."""
+        return HistogramSource("consumer_handler_seconds", "handler call duration in seconds", self.latency)
+
+    def lag(self) -> dict[tuple[str, ...], float]:
+        """Records behind the end of each owned partition: the broker's last known high watermark
+        (from the fetch responses, no extra request) minus the next offset this member will handle.
+
+        A partition not fetched yet has no known high watermark and is left out until it is.
+        """
+        out: dict[tuple[str, ...], float] = {}
+        for tp in self._consumer.assignment():
+            high = self._consumer.highwater(tp)
+            position = self._next.get(tp)
+            if high is None or position is None:
+                continue
+            out[(tp.topic, str(tp.partition))] = float(max(0, high - position))
+        return out
+
+    def lag_metric(self) -> Gauge:
+        """``batchline_consumer_lag{topic, partition}``: per owned partition, see :meth:`lag`."""
+        return Gauge(
+            "consumer_lag",
+            "records behind the end of the partition (owned partitions)",
+            ("topic", "partition"),
+            self.lag,
+        )
+
+    async def _note_positions(self) -> None:
+        """Remember the fetch position of owned partitions that have one (a local read, no request)."""
+        for tp in self._consumer.assignment():
+            if tp in self._next:
+                continue
+            try:
+                position = await asyncio.wait_for(self._consumer.position(tp), timeout=0.01)
+            except (TimeoutError, KafkaError):  # no position yet, or revoked meanwhile: next round
+                continue
+            self._next[tp] = position
 
     async def run(self, stop: asyncio.Event) -> None:
         self._consumer.subscribe(self._topics, listener=_CommitOnRevoke(self))
@@ -155,6 +201,7 @@ class ConsumerLoop(Generic[T]):
                 batches = await self._consumer.getmany(
                     timeout_ms=self._poll_timeout_ms, max_records=self._max_records
                 )
+                await self._note_positions()
                 if not batches:
                     continue
                 async with self.processing:
@@ -188,6 +235,7 @@ class ConsumerLoop(Generic[T]):
             await self._dead_letter(bad)
         for tp, records in batches.items():
             self._processed[tp] = records[-1].offset + 1
+            self._next[tp] = records[-1].offset + 1
         return True
 
     async def _handle_until_done(
@@ -196,10 +244,13 @@ class ConsumerLoop(Generic[T]):
         """Handle a batch; on a non-transient failure, isolate the poison record by handling one at a time."""
         failures = 0
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 rejected.extend(await self._handle(deliveries))
+                self.latency.observe(time.monotonic() - started)
                 return True
             except Exception as exc:
+                self.latency.observe(time.monotonic() - started)
                 failures += 1
                 self.stats["handler_retries"] += 1
                 transient = self._is_transient(exc)
@@ -250,6 +301,11 @@ class ConsumerLoop(Generic[T]):
             )
         await asyncio.gather(*futures)
         self.stats["dead_lettered"] += len(rejected)
+
+    def forget(self, revoked: set[TopicPartition]) -> None:
+        """Partitions leaving this member: their next owner reports their lag."""
+        for tp in revoked:
+            self._next.pop(tp, None)
 
     async def commit_processed(self, only: set[TopicPartition] | None) -> None:
         """Commit processed offsets: of ``only`` (partitions being revoked), else of owned partitions.
