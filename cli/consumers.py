@@ -237,28 +237,18 @@ def lag(
         typer.echo(orjson.dumps(lag_document(groups), option=orjson.OPT_SORT_KEYS).decode())
         return
     console = make_console()
-    columns = (
-        "group",
-        "topic",
-        "partition",
-        "current-offset",
-        "log-end-offset",
-        "lag",
-        "consumer-id",
-        "host",
-    )
-    table = Table(*columns, "client-id")
+    columns = ("topic", "partition", "current-offset", "log-end-offset", "lag", "consumer-id", "host")
     for _, group, state, rows in groups:
+        title = f"{group}: {state.state}, {len(state.members)} members, lag {sum(r.lag for r in rows)}"
+        table = Table(*columns, "client-id", title=title)
         for r in rows:
             holder = state.holder(r.topic, r.partition)
             table.add_row(
-                group, r.topic, str(r.partition), _offset(r.committed), str(r.end), str(r.lag),
+                r.topic, str(r.partition), _offset(r.committed), str(r.end), str(r.lag),
                 holder.member_id if holder else "-", holder.host if holder else "-",
                 holder.client_id if holder else "-",
             )  # fmt: skip
-    console.print(table)
-    for _, group, state, rows in groups:
-        console.print(f"{group}: {state.state}, {len(state.members)} members, lag {sum(r.lag for r in rows)}")
+        console.print(table)
 
 
 def lag_document(groups: list[GroupOffsets]) -> dict[str, Any]:
