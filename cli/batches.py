@@ -23,6 +23,7 @@ import orjson
 import typer
 from rich.table import Table
 from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cli.common import load_settings
@@ -33,6 +34,8 @@ from shared.lifecycle import IN_FLIGHT, BatchStatus, RequestStatus
 from shared.settings import Settings
 
 T = TypeVar("T")
+#: PostgreSQL's ``undefined_table``: the schema was never migrated into this database.
+UNDEFINED_TABLE = "42P01"
 #: Version of the ``--json`` documents of ``batches list`` and ``batches show``; keys only ever added.
 SCHEMA_VERSION = 1
 
@@ -101,6 +104,10 @@ def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
         return asyncio.run(main())
     except OSError as exc:
         raise CliError(f"cannot reach the database: {exc}") from None
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE:
+            raise CliError("the database has no batchline schema; run `batchline migrate` first") from None
+        raise
 
 
 def _json_value(value: Any) -> Any:
