@@ -58,7 +58,10 @@ def parse_duration(value: str) -> timedelta:
             "(e.g. PT1H, P1DT12H)"
         )
     parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
-    duration = timedelta(**parts)
+    try:
+        duration = timedelta(**parts)
+    except OverflowError:
+        raise CliError(f"--by-duration: too long: {value!r}") from None
     if duration <= timedelta(0):
         raise CliError(f"--by-duration: must be longer than zero: {value!r}")
     return duration
@@ -84,7 +87,10 @@ def reset_target(to_datetime: str | None, by_duration: str | None, *, now: datet
         assert at is not None
         return Target(at, f"the first record at or after {at.isoformat()}")
     if by_duration is not None:
-        at = now - parse_duration(by_duration)
+        try:
+            at = now - parse_duration(by_duration)
+        except OverflowError:
+            raise CliError(f"--by-duration: reaches before the year 1: {by_duration!r}") from None
         return Target(at, f"the first record at or after {at.isoformat()} ({by_duration} ago)")
     return Target(None, "the earliest offset")
 

@@ -43,6 +43,13 @@ def test_not_a_duration(text: str) -> None:
         parse_duration(text)
 
 
+def test_durations_past_the_calendar_are_refused() -> None:
+    with pytest.raises(CliError, match="--by-duration: too long"):
+        parse_duration("P999999999W")
+    with pytest.raises(CliError, match="reaches before the year 1"):
+        reset_target(None, "P999999D", now=datetime(2026, 5, 1, tzinfo=UTC))
+
+
 def test_reset_targets() -> None:
     now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
     assert reset_target(None, None, now=now).at is None
