@@ -1,4 +1,5 @@
-"""Operator commands that are not a service: migrate, topics, publish, report, stats."""
+"""Operator commands that are not a service: migrate, topics, publish, report, stats (and the groups of
+``batches``, ``files``, ``lag`` and ``replay``, registered from their modules)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import typer
 
 from cli.common import load_settings
 from cli.report_view import make_console
-from services.registry import SERVICES
 from shared.errors import CliError
 from shared.settings import Settings
 
@@ -120,34 +120,15 @@ def show_report(settings: Settings) -> None:
     render_reports(console, reports, settings, circuits)
 
 
-def replay(
-    service: Annotated[str, typer.Argument(help="producer, submitter, poller or ingester.")],
-) -> None:
-    """Move a service's consumer group back to the earliest offsets (stop its processes first)."""
-    from shared.kafka.replay import reset_to_earliest
-
-    spec = SERVICES.get(service)
-    if spec is None:
-        raise CliError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
-    settings = _settings()
-    topics = spec.topics(settings.topics)
-    group = settings.group_id(service)
-    try:
-        count = asyncio.run(reset_to_earliest(settings, group, topics))
-    except Exception as exc:
-        raise CliError(f"cannot reset {group} (are its processes stopped?): {exc!r}") from None
-    console.print(
-        f"{group}: {count} partitions of {', '.join(topics)} reset to the earliest offset; "
-        "restart the service"
-    )
-
-
 def register_ops(app: typer.Typer) -> None:
+    from cli.batches import batches_app
+    from cli.consumers import register_consumers
     from cli.files import files_app
     from cli.stats import stats
 
     app.add_typer(files_app, name="files")
-    app.command("replay")(replay)
+    app.add_typer(batches_app, name="batches")
+    register_consumers(app)
     app.command("migrate")(migrate)
     app.add_typer(topics_app, name="topics")
     app.command("publish")(publish)

@@ -55,6 +55,27 @@ def batchline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         (("reprocess", "--company", "acme", "--revision", "two words"), None, "is not a revision name"),
         (("reprocess", "--company", "acme", "--revision", "a" * 64), None, "looks like a content hash"),
         (("reprocess", "--company", "acme", "--chunk", "0"), None, "greater than or equal to 1"),
+        (("replay",), None, "name a service (producer, submitter, poller, ingester) or at least one --topic"),
+        (("replay", "producer", "--to-datetime", "yesterday"), None, "--to-datetime: not an ISO 8601"),
+        (("replay", "producer", "--by-duration", "1h"), None, "--by-duration: not an ISO 8601 duration"),
+        (("replay", "producer", "--by-duration", "P1M"), None, "--by-duration: not an ISO 8601 duration"),
+        (("replay", "producer", "--by-duration", "PT0S"), None, "--by-duration: must be longer than zero"),
+        (
+            ("replay", "producer", "--to-datetime", "2026-05-01", "--by-duration", "PT1H"),
+            None,
+            "--to-datetime and --by-duration exclude each other",
+        ),
+        (("replay", "--topic", "nowhere"), None, "--topic: no service consumes 'nowhere'"),
+        (("replay", "--topic", "session.events.dlq"), None, "--topic: no service consumes 'session.events.dlq'"),
+        (("replay", "producer", "--topic", "batch.created"), None, "--topic: producer does not consume batch.created"),
+        (("lag", "--service", "nobody"), None, "unknown service 'nobody'"),
+        (("batches", "show", "42"), None, "not a batch id (a UUID): '42'"),
+        (("batches", "cancel", "batch_abc"), None, "not a batch id (a UUID): 'batch_abc'"),
+        (("batches", "show"), None, "Missing argument"),
+        (("batches", "list", "--status", "running"), None, "--status: unknown batch status 'running'; choose one"),
+        (("batches", "list", "--since", "last week"), None, "--since: not an ISO 8601 date or time: 'last week'"),
+        (("batches", "list", "--limit", "0"), None, "greater than or equal to 1"),
+        (("batches", "list", "--company", " "), None, "--company: must not be empty"),
     ],
 )
 def test_bad_input_is_one_clear_line(args: tuple[str, ...], env: dict[str, str] | None, message: str) -> None:
@@ -69,6 +90,14 @@ def test_help_lists_every_command() -> None:
     result = batchline("--help")
     assert result.returncode == 0
     for command in (
-        "dev", "migrate", "topics", "run", "demo", "publish", "replay", "report", "emulator", "requests", "reprocess"
+        "dev", "migrate", "topics", "run", "demo", "publish", "replay", "report", "emulator", "requests", "reprocess",
+        "batches", "lag",
     ):  # fmt: skip
         assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", [("batches", "list"), ("batches", "show"), ("batches", "cancel"), ("lag",), ("replay",)])
+def test_every_new_command_has_help(command: tuple[str, ...]) -> None:
+    result = batchline(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage:" in result.stdout and "--help" in result.stdout
