@@ -10,12 +10,12 @@ production, streamed over HTTP by ``OpenAIBatchProvider``. Rows are inserted set
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
 import asyncpg
 import httpx
@@ -58,35 +58,38 @@ async def scratch_database(admin_url: str | None = None) -> AsyncIterator[str]:
         await conn.close()
 
 
-def _serve(conn: Connection) -> None:
+def serve_until_stdin_closes() -> None:
+    """The child's side of :func:`emulator_process`: print the API root, serve until stdin closes."""
     from emulator.config import EmulatorConfig
     from emulator.server import EmulatorServer
 
     # 1 GB uploads: the benchmarks place result files of up to 200 MB and more in the emulator.
     with EmulatorServer(EmulatorConfig(port=0, stage_s=0.05, seed=3, max_upload_bytes=1 << 30)) as server:
-        conn.send(server.base_url)
-        try:
-            conn.recv()  # until the parent says stop or goes away
-        except EOFError:
-            pass
+        print(server.base_url, flush=True)
+        sys.stdin.read()
 
 
 @contextmanager
 def emulator_process() -> Iterator[str]:
-    """The emulator serving in a spawned child process; yields its API root (``.../v1``)."""
-    parent, child = mp.get_context("spawn").Pipe()
-    proc = mp.get_context("spawn").Process(target=_serve, args=(child,), daemon=True, name="bench-emulator")
-    proc.start()
+    """The emulator serving in a child process; yields its API root (``.../v1``)."""
+    code = "from bench.stage import serve_until_stdin_closes; serve_until_stdin_closes()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
-        if not parent.poll(60):
-            raise RuntimeError("the emulator process did not start")
-        yield str(parent.recv())
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if not line.startswith("http"):
+            raise RuntimeError(f"the emulator process did not start: {line!r}")
+        yield line
     finally:
-        parent.send("stop")
-        proc.join(10)
-        if proc.is_alive():
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
             proc.terminate()
-            proc.join(5)
+            proc.wait(5)
 
 
 def provider(base_url: str) -> OpenAIBatchProvider:
