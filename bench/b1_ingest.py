@@ -34,7 +34,16 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.results import BenchRow, save
-from bench.stage import KEY, StagedBatch, _plain, emulator_process, provider, resolved, scratch_database, stage_batch
+from bench.stage import (
+    KEY,
+    StagedBatch,
+    emulator_process,
+    plain_url,
+    provider,
+    resolved,
+    scratch_database,
+    stage_batch,
+)
 from services.ingester.service import Ingester, IngesterConfig, IngestReport
 from shared.db.engine import make_engine
 
@@ -98,7 +107,9 @@ class B1Result:
         ]
 
 
-async def real_path(engine: AsyncEngine, base_url: str, staged: StagedBatch, chunk: int) -> tuple[PathRun, IngestReport]:
+async def real_path(
+    engine: AsyncEngine, base_url: str, staged: StagedBatch, chunk: int
+) -> tuple[PathRun, IngestReport]:
     config = IngesterConfig(
         max_attempts=3, retry_backoff_s=0, request_pending_topic="bench.request.pending", chunk_size=chunk
     )
@@ -111,7 +122,7 @@ async def real_path(engine: AsyncEngine, base_url: str, staged: StagedBatch, chu
 
 
 async def seed_path(engine: AsyncEngine, url: str, base_url: str, staged: StagedBatch) -> PathRun:
-    conn = await asyncpg.connect(_plain(url))
+    conn = await asyncpg.connect(plain_url(url))
     try:
         started = time.perf_counter()
         async with httpx.AsyncClient(base_url=base_url, timeout=300.0) as client:
@@ -175,8 +186,10 @@ async def copy_limit(engine: AsyncEngine, url: str, staged: StagedBatch) -> Path
     records = []
     for i, rid in enumerate(staged.request_ids):
         a = answer(i)
-        records.append((rid, 300 + i % 50, 40, 340 + i % 50, a["sentiment"], a["category"], a["summary"], a["language"]))
-    conn = await asyncpg.connect(_plain(url))
+        records.append(
+            (rid, 300 + i % 50, 40, 340 + i % 50, a["sentiment"], a["category"], a["summary"], a["language"])
+        )
+    conn = await asyncpg.connect(plain_url(url))
     try:
         started = time.perf_counter()
         async with conn.transaction():
@@ -195,7 +208,9 @@ async def copy_limit(engine: AsyncEngine, url: str, staged: StagedBatch) -> Path
                 "language = r.language, analysed_at = now() FROM r JOIN ai_processing_requests q ON q.id = r.id "
                 "WHERE s.company_id = q.company_id AND s.id = q.session_id"
             )
-            await conn.execute("UPDATE provider_batches SET status = 'PROCESSED' WHERE id = $1", staged.batch_id)
+            await conn.execute(
+                "UPDATE provider_batches SET status = 'PROCESSED' WHERE id = $1", staged.batch_id
+            )
         seconds = time.perf_counter() - started
     finally:
         await conn.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import subprocess
 import sys
@@ -49,10 +50,9 @@ def _status(field: str) -> int:
 
 def _reset_peak() -> int:
     """Reset the peak-RSS mark (Linux >= 4.0) and return the current RSS, in kB."""
-    try:
+    # Without the reset, VmHWM is the peak since start: the growth is then an upper bound.
+    with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass  # without the reset, VmHWM is the peak since start: growth is then an upper bound
     return _status("VmRSS")
 
 
@@ -78,15 +78,21 @@ async def _child_build(out: str, requests: int) -> dict[str, float]:
     from services.submitter.batch_file import FileLimits, FileRow, write_lines
     from shared.settings import PROVIDER_MAX_FILE_BYTES
 
-    text = ("I would like to swap my shift on Tuesday, and ask about my leave in August. " * 6)[:MESSAGE_CHARS]
+    text = ("I would like to swap my shift on Tuesday, and ask about my leave in August. " * 6)[
+        :MESSAGE_CHARS
+    ]
 
     async def rows() -> AsyncIterator[FileRow]:
         for _ in range(requests):
             rid = uuid.uuid4()
             for m in range(10):
-                yield FileRow(rid, "full_analysis", "gpt-4o-mini", "user" if m % 2 == 0 else "assistant", text)
+                yield FileRow(
+                    rid, "full_analysis", "gpt-4o-mini", "user" if m % 2 == 0 else "assistant", text
+                )
 
-    limits = FileLimits(max_bytes=PROVIDER_MAX_FILE_BYTES + (16 << 20), max_requests=requests, max_conversation_chars=50_000)
+    limits = FileLimits(
+        max_bytes=PROVIDER_MAX_FILE_BYTES + (16 << 20), max_requests=requests, max_conversation_chars=50_000
+    )
     before = _reset_peak()
     built = await write_lines(rows(), Path(out), limits)
     peak = _status("VmHWM")

@@ -38,7 +38,7 @@ CATEGORIES = ("SCHEDULE_HOURS", "LEAVE_VACATION", "SICK_LEAVE_RECOVERY", "SALARY
 LANGUAGES = ("en", "de", "fr", "nl")
 
 
-def _plain(url: str) -> str:
+def plain_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
@@ -47,7 +47,9 @@ async def scratch_database(admin_url: str | None = None) -> AsyncIterator[str]:
     """A migrated database of its own (created, then dropped with FORCE), on the configured server."""
     admin = make_url(admin_url or resolve_database_url(Settings()))
     name = f"bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(_plain(admin.set(database="postgres").render_as_string(hide_password=False)))
+    conn = await asyncpg.connect(
+        plain_url(admin.set(database="postgres").render_as_string(hide_password=False))
+    )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
         url = admin.set(database=name).render_as_string(hide_password=False)
@@ -177,7 +179,9 @@ async def stage_batch(
     ids = [uuid.uuid4() for _ in range(n)]
     file_id, size = "", 0
     if base_url is not None:
-        file_id, size = await upload(base_url, (output_line(str(r), i, summary_chars) for i, r in enumerate(ids)))
+        file_id, size = await upload(
+            base_url, (output_line(str(r), i, summary_chars) for i, r in enumerate(ids))
+        )
     async with engine.begin() as conn:
         await conn.execute(
             text(

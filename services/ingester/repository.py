@@ -232,7 +232,8 @@ async def apply_resolutions(
                         CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]),
                         CAST(:requeues AS int[]), CAST(:cached AS int[]))
                  AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues, cached)
-            WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[])) AND r.batch_id = :bid AND r.status = ANY(:from)
+            WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[]))
+              AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
                       r.approx_bytes, u.requeue
             """

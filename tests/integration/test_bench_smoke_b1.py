@@ -13,7 +13,9 @@ LINES = 2_000
 SEED_LINES = 200
 
 
-async def test_the_quick_b1_resolves_every_request_on_each_path(database_url: str, emulator: EmulatorServer) -> None:
+async def test_the_quick_b1_resolves_every_request_on_each_path(
+    database_url: str, emulator: EmulatorServer
+) -> None:
     result = await measure(database_url, emulator.base_url, lines=LINES, seed_lines=SEED_LINES, chunk=500)
 
     for run, n in ((result.real, LINES), (result.seed, SEED_LINES), (result.copy, LINES)):
