@@ -29,7 +29,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/batchline dev up
 	rm -rf bench/out
-	$(BIN)/python -m bench.ingest_bulk
+	$(BIN)/python -m bench.b1_ingest
+	$(BIN)/python -m bench.b5_memory
 	$(BIN)/python -m bench.model_accuracy
 	$(BIN)/python -m bench.dataset_generate
 	$(BIN)/python -m bench.report

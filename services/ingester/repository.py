@@ -141,7 +141,8 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     cached_tokens = least(coalesce(r.cached_tokens, 0)::bigint + u.cached, 2147483647),
                     completed_at = now(), updated_at = now()
-                FROM u WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
+                FROM u WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[]))
+                  AND r.batch_id = :bid AND r.status = ANY(:from)
                 RETURNING r.id, r.company_id, r.session_id, r.requested_at, r.revision, u.sentiment,
                           u.category, u.summary, u.language, u.truncated
             ), per_session AS (
@@ -231,7 +232,8 @@ async def apply_resolutions(
                         CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]),
                         CAST(:requeues AS int[]), CAST(:cached AS int[]))
                  AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues, cached)
-            WHERE r.id = u.id AND r.batch_id = :bid AND r.status = ANY(:from)
+            WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[]))
+              AND r.batch_id = :bid AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
                       r.approx_bytes, u.requeue
             """

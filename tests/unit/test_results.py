@@ -232,3 +232,43 @@ def test_an_over_long_summary_is_cut_at_a_word_and_kept_flagged() -> None:
 def test_an_over_long_summary_is_no_excuse_for_other_errors() -> None:
     out = parse_line(line({**GOOD_ANSWER, "summary": "x " * 800, "category": "HACKED"}), TYPES)
     assert not out.ok and (out.reason or "").startswith("invalid_answer: category")
+
+
+ANSWER_VALUES = st.one_of(
+    st.sampled_from(["POSITIVE", "positive", " NEUTRAL", "LEAVE_VACATION", "de", "DE", "xx", "", "a" * 1001]),
+    st.text(max_size=30),
+    st.integers(),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ptype=st.sampled_from(list(ProcessingType)),
+    answer=st.dictionaries(
+        st.sampled_from(["sentiment", "category", "summary", "language", "company_id"]), ANSWER_VALUES, max_size=5
+    ),
+)
+@example(ptype=ProcessingType.FULL_ANALYSIS, answer=GOOD_ANSWER)
+@example(ptype=ProcessingType.SENTIMENT_ANALYSIS, answer={"sentiment": "NEGATIVE"})
+def test_the_shortcut_for_canonical_answers_decides_exactly_as_the_answer_model(
+    ptype: ProcessingType, answer: dict[str, Any]
+) -> None:
+    """Answers already in canonical form skip the model; whatever it takes, the outcome is the model's."""
+    from services.ingester.results import _canonical_fields
+    from shared.analysis import ANSWER_MODELS, SESSION_FIELDS
+
+    shortcut = _canonical_fields(ptype, answer)
+    if shortcut is None:
+        return  # the model judges it, as before
+    dumped = ANSWER_MODELS[ptype].model_validate(answer).model_dump()  # raises if the shortcut was wrong
+    assert shortcut == {name: str(dumped[name]) for name in SESSION_FIELDS[ptype]}
+
+
+def test_a_canonical_answer_takes_the_shortcut_and_a_lower_case_one_does_not() -> None:
+    from services.ingester.results import _canonical_fields
+
+    assert _canonical_fields(ProcessingType.FULL_ANALYSIS, GOOD_ANSWER) == GOOD_ANSWER
+    assert _canonical_fields(ProcessingType.FULL_ANALYSIS, {**GOOD_ANSWER, "sentiment": "positive"}) is None
+    assert _canonical_fields(ProcessingType.FULL_ANALYSIS, {**GOOD_ANSWER, "company_id": "x"}) is None
+    assert _canonical_fields(ProcessingType.SUMMARY, {"summary": ""}) is None
