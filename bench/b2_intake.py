@@ -59,7 +59,7 @@ WORDS = [
 ]
 
 
-def make_events(n: int, seed: int = 2) -> list[dict[str, Any]]:
+def make_events(n: int, seed: int = 2, words: int = 12) -> list[dict[str, Any]]:
     """``n`` distinct sessions of ``MESSAGES`` messages (~1.3 KB per event, as upstream sends)."""
     rnd = random.Random(seed)
     start = datetime(2026, 5, 1, 9, tzinfo=UTC)
@@ -69,7 +69,7 @@ def make_events(n: int, seed: int = 2) -> list[dict[str, Any]]:
         messages = [
             {
                 "role": "user" if m % 2 == 0 else "assistant",
-                "content": " ".join(rnd.choice(WORDS) for _ in range(12)) + f" #{i}.{m}",
+                "content": " ".join(rnd.choice(WORDS) for _ in range(words)) + f" #{i}.{m}",
             }
             for m in range(MESSAGES)
         ]
