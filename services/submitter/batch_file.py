@@ -71,10 +71,15 @@ class BuiltFile:
 
 
 def encode_line(request_id: uuid.UUID, ptype: ProcessingType, model: str, conversation: str) -> bytes:
+    """The line as a whole document; :class:`LineEncoder` writes the same bytes, faster."""
+    return _encode(str(request_id), ptype, model, conversation)
+
+
+def _encode(custom_id: str, ptype: ProcessingType, model: str, conversation: str) -> bytes:
     return (
         orjson.dumps(
             {
-                "custom_id": str(request_id),
+                "custom_id": custom_id,
                 "method": "POST",
                 "url": BATCH_ENDPOINT,
                 "body": chat_body(ptype, model, conversation),
@@ -82,6 +87,41 @@ def encode_line(request_id: uuid.UUID, ptype: ProcessingType, model: str, conver
         )
         + b"\n"
     )
+
+
+#: Stand-ins spliced out of a line's template; each must occur in it exactly once.
+_ID_MARK = "\x00batchline-custom-id\x00"
+_CONVERSATION_MARK = "\x00batchline-conversation\x00"
+
+
+class LineEncoder:
+    """Encodes lines byte for byte as :func:`encode_line`, building each (type, model) skeleton once.
+
+    Everything in a line but its id and conversation depends on (processing type, model) only, and
+    building it (``response_format`` derives a JSON schema from the answer model) cost far more than
+    the line itself. So a template is rendered once per pair with stand-ins, split around them, and a
+    line is the template's pieces joined with the JSON encoding of its id and of its conversation.
+    """
+
+    def __init__(self) -> None:
+        self._templates: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+
+    def encode(self, request_id: uuid.UUID, ptype: ProcessingType, model: str, conversation: str) -> bytes:
+        template = self._templates.get((ptype.value, model))
+        if template is None:
+            template = self._templates[(ptype.value, model)] = _template(ptype, model)
+        head, middle, tail = template
+        return b"".join((head, orjson.dumps(str(request_id)), middle, orjson.dumps(conversation), tail))
+
+
+def _template(ptype: ProcessingType, model: str) -> tuple[bytes, bytes, bytes]:
+    whole = _encode(_ID_MARK, ptype, model, _CONVERSATION_MARK)
+    id_mark, conversation_mark = orjson.dumps(_ID_MARK), orjson.dumps(_CONVERSATION_MARK)
+    head, _, rest = whole.partition(id_mark)
+    middle, _, tail = rest.partition(conversation_mark)
+    if whole.count(id_mark) != 1 or whole.count(conversation_mark) != 1 or conversation_mark not in rest:
+        raise ValueError("a line template must hold the id, then the conversation, exactly once each")
+    return head, middle, tail
 
 
 async def write_batch_file(
@@ -109,19 +149,20 @@ async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimi
     """Write one JSONL line per request of ``rows`` (grouped by request, messages in order)."""
     built = BuiltFile(path=path)
     bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
+    encoder = LineEncoder()
     with path.open("wb") as out:
         current: tuple[uuid.UUID, str, str] | None = None
         messages: list[tuple[str, str]] = []
         async for row in rows:
             key = (row.id, row.processing_type, row.model)
             if current is not None and key != current:
-                _emit(out, built, current, messages, bounds)
+                _emit(out, built, current, messages, bounds, encoder)
                 messages = []
             current = key
             if row.role is not None:
                 messages.append((row.role, row.content or ""))
         if current is not None:
-            _emit(out, built, current, messages, bounds)
+            _emit(out, built, current, messages, bounds, encoder)
     return built
 
 
@@ -131,10 +172,11 @@ def _emit(
     current: tuple[uuid.UUID, str, str],
     messages: list[tuple[str, str]],
     limits: tuple[int, int, int],
+    encoder: LineEncoder,
 ) -> None:
     max_bytes, max_requests, max_chars = limits
     request_id, ptype, model = current
-    line = encode_line(request_id, ProcessingType(ptype), model, format_conversation(messages, max_chars))
+    line = encoder.encode(request_id, ProcessingType(ptype), model, format_conversation(messages, max_chars))
     if len(line) > max_bytes:
         built.oversized.append(request_id)
         return
