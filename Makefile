@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.b5_memory
 	$(BIN)/python -m bench.model_accuracy
 	$(BIN)/python -m bench.dataset_generate
+	$(BIN)/python -m bench.b2_intake
+	$(BIN)/python -m bench.b3_submit
 	$(BIN)/python -m bench.report
 
 clean-infra: $(STAMP)

@@ -277,9 +277,8 @@ class FakeSubmitterStore:
     ) -> BuiltFile:
         async def rows() -> AsyncIterator[FileRow]:
             for r in self.of_batch(batch_id):
-                if r.status == CLAIM.target:
-                    for role, content in r.conversation:
-                        yield FileRow(r.id, r.processing_type, r.model, role, content)
+                if r.status == CLAIM.target and r.conversation:
+                    yield FileRow(r.id, r.processing_type, r.model, list(r.conversation))
 
         built = await write_lines(rows(), path, limits)
         for rid in built.oversized:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.producer.sessions import PlannedRequest, SessionKey, content_hash
+from services.producer.sessions import HashOf, PlannedRequest, SessionKey, content_hash
 from shared.events import SessionEvent
 from shared.lifecycle import REQUEST_INITIAL
 
@@ -82,7 +82,9 @@ async def lock_sessions(conn: AsyncConnection, keys: Iterable[SessionKey]) -> di
     return {(r.company_id, r.id): StoredSession(r.message_count, r.content_hash) for r in rows}
 
 
-async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
+async def upsert_sessions(
+    conn: AsyncConnection, events: Sequence[SessionEvent], hash_of: HashOf = content_hash
+) -> None:
     """Insert new sessions, update changed ones; analysis fields are never touched here.
 
     Keyed by (company_id, id): an event writes its own company's session only."""
@@ -110,14 +112,17 @@ async def upsert_sessions(conn: AsyncConnection, events: Sequence[SessionEvent])
             "companies": [e.company_id for e in events],
             "started": [e.started_at for e in events],
             "ended": [e.ended_at for e in events],
-            "hashes": [content_hash(e) for e in events],
+            "hashes": [hash_of(e) for e in events],
             "counts": [len(e.messages) for e in events],
         },
     )
 
 
 async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
-    """Store each event's conversation as the session's messages (events carry whole conversations)."""
+    """Store each event's conversation as the session's messages (events carry whole conversations).
+
+    The old messages are deleted first, always: a session another producer created after our lock
+    (``upsert_sessions`` waited on it) has messages we must replace too."""
     if not events:
         return
     await conn.execute(
@@ -128,26 +133,21 @@ async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]
         ),
         {"companies": [e.company_id for e in events], "ids": [e.session_id for e in events]},
     )
-    companies: list[str] = []
-    sids: list[str] = []
-    roles: list[str] = []
-    contents: list[str] = []
-    orders: list[int] = []
-    for e in events:
-        for order, role, content in e.ordered_messages():
-            companies.append(e.company_id)
-            sids.append(e.session_id)
-            roles.append(role)
-            contents.append(content)
-            orders.append(order)
-    await conn.execute(
-        text(
-            'INSERT INTO session_messages (company_id, session_id, role, content, "order") '
-            "SELECT * FROM unnest(CAST(:companies AS text[]), CAST(:sids AS text[]), CAST(:roles AS text[]), "
-            "CAST(:contents AS text[]), CAST(:orders AS int[]))"
-        ),
-        {"companies": companies, "sids": sids, "roles": roles, "contents": contents, "orders": orders},
-    )
+    records = [
+        (e.company_id, e.session_id, role, content, order)
+        for e in events
+        for order, role, content in e.ordered_messages()
+    ]
+    # COPY on the driver's connection, inside this transaction: binding five text arrays of a whole
+    # batch (checked element by element by the driver) and unnesting them cost more than the write.
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the database connection is closed")
+    await driver.copy_records_to_table("session_messages", records=records, columns=MESSAGE_COLUMNS)
+
+
+#: The columns a stored message is copied into, in the order of the records above.
+MESSAGE_COLUMNS = ("company_id", "session_id", "role", "content", "order")
 
 
 @dataclass(frozen=True, slots=True)

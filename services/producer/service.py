@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.producer import repository as repo
 from services.producer.sessions import (
+    HashMemo,
     conversations_to_store,
     delivery_rounds,
     plan_requests,
@@ -83,16 +84,18 @@ class SessionEventsHandler:
         if not fresh:
             return 0, 0
         events = [d.event for d in fresh]
+        hash_of = HashMemo()
         stored = await repo.lock_sessions(conn, (session_key(e) for e in events))
         to_write = conversations_to_store(
-            events, {key: (s.message_count, s.content_hash) for key, s in stored.items()}
+            events, {key: (s.message_count, s.content_hash) for key, s in stored.items()}, hash_of
         )
-        await repo.upsert_sessions(conn, to_write)
+        await repo.upsert_sessions(conn, to_write, hash_of)
         await repo.replace_messages(conn, to_write)
         planned = plan_requests(
             events,
             default_model=self._config.default_model,
             max_conversation_chars=self._config.max_conversation_chars,
+            hash_of=hash_of,
         )
         created = await repo.insert_requests(conn, planned)
         pending = [pending_event(c, "created") for c in created]

@@ -33,19 +33,42 @@ LINE_OVERHEAD_BYTES = 3_000
 
 
 def content_hash(event: SessionEvent) -> str:
-    h = hashlib.sha256()
+    """sha256 over ``order US role US content RS`` per message (one buffer, the same digest as fed
+    piece by piece: request ids derive from it, so it must never change)."""
+    parts: list[bytes] = []
     for order, role, content in event.ordered_messages():
-        h.update(f"{order}\x1f{role}\x1f".encode())
-        h.update(content.encode("utf-8", "surrogatepass"))
-        h.update(b"\x1e")
-    return h.hexdigest()
+        parts.append(f"{order}\x1f{role}\x1f".encode())
+        parts.append(content.encode("utf-8", "surrogatepass"))
+        parts.append(b"\x1e")
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
+HashOf = Callable[[SessionEvent], str]
+
+
+class HashMemo:
+    """``content_hash`` of each event of one batch, computed once: three steps of the handler ask.
+
+    Keyed by object identity and holding the event, so an id is never reused while memoized; one
+    memo lives for one handler call.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[SessionEvent, str]] = {}
+
+    def __call__(self, event: SessionEvent) -> str:
+        known = self._known.get(id(event))
+        if known is None or known[0] is not event:
+            known = self._known[id(event)] = (event, content_hash(event))
+        return known[1]
 
 
 def approx_line_bytes(event: SessionEvent, max_conversation_chars: int) -> int:
     """Upper estimate of the JSONL line: conversation capped by the truncation rule, UTF-8, plus overhead."""
-    chars = sum(len(role) + 2 + len(content) + 1 for _, role, content in event.ordered_messages())
-    utf8 = sum(len(content.encode("utf-8", "surrogatepass")) for _, _, content in event.ordered_messages())
-    ratio = utf8 / max(1, sum(len(c) for _, _, c in event.ordered_messages()))
+    ordered = event.ordered_messages()
+    chars = sum(len(role) + 2 + len(content) + 1 for _, role, content in ordered)
+    utf8 = sum(len(content.encode("utf-8", "surrogatepass")) for _, _, content in ordered)
+    ratio = utf8 / max(1, sum(len(c) for _, _, c in ordered))
     return int(min(chars, max_conversation_chars) * max(ratio, 1.0) * 1.1) + LINE_OVERHEAD_BYTES
 
 
@@ -71,7 +94,11 @@ class PlannedRequest:
 
 
 def plan_requests(
-    events: Sequence[SessionEvent], *, default_model: str, max_conversation_chars: int
+    events: Sequence[SessionEvent],
+    *,
+    default_model: str,
+    max_conversation_chars: int,
+    hash_of: HashOf = content_hash,
 ) -> list[PlannedRequest]:
     """One request per (processing type, model) of each event; duplicates within the batch collapsed.
 
@@ -80,7 +107,7 @@ def plan_requests(
     """
     planned: dict[tuple[str, str, str, str], PlannedRequest] = {}
     for event in events:
-        revision = content_hash(event)
+        revision = hash_of(event)
         size = approx_line_bytes(event, max_conversation_chars)
         for ptype in event.processing_types:
             for model in event.models or [default_model]:
@@ -149,7 +176,9 @@ def delivery_rounds(
 
 
 def conversations_to_store(
-    accepted: Sequence[SessionEvent], stored: Mapping[SessionKey, tuple[int, str]]
+    accepted: Sequence[SessionEvent],
+    stored: Mapping[SessionKey, tuple[int, str]],
+    hash_of: HashOf = content_hash,
 ) -> list[SessionEvent]:
     """New sessions and changed conversations; ``stored`` maps (company, session) -> (message count, hash)."""
     out = []
@@ -157,6 +186,6 @@ def conversations_to_store(
         before = stored.get(key)
         if before is not None and len(event.messages) < before[0]:
             continue  # an older, shorter copy of the conversation: keep what we have
-        if before is None or before[1] != content_hash(event):
+        if before is None or before[1] != hash_of(event):
             out.append(event)
     return out
