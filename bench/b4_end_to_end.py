@@ -12,6 +12,10 @@ What each process cost comes from its CPU seconds (``/proc/<pid>/stat``), so the
 (the provider stand-in, not part of the pipeline) is a figure of the same run. The emulator answers in
 ``fast`` mode by default (``--answer-mode model`` runs its stand-in model over every conversation).
 
+Profiling: ``--profile poller --profiler-site /tmp/venv-prof4/lib/python3.11/site-packages`` runs that
+service (instance 0) under pyinstrument installed in a separate virtualenv (kept out of the project's
+dependencies) and writes its text report next to the results (``bench/out/b4_profile_<service>.txt``).
+
 Run: ``python -m bench.b4_end_to_end --sessions 20000 --instances 1 2`` against the servers of
 ``BATCHLINE_DATABASE_URL`` / ``BATCHLINE_KAFKA_BOOTSTRAP_SERVERS`` (a scratch database and topic prefix
 are created and dropped). Asserts nothing about speed; ``tests/e2e/test_bench_smoke_b4.py`` runs a
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -35,7 +40,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bench.results import BenchRow, save
+from bench.results import OUT, BenchRow, save
 from bench.scratch import scratch_settings
 from devtools.dataset.generator import generate_events
 from devtools.stack import Stack, free_port
@@ -186,6 +191,8 @@ async def run_b4(
     answer_mode: str = "fast",
     stage_s: float = 0.2,
     timeout_s: float = 900,
+    profile: str | None = None,
+    profiler_site: str | None = None,
 ) -> B4Run:
     """One end-to-end run on ``settings``' database and topics (which must be fresh)."""
     events, requests = make_events(sessions)
@@ -203,6 +210,8 @@ async def run_b4(
             env={"BATCHLINE_EMULATOR_ANSWER_MODE": answer_mode},
         )
         stack.start_services()
+        if profile is not None:
+            profiled(stack, profile, profiler_site)
         await wait_ready(stack)
         async with engine.connect() as conn:
             t0 = (await conn.execute(_NOW)).scalar_one()
@@ -215,6 +224,8 @@ async def run_b4(
             counts = {r.status: r.n for r in await conn.execute(_COUNTS)}
             s = (await conn.execute(_STAGES, {"t0": t0})).one()
     finally:
+        if profile is not None:  # rendering the report takes a while: longer than stop's usual patience
+            stack.service(f"{profile}-0").stop(timeout_s=180)
         stack.stop()
         await engine.dispose()
     stages = dict(
@@ -230,6 +241,18 @@ async def run_b4(
     return B4Run(
         sessions, requests, instances, answer_mode, seconds, publish_s, counts, stages, ends, s.batches, cpu
     )
+
+
+def profiled(stack: Stack, service: str, site: str | None) -> None:
+    """Restart instance 0 of ``service`` under pyinstrument (its report is written when it stops)."""
+    proc = stack.service(f"{service}-0")
+    proc.stop()
+    OUT.mkdir(parents=True, exist_ok=True)
+    report = OUT / f"b4_profile_{service}.txt"
+    proc.argv = [sys.executable, "-m", "bench.profile_service", service, str(report)]
+    if site:
+        proc.env = {**proc.env, "PYTHONPATH": os.pathsep.join([os.getcwd(), site])}
+    proc.start()
 
 
 def rows_of(runs: list[B4Run]) -> list[BenchRow]:
@@ -261,7 +284,14 @@ def rows_of(runs: list[B4Run]) -> list[BenchRow]:
     return rows
 
 
-async def main(sessions: int, instances: list[int], answer_mode: str, batch_max_requests: int) -> None:
+async def main(
+    sessions: int,
+    instances: list[int],
+    answer_mode: str,
+    batch_max_requests: int,
+    profile: str | None = None,
+    profiler_site: str | None = None,
+) -> None:
     runs: list[B4Run] = []
     for n in instances:
         overrides: dict[str, Any] = {
@@ -290,5 +320,16 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--answer-mode", choices=["fast", "model"], default="fast")
     parser.add_argument("--batch-max-requests", type=int, default=5_000)
+    parser.add_argument("--profile", choices=["producer", "submitter", "poller", "ingester"])
+    parser.add_argument("--profiler-site", help="site-packages holding pyinstrument (a separate venv)")
     args = parser.parse_args()
-    asyncio.run(main(args.sessions, args.instances, args.answer_mode, args.batch_max_requests))
+    asyncio.run(
+        main(
+            args.sessions,
+            args.instances,
+            args.answer_mode,
+            args.batch_max_requests,
+            args.profile,
+            args.profiler_site,
+        )
+    )
