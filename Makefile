@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.ingest_bulk
 	$(BIN)/python -m bench.model_accuracy
 	$(BIN)/python -m bench.dataset_generate
+	$(BIN)/python -m bench.b4_end_to_end
+	$(BIN)/python -m bench.b6_poller
 	$(BIN)/python -m bench.report
 
 clean-infra: $(STAMP)
