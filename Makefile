@@ -35,6 +35,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.dataset_generate
 	$(BIN)/python -m bench.b2_intake
 	$(BIN)/python -m bench.b3_submit
+	$(BIN)/python -m bench.b4_end_to_end
+	$(BIN)/python -m bench.b6_poller
 	$(BIN)/python -m bench.report
 
 clean-infra: $(STAMP)

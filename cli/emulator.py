@@ -57,6 +57,10 @@ def register_emulator(app: typer.Typer) -> None:
         max_storage_bytes: Annotated[
             int | None, typer.Option(help="Bytes the organisation may store.")
         ] = None,
+        answer_mode: Annotated[
+            str | None,
+            typer.Option(help="'model' (stand-in model, default) or 'fast' (one fixed answer; benchmarks)."),
+        ] = None,
     ) -> None:
         """Serve the OpenAI Files + Batch API emulator (admin API under /_emulator).
 
@@ -90,6 +94,7 @@ def register_emulator(app: typer.Typer) -> None:
             "output_file_ttl_s": output_file_ttl_seconds,
             "max_files": max_files,
             "max_storage_bytes": max_storage_bytes,
+            "answer_mode": answer_mode,
         }
         try:
             config = EmulatorConfig(**{k: v for k, v in overrides.items() if v is not None})

@@ -14,6 +14,8 @@ then the handler. Admin endpoints under ``/_emulator`` skip both, so a test can 
   ``{"revoked": true | false}``; effective for the very next request
 * ``GET  /_emulator/stats``   → counters, storage, enqueued tokens (current and peak per model) and
   every batch with its custom_ids and their results (``?requests=false`` leaves those lists out)
+* ``GET  /_emulator/polls``   → ``{"batches": {batch_id: [clock time of each retrieval, ...]}}``, the
+  provider-side record of how often each batch was polled (the latest 64 per batch)
 * ``POST /_emulator/clock``   → ``{"advance_s": 60}`` moves the emulated clock forward
 * ``POST /_emulator/reset``   → forget every file and batch; configured faults, walls and keys again
 """
@@ -230,6 +232,9 @@ class Api:
         include = request.query_params.get("requests", "true").lower() not in ("0", "false", "no")
         return json_response(self.emu.stats(include_requests=include))
 
+    async def polls(self, request: Request) -> Response:
+        return json_response({"batches": self.emu.polls()})
+
     async def clock(self, request: Request) -> Response:
         body = orjson.loads(await request.body() or b"{}")
         self.emu.advance_clock(float(body.get("advance_s", 0.0)))
@@ -260,6 +265,7 @@ def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> S
         Route("/_emulator/walls", api.walls, methods=["GET", "POST"]),
         Route("/_emulator/keys", api.keys, methods=["GET", "POST"]),
         Route("/_emulator/stats", api.stats, methods=["GET"]),
+        Route("/_emulator/polls", api.polls, methods=["GET"]),
         Route("/_emulator/clock", api.clock, methods=["POST"]),
         Route("/_emulator/reset", api.reset, methods=["POST"]),
     ]

@@ -19,6 +19,7 @@ batch's creation number, per-request HTTP faults from one generator seeded with 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -126,6 +127,14 @@ class EmulatorConfig(BaseSettings, WallConfig, FaultConfig):
     max_requests_per_file: int = Field(default=PROVIDER_MAX_REQUESTS_PER_FILE, ge=1)
     max_file_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Hard limit of POST /files.")
+    answer_mode: Literal["model", "fast"] = Field(
+        default="model",
+        description=(
+            "How answered lines are judged: 'model' runs the keyword stand-in model over each conversation; "
+            "'fast' (benchmarks) answers every line with one fixed schema-valid analysis, so a benchmark "
+            "measures the pipeline rather than the stand-in model."
+        ),
+    )
 
     def faults(self) -> FaultConfig:
         return FaultConfig.model_validate(self.model_dump(include=set(FaultConfig.model_fields)))

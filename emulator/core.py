@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import secrets
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +31,9 @@ from emulator.walls import KeyRing, TokenLedger, enqueued_tokens, output_expiry,
 
 __all__ = ["ApiError", "Emulator"]
 
+#: Retrievals of one batch kept in :attr:`Emulator.retrievals` (the latest; older ones are dropped).
+RETRIEVALS_KEPT = 64
+
 SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions"})
 KNOWN_ENDPOINTS = frozenset(
     {"/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"}
@@ -43,6 +46,9 @@ class Emulator(FileOps):
         self.store = Store(config.state_dir)
         self.faults = FaultInjector(config.faults(), config.seed)
         self.counters: Counter[str] = Counter()
+        #: Per batch id, when it was retrieved (clock seconds): the provider's own record of how often a
+        #: client polls, checked against the client's minimum interval (``GET /_emulator/polls``).
+        self.retrievals: dict[str, deque[float]] = {}
         self._clock = clock
         self._restore_walls()
 
@@ -210,6 +216,7 @@ class Emulator(FileOps):
 
     def get_batch(self, batch_id: str) -> dict[str, Any]:
         rec = self._batch(batch_id)
+        self.retrievals.setdefault(batch_id, deque(maxlen=RETRIEVALS_KEPT)).append(self.now())
         return batch_object(rec, self.refresh(rec))
 
     def cancel_batch(self, batch_id: str) -> dict[str, Any]:
@@ -258,6 +265,7 @@ class Emulator(FileOps):
                 done=phase.done,
                 status=phase.status,
                 created=int(phase.in_progress_at),
+                fast=self.config.answer_mode == "fast",
             )
             ended = phase.ended_at or self.now()
             if res.output_lines:
@@ -294,6 +302,10 @@ class Emulator(FileOps):
             "batches": batches,
         }
 
+    def polls(self) -> dict[str, list[float]]:
+        """Per batch id, the clock times it was retrieved (the latest :data:`RETRIEVALS_KEPT`)."""
+        return {batch_id: list(times) for batch_id, times in self.retrievals.items()}
+
     def _enqueued_view(self) -> dict[str, dict[str, int | None]]:
         """Per model: tokens enqueued now, the peak since start (or reset) and the limit."""
         current = self.enqueued()
@@ -311,6 +323,7 @@ class Emulator(FileOps):
         """Forget every file and batch, zero the counters, restore the configured faults and walls."""
         self.store.clear()
         self.counters.clear()
+        self.retrievals.clear()
         self.faults.reset()
         self.walls = self.config.walls()
         self.keys = KeyRing(self.config.keys(), revoked=self.config.keys_revoked)

@@ -296,10 +296,22 @@ def _fill(schema: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def answer(body: dict[str, Any]) -> dict[str, Any]:
-    """The JSON object the model returns for one request body."""
-    conversation = "\n".join(_text(m) for m in _messages(body) if m.get("role") == "user")
-    values = analyse(conversation).as_dict()
+#: The answer of ``answer_mode="fast"``: schema-valid, the same for every line, no conversation read.
+FAST_ANALYSIS = Analysis(
+    sentiment="NEUTRAL",
+    category="UNRECOGNIZED_OTHER",
+    summary="Conversation answered in fast mode.",
+    language="en",
+)
+
+
+def answer(body: dict[str, Any], *, fast: bool = False) -> dict[str, Any]:
+    """The JSON object the model returns for one request body (``fast``: :data:`FAST_ANALYSIS`)."""
+    if fast:
+        values = FAST_ANALYSIS.as_dict()
+    else:
+        conversation = "\n".join(_text(m) for m in _messages(body) if m.get("role") == "user")
+        values = analyse(conversation).as_dict()
     if (schema := _schema(body)) is not None:
         return _fill(schema, values)
     ptype = processing_type(body) or ProcessingType.FULL_ANALYSIS
@@ -341,10 +353,11 @@ def chat_completion(
     created: int,
     malformed: Malformation | None = None,
     cached_tokens: int = 0,
+    fast: bool = False,
 ) -> dict[str, Any]:
     """A full ``chat.completion`` object answering ``body``; ``cached_tokens`` of its prompt tokens
-    are reported as served from the prompt cache (capped to the prompt's)."""
-    obj = answer(body)
+    are reported as served from the prompt cache (capped to the prompt's); ``fast``: see :func:`answer`."""
+    obj = answer(body, fast=fast)
     content = malform(obj, malformed) if malformed else orjson.dumps(obj).decode()
     prompt_tokens = estimate_prompt_tokens(body)
     cached_tokens = min(max(0, cached_tokens), prompt_tokens)

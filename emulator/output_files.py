@@ -72,9 +72,10 @@ def _line(custom_id: str, response: dict[str, Any] | None, error: dict[str, str]
 
 
 def build_results(
-    rec: BatchRecord, input_data: bytes, *, done: int, status: str, created: int
+    rec: BatchRecord, input_data: bytes, *, done: int, status: str, created: int, fast: bool = False
 ) -> BatchResults:
-    """Run the first ``done`` requests of ``rec.order`` through the stand-in model."""
+    """Run the first ``done`` requests of ``rec.order`` through the stand-in model (``fast``: the
+    fixed answer of ``answer_mode="fast"``)."""
     out = BatchResults()
     bodies: dict[int, dict[str, Any]] = {}
     wanted = set(rec.order[:done])
@@ -103,6 +104,7 @@ def build_results(
             created=created,
             malformed=malformed,
             cached_tokens=cached,
+            fast=fast,
         )
         out.input_tokens += body["usage"]["prompt_tokens"]
         out.cached_tokens += body["usage"]["prompt_tokens_details"]["cached_tokens"]

@@ -53,6 +53,7 @@ def poller_config(settings: Settings) -> PollerConfig:
         grace=timedelta(seconds=settings.batch_expiry_grace_s),
         batch_completed_topic=settings.topics.batch_completed,
         adopt_after_s=max(30.0, 2 * settings.poll_interval_s),
+        adopt_every_s=max(30.0, 2 * settings.poll_interval_s) / 3,
         lease_s=poll_lease_s(
             retry_max_s=settings.provider_retry_max_s,
             timeout_s=settings.provider_timeout_s,

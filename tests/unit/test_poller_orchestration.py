@@ -27,6 +27,7 @@ def poller(store: FakePollerStore, provider: FakeBatchProvider, **overrides: flo
                           max_interval_s=overrides.get("max_interval_s", 600.0),
                           window=timedelta(hours=24), grace=timedelta(hours=1),
                           batch_completed_topic=COMPLETED, adopt_after_s=overrides.get("adopt_after_s", 120.0),
+                          adopt_every_s=overrides.get("adopt_every_s", 0.0),
                           lease_s=overrides.get("lease_s", 30.0))
     return Poller(store, provider, config, on_commit=lambda: None, clock=store.clock)
 
@@ -70,6 +71,19 @@ async def test_a_batch_no_event_announced_is_adopted_after_the_grace_period() ->
     store.clock.advance(2)
     assert await p.poll_due_once() == 1  # adopted, and due at once (submitted 121 s ago > 60 s)
     assert p.stats["batches_adopted"] == 1 and store.batches[batch_id].status is BatchStatus.IN_PROGRESS
+
+
+async def test_adoption_runs_in_the_first_round_then_at_most_every_adopt_every_s() -> None:
+    """Rounds come every few tens of milliseconds; the adoption query does not need to."""
+    store, provider, batch_id = world(ago_s=119)
+    p = poller(store, provider, adopt_after_s=120, adopt_every_s=10)
+    assert await p.poll_due_once() == 0  # the first round adopted: nothing was late yet
+    store.clock.advance(2)  # now late, but the next adoption is 10 s after the first
+    assert await p.poll_due_once() == 0 and store.batches[batch_id].next_poll_at is None
+    store.clock.advance(7.9)
+    assert await p.poll_due_once() == 0 and p.stats["batches_adopted"] == 0
+    store.clock.advance(0.1)
+    assert await p.poll_due_once() == 1 and p.stats["batches_adopted"] == 1
 
 
 async def test_polls_back_off_1_5x_from_the_minimum_to_the_maximum_interval() -> None:

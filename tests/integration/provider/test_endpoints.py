@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -143,6 +144,26 @@ async def test_list_batches_pages_newest_first(provider: OpenAIBatchProvider, tm
     listed = [b async for b in provider.list_batches(page_size=2)]
     assert [b.id for b in listed] == created[::-1]
     assert [b.local_batch_id for b in listed] == ["4", "3", "2", "1", "0"]
+
+
+async def test_polls_record_every_retrieval_of_each_batch(
+    emulator: EmulatorServer, provider: OpenAIBatchProvider, tmp_path: Path
+) -> None:
+    """``/_emulator/polls``: the provider-side log a benchmark checks a poller's minimum interval against."""
+    uploaded = await provider.upload_file(make_input(tmp_path / "in.jsonl", 2))
+    first = await provider.create_batch(uploaded.id, metadata={})
+    second = await provider.create_batch(uploaded.id, metadata={})
+    for _ in range(3):
+        await provider.retrieve_batch(first.id)
+    await provider.retrieve_batch(second.id)
+    async with httpx.AsyncClient(base_url=emulator.url) as client:
+        polls = (await client.get("/_emulator/polls")).raise_for_status().json()["batches"]
+    assert {batch_id: len(times) for batch_id, times in polls.items()} == {first.id: 3, second.id: 1}
+    assert polls[first.id] == sorted(polls[first.id])
+    assert polls[first.id][0] >= first.created_at
+    emulator.emulator.reset()
+    async with httpx.AsyncClient(base_url=emulator.url) as client:
+        assert (await client.get("/_emulator/polls")).json() == {"batches": {}}
 
 
 async def test_retrieve_unknown_batch_is_not_found(provider: OpenAIBatchProvider) -> None:

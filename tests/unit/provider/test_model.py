@@ -253,3 +253,25 @@ def test_any_conversation_gets_a_valid_answer(text: str, ptype: ProcessingType) 
     content = orjson.dumps(answer(chat_body(ptype, "m", text)))
     ANSWER_MODELS[ptype].model_validate_json(content)
     assert response_format(ptype)["json_schema"]["name"] == f"{ptype.value}_result"
+
+
+@pytest.mark.parametrize("ptype", list(ProcessingType))
+def test_fast_answer_mode_is_one_fixed_valid_answer_whatever_the_conversation(ptype: ProcessingType) -> None:
+    """Benchmarks answer with ``fast``: the conversation is not read, the answer still validates."""
+    fixed = {
+        "sentiment": "NEUTRAL",
+        "category": "UNRECOGNIZED_OTHER",
+        "summary": "Conversation answered in fast mode.",
+        "language": "en",
+    }
+    for conversation in ("user: Hallo, mein Gehalt ist falsch. Das ist ärgerlich!", "user: thanks, great!"):
+        body = chat_body(ptype, "gpt-4o-mini", conversation)
+        obj = answer(body, fast=True)
+        assert obj == {k: fixed[k] for k in obj}
+        assert obj, "the fast answer fills the schema's properties"
+        content = chat_completion(body, completion_id="c", created=1, fast=True)["choices"][0]["message"]
+        ANSWER_MODELS[ptype].model_validate_json(content["content"])
+    # the model mode does read the conversation (it is not the fixed answer)
+    assert answer(chat_body(ProcessingType.SENTIMENT_ANALYSIS, "m", "user: this is terrible, I am angry")) == {
+        "sentiment": "NEGATIVE"
+    }
