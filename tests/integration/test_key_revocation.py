@@ -2,8 +2,8 @@
 nothing and charges nothing; once the new key is in the key file, every request completes, with no
 service restarted.
 
-Scale: the issue asks for 1,000 sessions over 3 minutes of pipeline time. Here 200 sessions arrive in
-4 waves of 50, one wave a second, after the provider stopped accepting our key; the outage lasts until
+Scale: the issue asks for 1,000 sessions over 3 minutes of pipeline time. Here 1,000 sessions arrive in
+4 waves of 250, one wave a second, after the provider stopped accepting our key; the outage lasts until
 the circuit has failed at least 3 probes. The circuit's pause is compressed with the emulator's stages
 (0.5 s doubling to 2 s instead of 15 s to 300 s; stages of 0.2 s), so the outage spans the same number
 of probes as minutes of production pauses would, in seconds.
@@ -28,7 +28,7 @@ from shared.settings import Settings
 from tests.pipeline import publish, rows, running_services, scalar, wait_until_terminal
 
 OLD, NEW = "sk-proj-OLDkey-0123456789abcdef0001", "sk-proj-NEWkey-fedcba9876543210aaaa"
-SESSIONS, WAVES = 200, 4
+SESSIONS, WAVES = 1_000, 4
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ async def test_a_rotated_key_pauses_the_backlog_and_a_new_key_file_resumes_it_wi
         openai_api_key_file=key_file,
         circuit_base_s=0.5,
         circuit_max_s=2.0,
-        batch_max_requests=25,
+        batch_max_requests=50,
     )
     await ensure_topics(settings)
     started = time.monotonic()
