@@ -200,6 +200,14 @@ class Settings(BaseSettings):
     token_rate_refresh_s: float = Field(
         default=60.0, gt=0, description="How often a model's tokens-per-byte estimate is recalibrated."
     )
+    token_limit_recovery_s: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "A limit learned from a provider refusal rises one step per this many seconds in which its "
+            "batches succeeded (until it is back at the configured limit)."
+        ),
+    )
     submit_max_transient_failures: int = Field(
         default=6,
         ge=1,

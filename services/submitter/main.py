@@ -117,6 +117,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 token_limits=settings.enqueued_token_limits,
                 default_token_limit=settings.enqueued_token_limit_default,
                 rate_refresh_s=settings.token_rate_refresh_s,
+                recovery_interval_s=settings.token_limit_recovery_s,
                 max_transient_failures=settings.submit_max_transient_failures,
                 circuit_base_s=settings.circuit_base_s,
                 circuit_max_s=max(settings.circuit_base_s, settings.circuit_max_s),
