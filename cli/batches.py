@@ -13,29 +13,23 @@ Arguments are checked before anything connects; a bad one is one ``CliError`` li
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.table import Table
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.common import load_settings
+from cli.common import load_settings, run_on_database
 from cli.redrive_cli import parse_time
 from cli.report_view import make_console
 from shared.errors import CliError
 from shared.lifecycle import IN_FLIGHT, BatchStatus, RequestStatus
-from shared.settings import Settings
 
-T = TypeVar("T")
 #: PostgreSQL's ``undefined_table``: the schema was never migrated into this database.
-UNDEFINED_TABLE = "42P01"
 #: Version of the ``--json`` documents of ``batches list`` and ``batches show``; keys only ever added.
 SCHEMA_VERSION = 1
 
@@ -89,26 +83,6 @@ def parse_batch_id(value: str) -> uuid.UUID:
         raise CliError(f"not a batch id (a UUID): {value!r}") from None
 
 
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def main() -> T:
-        from shared.bootstrap import database_url
-        from shared.db.engine import make_engine
-
-        engine = make_engine(database_url(settings), pool_size=1)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except OSError as exc:
-        raise CliError(f"cannot reach the database: {exc}") from None
-    except ProgrammingError as exc:
-        if getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE:
-            raise CliError("the database has no batchline schema; run `batchline migrate` first") from None
-        raise
-
 
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -159,7 +133,7 @@ def list_batches(
         async with engine.connect() as conn:
             return list((await conn.execute(_LIST, params)).all())
 
-    found = _run(settings, work)
+    found = run_on_database(settings, work)
     if as_json:
         _echo_json({"schema_version": SCHEMA_VERSION, "batches": [_row_dict(r) for r in found]})
         return
@@ -190,7 +164,7 @@ def show(batch_id: IdArg, as_json: JsonOpt = False) -> None:
             requests = list((await conn.execute(_REQUESTS, {"id": wanted})).all()) if row else []
         return row, requests
 
-    row, requests = _run(settings, work)
+    row, requests = run_on_database(settings, work)
     if row is None:
         raise CliError(f"no batch {wanted}")
     counts = {s.value: 0 for s in RequestStatus} | {r.status: int(r.n) for r in requests}
@@ -249,7 +223,7 @@ def cancel(batch_id: IdArg) -> None:
             await provider.aclose()
         return str(row.provider_batch_id), remote.status
 
-    provider_id, remote_status = _run(settings, work)
+    provider_id, remote_status = run_on_database(settings, work)
     make_console().print(
         f"batch {wanted} ({provider_id}): cancel requested, the provider says {remote_status}; the poller "
         "records it at its next poll and the ingester keeps its finished results and retries the rest"

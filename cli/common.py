@@ -7,7 +7,13 @@ PostgreSQL of ``batchline dev up``" (a developer's machine), resolved by the dev
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 from pydantic import ValidationError
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.errors import CliError
 from shared.settings import Settings
@@ -41,3 +47,32 @@ def local_database_url(settings: Settings) -> str:
     except ImportError:  # a production install without the dev tools
         raise CliError("BATCHLINE_DATABASE_URL is not set (required without the dev tools)") from None
     return resolve_database_url(settings)
+
+
+T = TypeVar("T")
+#: PostgreSQL's undefined_table: the database exists but was never migrated.
+UNDEFINED_TABLE = "42P01"
+
+
+def run_on_database(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run one operator command's database work on a one-connection engine, disposed after; an
+    unreachable or unmigrated database is a one-line error, not a traceback."""
+
+    async def main() -> T:
+        from shared.bootstrap import database_url
+        from shared.db.engine import make_engine
+
+        engine = make_engine(database_url(settings), pool_size=1)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except OSError as exc:
+        raise CliError(f"cannot reach the database: {exc}") from None
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE:
+            raise CliError("the database has no batchline schema; run `batchline migrate` first") from None
+        raise

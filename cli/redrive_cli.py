@@ -9,18 +9,16 @@ what a run would do and changes nothing.
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cli.common import load_settings
+from cli.common import load_settings, run_on_database
 from cli.redrive import (
     DEFAULT_CHUNK,
     Filters,
@@ -33,9 +31,6 @@ from cli.redrive import (
 from cli.report_view import make_console
 from shared.analysis import ProcessingType
 from shared.errors import CliError
-from shared.settings import Settings
-
-T = TypeVar("T")
 
 requests_app = typer.Typer(no_args_is_help=True, help="Processing requests: re-drive failed ones.")
 
@@ -118,22 +113,6 @@ def check_revision(name: str) -> str:
     return name
 
 
-def _run(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def main() -> T:
-        from shared.bootstrap import database_url
-        from shared.db.engine import make_engine
-
-        engine = make_engine(database_url(settings), pool_size=1)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(main())
-    except OSError as exc:
-        raise CliError(f"cannot reach the database: {exc}") from None
-
 
 def _progress(console: Console, label: str, total: int, chunk: int) -> Progress:
     """A bar for runs of more than one chunk; a short run prints only its counts."""
@@ -181,7 +160,7 @@ def retry(
             )
         return total, moved
 
-    matched, moved = _run(settings, work)
+    matched, moved = run_on_database(settings, work)
     scope = f"company {filters.company!r}"
     if dry_run:
         console.print(f"dry run: {matched} failed requests of {scope} match; nothing changed")
@@ -226,7 +205,7 @@ def reprocess_command(
             )
         return plan.sessions, plan.analyses, done.created, done.existing
 
-    sessions, analyses, created, existing = _run(settings, work)
+    sessions, analyses, created, existing = run_on_database(settings, work)
     head = f"revision {name}: {sessions} sessions of company {filters.company!r}, {analyses} analyses match"
     if dry_run:
         console.print(
