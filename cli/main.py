@@ -24,6 +24,7 @@ app = typer.Typer(
 def _register() -> None:
     """Attach command groups (imports only; nothing connects until a command runs)."""
     from cli.asyncapi import register_asyncapi
+    from cli.dashboard import register_dashboard
     from cli.dev import dev_app
     from cli.emulator import register_emulator
     from cli.ops import register_ops
@@ -36,6 +37,7 @@ def _register() -> None:
     register_emulator(app)
     register_services(app)
     register_asyncapi(app)
+    register_dashboard(app)
 
 
 def main() -> None:
