@@ -12,6 +12,7 @@ The Debian package ``chromium`` provides ``/usr/bin/chromium``; ``make install``
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import os
 import shutil
@@ -62,10 +63,22 @@ class Chromium:
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
         to_browser_r, from_browser_w = _high(to_browser_r), _high(from_browser_w)
-        args = [chromium_binary(), *FLAGS, f"--user-data-dir={user_data_dir}", f"--window-size={width},{height}"]
+        args = [
+            chromium_binary(),
+            *FLAGS,
+            f"--user-data-dir={user_data_dir}",
+            f"--window-size={width},{height}",
+        ]
         # bash (dash refuses fds above 9) maps the two pipe ends onto fds 3 and 4, where Chromium expects them.
         self.proc = subprocess.Popen(
-            ["/bin/bash", "-c", f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}', "bash", *args, "about:blank"],
+            [
+                "/bin/bash",
+                "-c",
+                f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}',
+                "bash",
+                *args,
+                "about:blank",
+            ],
             pass_fds=(to_browser_r, from_browser_w),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -163,24 +176,24 @@ class Chromium:
                 found.append(f"console.{params['type']}: {' '.join(texts)}")
             elif method == "Runtime.exceptionThrown":
                 details = params.get("exceptionDetails", {})
-                found.append(f"exception: {details.get('exception', {}).get('description') or details.get('text')}")
+                found.append(
+                    f"exception: {details.get('exception', {}).get('description') or details.get('text')}"
+                )
             elif method == "Log.entryAdded" and params.get("entry", {}).get("level") in ("error", "warning"):
                 entry = params["entry"]
-                found.append(f"log {entry['level']} ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}")
+                found.append(
+                    f"log {entry['level']} ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}"
+                )
         return found
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(AssertionError, OSError):
             self.call("Browser.close", browser=True, timeout_s=5.0)
-        except (AssertionError, OSError):
-            pass
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(timeout=10)
         for fd in (self._to_browser, self._from_browser):
-            try:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            except OSError:
-                pass

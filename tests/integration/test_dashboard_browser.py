@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -74,25 +73,23 @@ async def dashboard(settings: Settings, database_url: str, tmp_path: Path) -> As
         "BATCHLINE_MODEL_PRICES": PRICES_ENV,
         "BATCHLINE_BATCH_DISCOUNT": "0.5",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "dashboard", "--port", "0", "--refresh", "1"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "dashboard", "--port", "0", "--refresh", "1",
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
     try:
         assert proc.stderr is not None
-        line = await asyncio.wait_for(asyncio.to_thread(proc.stderr.readline), timeout=60)
-        assert line.startswith("dashboard on http://"), line + (proc.stderr.read() if proc.poll() else "")
+        line = (await asyncio.wait_for(proc.stderr.readline(), timeout=60)).decode()
+        assert line.startswith("dashboard on http://"), line + (await proc.stderr.read()).decode()
         yield line.split()[2]
     finally:
-        proc.terminate()
+        if proc.returncode is None:
+            proc.terminate()
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
+            await asyncio.wait_for(proc.wait(), timeout=15)
+        except TimeoutError:
             proc.kill()
-            proc.wait(timeout=15)
+            await proc.wait()
 
 
 @pytest.fixture
@@ -176,7 +173,12 @@ async def test_the_page_shows_the_stats_and_updates_live(
     generated = datetime.fromisoformat(before["generated_at"])
     shown = age_seconds(dom["totals.oldest_pending_age"]["text"])
     assert before["totals"]["oldest_pending_age_s"] - 1 <= shown
-    assert shown <= before["totals"]["oldest_pending_age_s"] + (datetime.now(generated.tzinfo) - generated).total_seconds() + 1
+    assert (
+        shown
+        <= before["totals"]["oldest_pending_age_s"]
+        + (datetime.now(generated.tzinfo) - generated).total_seconds()
+        + 1
+    )
 
     assert dom[f"dlq.{dlq_topic}"]["text"] == str(LETTERS)
     others = [k for k in dom if k.startswith("dlq.") and k != f"dlq.{dlq_topic}"]
@@ -185,11 +187,14 @@ async def test_the_page_shows_the_stats_and_updates_live(
     assert dom["dlq-total"]["text"] == str(LETTERS)
     assert dom["throughput-completed"]["text"] == "0"  # the seeded rows carry no completed_at
     assert dom["window-hours"]["text"] == "3"
-    bars = await asyncio.to_thread(browser.evaluate, "document.querySelectorAll('#requests-chart rect').length")
+    bars = await asyncio.to_thread(
+        browser.evaluate, "document.querySelectorAll('#requests-chart rect').length"
+    )
     assert bars == len(RequestStatus)
-    bars = await asyncio.to_thread(browser.evaluate, "document.querySelectorAll('#batches-chart rect').length")
+    bars = await asyncio.to_thread(
+        browser.evaluate, "document.querySelectorAll('#batches-chart rect').length"
+    )
     assert bars == len(BatchStatus)
-    await asyncio.to_thread(browser.screenshot, ARTIFACT)
 
     # Live: three more completed requests, no reload; the page's numbers follow within the bound.
     await add_completed(engine, 3)
@@ -199,10 +204,29 @@ async def test_the_page_shows_the_stats_and_updates_live(
     after = await stats_json(database_url)
     check_page_matches(dom, after)
     assert dom["throughput-completed"]["text"] == "3"
-    points = await asyncio.to_thread(browser.evaluate, "document.querySelectorAll('#throughput polyline').length")
+    points = await asyncio.to_thread(
+        browser.evaluate, "document.querySelectorAll('#throughput polyline').length"
+    )
     assert points == 2
+    await asyncio.to_thread(browser.screenshot, ARTIFACT)
 
     assert browser.problems == []
+
+
+def test_the_browser_reports_what_a_broken_page_does(browser: Chromium) -> None:
+    """The clean run above means something: the same capture sees console errors, uncaught
+    exceptions and failed loads."""
+    page = (
+        "data:text/html,<script>console.error('boom'); console.warn('careful');"
+        "setTimeout(() => { throw new Error('kaput'); });</script><img src='http://127.0.0.1:9/x.png'>"
+    )
+    browser.open(page)
+    browser.wait_for(lambda: len(browser.problems) >= 4, 30)
+    found = "\n".join(browser.problems)
+    assert "console.error: boom" in found
+    assert "console.warning: careful" in found
+    assert "kaput" in found
+    assert "x.png" in found
 
 
 async def test_the_server_is_read_only(dashboard: str, engine: AsyncEngine) -> None:
