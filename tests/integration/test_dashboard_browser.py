@@ -26,15 +26,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.lifecycle import BatchStatus, RequestStatus
 from shared.settings import Settings, Topics
+from tests.infra import Infra
 from tests.integration.chromium import Chromium
 from tests.integration.test_stats import PRICES_ENV, check_document, run_cli, seed
 
@@ -52,6 +55,9 @@ CARD_KEYS = (
 READ_DOM = """JSON.stringify(Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(
   el => [el.dataset.testid, {text: el.textContent, requestedAt: el.dataset.requestedAt ?? null}])))"""
 COMPLETE = f"document.querySelector('[data-testid=\"totals.requests.{RequestStatus.PROCESSING_COMPLETE}\"]').textContent"
+#: The problem banner's text while it is shown, "" while hidden; its start only (the error type follows).
+BANNER = """(() => { const el = document.querySelector('[data-testid="problem"]');
+  return el.hidden ? "" : el.textContent.split(" (")[0]; })()"""
 LETTERS = 2
 
 
@@ -242,3 +248,47 @@ async def test_the_server_is_read_only(dashboard: str, engine: AsyncEngine) -> N
     body = summary.json()
     assert set(body) >= {"stats", "throughput", "dlq", "dlq_error", "window_hours", "refresh_s"}
     assert len(body["throughput"]) == 3 * 60
+
+
+async def set_connections(infra: Infra, database: str, *, allowed: bool) -> None:
+    """Let the test's database accept connections or not; refusing also ends the open ones."""
+    conn = await asyncpg.connect(
+        make_url(infra.database_admin_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        await conn.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {str(allowed).lower()}')
+        if not allowed:
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                database,
+            )
+    finally:
+        await conn.close()
+
+
+async def test_a_database_outage_shows_a_banner_and_heals(
+    engine: AsyncEngine, database_url: str, infra: Infra, dashboard: str, browser: Chromium
+) -> None:
+    await seed(engine)
+    await engine.dispose()
+    doc = await stats_json(database_url)
+    complete = str(doc["totals"]["requests"][RequestStatus.PROCESSING_COMPLETE])
+    await asyncio.to_thread(browser.open, dashboard)
+    assert await asyncio.to_thread(browser.poll, COMPLETE, complete, 30) == complete
+
+    database = make_url(database_url).database
+    assert database is not None
+    await set_connections(infra, database, allowed=False)
+    try:
+        shown = await asyncio.to_thread(browser.poll, BANNER, "database unavailable", 30)
+        assert shown == "database unavailable"
+        dom = orjson.loads(await asyncio.to_thread(browser.evaluate, READ_DOM))
+        check_page_matches(dom, doc)  # the last figures stay on the page
+    finally:
+        await set_connections(infra, database, allowed=True)
+    assert await asyncio.to_thread(browser.poll, BANNER, "", 30) == ""
+    dom = orjson.loads(await asyncio.to_thread(browser.evaluate, READ_DOM))
+    check_page_matches(dom, await stats_json(database_url))
+    # What the outage logged: only the summary's 503s.
+    assert browser.problems
+    assert all("503" in p and "/api/summary" in p for p in browser.problems), browser.problems
