@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` and `make test`. Both install what is missing first
-# (a virtualenv with batchline and its dev tools; Java 17 + Maven and Chromium, for the dashboard's
-# browser test, through apt-get if absent).
+# (a virtualenv with batchline and its dev tools; Java 17 + Maven through apt-get if absent). `make test`
+# also installs Debian's Chromium, for the dashboard's browser test, when /usr/bin/chromium is absent.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,6 @@ STAMP  := $(VENV)/.installed-stamp
 
 $(STAMP): pyproject.toml
 	@command -v java >/dev/null && command -v mvn >/dev/null || scripts/install-jdk.sh
-	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
@@ -22,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/batchline demo
 
 test: $(STAMP)
+	@test -x /usr/bin/chromium || scripts/install-chromium.sh
 	$(BIN)/pytest
 
 lint: $(STAMP)
