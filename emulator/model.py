@@ -12,7 +12,8 @@ from per-language word lists (:mod:`emulator.lexicon`):
   weighs most, the assistant's replies only support. A category must be a topic of the opening or
   of two different later questions of the employee, else it is ``UNRECOGNIZED_OTHER``;
 * sentiment — sentiment stems in the employee's turns only (the assistant is polite by design),
-  with one-word negation ("not good") and the closing turn weighing most;
+  with one-word negation ("not good"), the closing turn weighing most and an exclamation mark
+  strengthening its turn (thanks stems weigh less than praise: a plain "Ok, thanks." is neutral);
 * summary — the first sentence of the conversation, capped well below the 1,000-char limit.
 
 The conversation is the submitter's ``role: content`` lines; text without role prefixes counts as
