@@ -7,7 +7,12 @@ accuracy per language and per category (language, category and sentiment columns
 sample (``data/sample_sessions.jsonl``, labels regenerated from its seed). Asserts nothing; the
 quality floor is ``tests/unit/provider/test_model_accuracy.py``.
 
-Run: ``python -m bench.model_accuracy --count 2000 --seed 2024`` (``--no-sample`` skips the file).
+The generator's sessions reuse the wording the model was tuned on, so ``--independent`` measures the
+hand-written set ``tests/data/independent_sessions.jsonl`` instead (human labels; whole set, tuning
+part and held-out part; floor in ``tests/unit/provider/test_independent_agreement.py``).
+
+Run: ``python -m bench.model_accuracy --count 2000 --seed 2024`` (``--no-sample`` skips the file),
+``python -m bench.model_accuracy --independent``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -36,6 +42,7 @@ from shared.settings import Settings
 
 MAX_CHARS: int = Settings.model_fields["max_conversation_chars"].default
 FIELDS = ("language", "category", "sentiment")
+INDEPENDENT_PATH = Path(__file__).resolve().parent.parent / "tests" / "data" / "independent_sessions.jsonl"
 
 
 @dataclass
@@ -105,6 +112,17 @@ def sample_pairs() -> list[tuple[dict[str, Any], SessionLabels]]:
     return pairs
 
 
+def independent_pairs(held_out: bool | None = None) -> list[tuple[dict[str, Any], SessionLabels]]:
+    """The hand-written set with its human labels; ``held_out`` picks one part (``None``: all)."""
+    pairs = []
+    for raw in INDEPENDENT_PATH.read_bytes().splitlines():
+        event = orjson.loads(raw)
+        if held_out is None or event["held_out"] is held_out:
+            labels = SessionLabels(**event["labels"], long=False)
+            pairs.append((event, labels))
+    return pairs
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:6.1f}" if whole else "     -"
 
@@ -124,7 +142,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--no-sample", action="store_true", help="skip the shipped sample file")
+    parser.add_argument(
+        "--independent", action="store_true", help=f"measure the hand-written set {INDEPENDENT_PATH.name}"
+    )
     args = parser.parse_args()
+    if args.independent:
+        for title, part in (("whole set", None), ("tuning part", False), ("held-out part", True)):
+            found, elapsed = tally(independent_pairs(part))
+            report(f"{INDEPENDENT_PATH.name}, {title} (analysis {elapsed:.2f}s)", found)
+        return
     pairs = generate_labelled(args.count, companies=("bench",), seed=args.seed, long_fraction=0.03)
     generated, elapsed = tally(pairs)
     report(f"generated, seed {args.seed} (analysis {elapsed:.2f}s)", generated)

@@ -12,7 +12,8 @@ from per-language word lists (:mod:`emulator.lexicon`):
   weighs most, the assistant's replies only support. A category must be a topic of the opening or
   of two different later questions of the employee, else it is ``UNRECOGNIZED_OTHER``;
 * sentiment — sentiment stems in the employee's turns only (the assistant is polite by design),
-  with one-word negation ("not good") and the closing turn weighing most;
+  with one-word negation ("not good"), the closing turn weighing most and an exclamation mark
+  strengthening its turn (thanks stems weigh less than praise: a plain "Ok, thanks." is neutral);
 * summary — the first sentence of the conversation, capped well below the 1,000-char limit.
 
 The conversation is the submitter's ``role: content`` lines; text without role prefixes counts as
@@ -56,12 +57,15 @@ _GREETING_TIME = frozenset({"morning", "afternoon", "evening", "night"})
 #: Turns read at each end of a long conversation.
 _EDGE_TURNS = 10
 #: Category weights: the employee's opening, later employee turns, the assistant's turns.
-_OPENING, _USER, _ASSISTANT = 3.0, 1.0, 1.0
+_OPENING, _USER, _ASSISTANT = 3.0, 1.0, 0.5
 #: A category is a topic of an employee turn with at least one hit per this many words.
 _WORDS_PER_HIT = 40
 #: Sentiment weights of the employee's turns (opening, middle, closing) and the neutral band; a
 #: lone utterance is judged on any sentiment word.
 _SENT_FIRST, _SENT_MIDDLE, _SENT_LAST, _SENT_MIN, _SENT_MIN_ALONE = 0.5, 1.0, 1.5, 1.0, 0.5
+#: An exclamation mark strengthens the turn's feeling: a plain "Ok, thanks." closes a factual
+#: exchange (the thanks stems weigh less than praise), "Thanks a lot!" is glad, "Again!" is angry.
+_EXCLAIM = 1.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +147,20 @@ def _turn_polarity(words: tuple[str, ...] | list[str], lang: str) -> float:
     return score
 
 
+def _felt(turn: Turn, lang: str) -> float:
+    return _turn_polarity(turn.words, lang) * (_EXCLAIM if "!" in turn.text else 1.0)
+
+
 def _sentiment(all_turns: list[Turn], lang: str) -> str:
-    said = [t.words for t in all_turns if t.user] or [t.words for t in all_turns]
+    said = [t for t in all_turns if t.user] or all_turns
     if not said:
         return "NEUTRAL"
     if len(said) == 1:
-        score = _turn_polarity(said[0], lang)
+        score = _felt(said[0], lang)
         band = _SENT_MIN_ALONE if len(all_turns) == 1 else _SENT_MIN
     else:
         weights = [_SENT_FIRST] + [_SENT_MIDDLE] * (len(said) - 2) + [_SENT_LAST]
-        score = sum(w * _turn_polarity(words, lang) for w, words in zip(weights, said, strict=True))
+        score = sum(w * _felt(turn, lang) for w, turn in zip(weights, said, strict=True))
         band = _SENT_MIN
     return "POSITIVE" if score >= band else "NEGATIVE" if score <= -band else "NEUTRAL"
 
