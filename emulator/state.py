@@ -196,6 +196,12 @@ class Store:
             (self._dir / "files" / f"{file_id}.json").unlink(missing_ok=True)
             (self._dir / "blobs" / file_id).unlink(missing_ok=True)
 
+    def forget_batch(self, batch_id: str) -> None:
+        """Remove a batch record (Anthropic's delete of an ended batch)."""
+        self.batches.pop(batch_id, None)
+        if self._dir is not None:
+            (self._dir / "batches" / f"{batch_id}.json").unlink(missing_ok=True)
+
     def clear(self) -> None:
         for file_id in list(self.files):
             self.drop_file(file_id)
