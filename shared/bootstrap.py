@@ -88,8 +88,11 @@ async def provider_scope(settings: Settings, given: BatchProvider | None) -> Asy
         yield CountedProvider(given)
         return
     from shared.provider.openai import build_provider
+    from shared.provider.router import RoutingProvider
 
-    built = build_provider(settings)
+    # Routed only when some model runs elsewhere: an all-OpenAI deployment keeps the plain adapter.
+    routed = "anthropic" in settings.model_providers.values()
+    built: BatchProvider = RoutingProvider.from_settings(settings) if routed else build_provider(settings)
     try:
         yield CountedProvider(built)
     finally:
