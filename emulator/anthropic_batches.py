@@ -219,7 +219,7 @@ class MessageBatches:
 
     def _get(self, batch_id: str) -> BatchRecord:
         rec = self.emu.store.batches.get(batch_id)
-        if rec is None or rec.endpoint != MESSAGES_ENDPOINT:
+        if rec is None or rec.endpoint != MESSAGES_ENDPOINT or rec.deleted:
             raise ApiError(404, f"No message batch with id {batch_id!r}.", type="not_found_error")
         return rec
 
@@ -271,7 +271,9 @@ class MessageBatches:
     ) -> dict[str, Any]:
         if not 1 <= limit <= 1000:
             raise _bad("limit: must be between 1 and 1000")
-        recs = [b for b in self.emu.store.batches.values() if b.endpoint == MESSAGES_ENDPOINT]
+        recs = [
+            b for b in self.emu.store.batches.values() if b.endpoint == MESSAGES_ENDPOINT and not b.deleted
+        ]
         recs.sort(key=lambda b: b.seq, reverse=True)
         ids = [r.id for r in recs]
         if after_id is not None:
@@ -318,7 +320,8 @@ class MessageBatches:
         rec = self._get(batch_id)
         if status_of(self.emu.refresh(rec)) != "ended":
             raise _bad(f"Batch {batch_id} cannot be deleted while it is processing; cancel it first.")
-        self.emu.store.forget_batch(rec.id)
+        rec.deleted = True
+        self.emu.store.save_batch(rec)
         for file_id in (rec.output_file_id, rec.error_file_id, rec.input_file_id):
             if file_id is not None:
                 self.emu.store.drop_file(file_id)

@@ -29,10 +29,12 @@ from tests.e2e.harness import (
     wait_caught_up,
     wait_terminal,
 )
-from tests.pipeline import publish, scalar
+from tests.pipeline import publish, rows, scalar
 
 COMPANIES = ["acme-retail", "nordlicht-logistik", "soleil-hotels", "vistula-foods", "baltic-tech"]
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+#: A model routed to Anthropic's Message Batches (``BATCHLINE_MODEL_PROVIDERS``).
+CLAUDE = "claude-3-5-haiku-latest"
 #: The reason each of ``malformed_events()`` is dead-lettered for, in its order (written by hand
 #: from the defects its docstring lists).
 MALFORMED_REASONS = [
@@ -224,3 +226,48 @@ async def test_submitter_killed_between_upload_and_recording_makes_one_provider_
         engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'"
     )
     assert completed == expected_requests(events)
+
+
+async def test_a_model_routed_to_anthropic_resolves_every_request(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """One company's requests on two providers: OpenAI for one model, Anthropic for the other."""
+    settings = await e2e_settings(
+        make_settings, batch_max_requests=150, model_providers={CLAUDE: "anthropic"}, home=tmp_path / "home"
+    )
+    events = list(generate_events(600, companies=COMPANIES[:2], models=["gpt-4o-mini", CLAUDE], seed=25))
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        figures = await assert_pipeline_invariants(engine, stack)
+        stats = stack.emulator_stats()
+        logs = logs_of(stack)
+    assert counts == {"PROCESSING_COMPLETE": expected_requests(events)}
+    for sign in ("handler failed", "component failed", "Traceback"):
+        assert sign not in logs, f"{sign!r} in service logs"
+    by_provider = {
+        (r.model, r.provider): r.n
+        for r in await rows(
+            engine, "SELECT model, provider, count(*) AS n FROM provider_batches GROUP BY 1, 2"
+        )
+    }
+    assert set(by_provider) == {("gpt-4o-mini", "openai"), (CLAUDE, "anthropic")}
+    # The Claude batches really ran as Message Batches at the emulator, and only those.
+    claude_ids = {
+        r.provider_batch_id
+        for r in await rows(
+            engine, "SELECT provider_batch_id FROM provider_batches WHERE model = :m", m=CLAUDE
+        )
+    }
+    assert claude_ids and all(i.startswith("msgbatch_") for i in claude_ids)
+    assert {b["id"] for b in stats["batches"] if b["model"] == CLAUDE} == claude_ids
+    # Their answers were validated into the sessions like any other.
+    claude_complete = await scalar(
+        engine,
+        "SELECT count(*) FROM ai_processing_requests r JOIN sessions s "
+        "ON s.company_id = r.company_id AND s.id = r.session_id "
+        "WHERE r.model = :m AND r.status = 'PROCESSING_COMPLETE' AND s.summary IS NOT NULL",
+        m=CLAUDE,
+    )
+    assert claude_complete > 0
+    print(f"\nanthropic-routed: {counts}, {figures}, batches per (model, provider): {by_provider}")

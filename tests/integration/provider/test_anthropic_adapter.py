@@ -69,7 +69,8 @@ async def test_a_file_runs_and_its_results_parse_like_openai_lines(
     outcomes = [parse_line(raw, types) async for raw in anthropic.iter_file_lines(done.output_file_id)]
     assert sorted(o.custom_id for o in outcomes) == sorted(types)
     assert all(
-        o.ok and set(o.fields or {}) == set(SESSION_FIELDS[ProcessingType.SENTIMENT_ANALYSIS]) for o in outcomes
+        o.ok and set(o.fields or {}) == set(SESSION_FIELDS[ProcessingType.SENTIMENT_ANALYSIS])
+        for o in outcomes
     )
     assert all(o.usage.prompt_tokens > 0 and o.usage.completion_tokens > 0 for o in outcomes)
 
