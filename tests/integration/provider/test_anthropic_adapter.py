@@ -22,7 +22,7 @@ from shared.provider.anthropic import AnthropicBatchProvider
 from shared.provider.base import LOCAL_BATCH_ID_KEY, ConfigurationFault, ProviderBatch, ProviderNotFound
 from shared.provider.router import RoutingProvider
 from shared.settings import Settings
-from tests.integration.provider.helpers import FAST_RETRY, TEST_KEY, make_input, make_provider
+from tests.integration.provider.helpers import FAST_RETRY, TEST_KEY, make_input, make_provider, set_faults
 
 MODEL = "claude-3-5-haiku-latest"
 
@@ -153,3 +153,33 @@ async def test_the_router_sends_each_model_to_its_provider(emulator: EmulatorSer
     assert listed == {a.id: "a", o.id: "o"}
     assert (await router.retrieve_batch(a.id)).id == a.id
     await router.aclose()
+
+
+async def test_an_expired_batch_returns_its_finished_part_and_expired_lines(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    await set_faults(emulator, expire_batches=1, expire_partial_fraction=0.5, line_error_rate=0.0)
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 10, model=MODEL))
+    done = await ended(anthropic, (await anthropic.create_batch(uploaded.id, metadata={})).id)
+    assert done.status == "expired" and done.output_file_id is not None
+    assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (
+        10,
+        5,
+        5,
+    )
+    types = {f"req-{i}": ProcessingType.FULL_ANALYSIS for i in range(10)}
+    outcomes = [parse_line(raw, types) async for raw in anthropic.iter_file_lines(done.output_file_id)]
+    assert sum(o.ok for o in outcomes) == 5
+    assert sorted(o.reason.split(":")[0] for o in outcomes if o.reason) == ["batch_expired"] * 5
+
+
+async def test_errored_lines_carry_the_providers_error(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    await set_faults(emulator, line_error_rate=1.0)
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 3, model=MODEL))
+    done = await ended(anthropic, (await anthropic.create_batch(uploaded.id, metadata={})).id)
+    assert done.status == "completed" and done.request_counts.failed == 3
+    types = {f"req-{i}": ProcessingType.FULL_ANALYSIS for i in range(3)}
+    outcomes = [parse_line(raw, types) async for raw in anthropic.iter_file_lines(done.output_file_id or "")]
+    assert [o.reason.split(":")[0] for o in outcomes if o.reason] == ["http_500"] * 3
