@@ -128,7 +128,7 @@ class Submitter:
             "batches_released": 0,
         }
         self._duplicates = Duplicates(provider, store, self.stats)
-        self.gate = CircuitGate(store, config.provider, self._policy, self.stats)
+        self.gate = CircuitGate(store, config.provider_of, self._policy, self.stats)
 
     async def flush_group(self, key: GroupKey) -> int:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
