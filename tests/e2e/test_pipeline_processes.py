@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.dataset.generator import generate_events, malformed_events
@@ -192,11 +193,16 @@ async def test_duplicates_and_replay_of_every_topic_change_nothing(
     assert after.provider_batches == before.provider_batches
 
 
+@pytest.mark.parametrize("model", [MODELS[0], CLAUDE], ids=["openai", "anthropic"])
 async def test_submitter_killed_between_upload_and_recording_makes_one_provider_batch(
-    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path, model: str
 ) -> None:
-    settings = await e2e_settings(make_settings, batch_max_requests=1000)
-    events = list(generate_events(120, companies=COMPANIES[:1], models=MODELS[:1], seed=25))
+    # Anthropic batches carry no metadata: the restarted submitter finds its batch by the adapter's
+    # link in the spool under BATCHLINE_HOME (same machine), written right after the create.
+    settings = await e2e_settings(
+        make_settings, batch_max_requests=1000, model_providers={CLAUDE: "anthropic"}, home=tmp_path / "home"
+    )
+    events = list(generate_events(120, companies=COMPANIES[:1], models=[model], seed=25))
     with pipeline_stack(settings, tmp_path / "logs") as stack:
         submitter = stack.service("submitter-0")
         submitter.stop()
