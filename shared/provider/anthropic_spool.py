@@ -33,6 +33,9 @@ import orjson
 
 #: An intent older than this is not matched any more (a create never takes so long).
 INTENT_TTL_S = 3_600.0
+#: Entries kept in the link file: reconciliation looks for a batch while it is being submitted (minutes;
+#: a paused circuit can hold a batch for hours), never a week later.
+KEEP_S = 7 * 86_400.0
 #: Clock skew allowed between our intent's time and the provider's ``created_at``.
 SKEW_S = 120.0
 
@@ -54,14 +57,26 @@ class Spool:
         self._load()
 
     def _load(self) -> None:
+        """Replay the link file, then rewrite it without entries past :data:`KEEP_S` (bounded size)."""
         if not self._links_path.exists():
             return
-        for raw in self._links_path.read_bytes().splitlines():
+        kept: list[bytes] = []
+        oldest = time.time() - KEEP_S
+        raw_lines = self._links_path.read_bytes().splitlines()
+        for raw in raw_lines:
             try:
                 entry = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 continue  # a torn last line after a crash
+            at = entry.get("at") if isinstance(entry, dict) else None
+            if not isinstance(at, int | float) or at < oldest:
+                continue
             self._apply(entry)
+            kept.append(raw)
+        if len(kept) < len(raw_lines):
+            tmp = self._links_path.with_suffix(".tmp")
+            tmp.write_bytes(b"".join(line + b"\n" for line in kept))
+            os.replace(tmp, self._links_path)
 
     def _apply(self, entry: dict[str, object]) -> None:
         if "link" in entry:
@@ -76,6 +91,7 @@ class Spool:
                 self.intents[str(entry["intent"])] = Intent(str(entry["intent"]), n, float(at))
 
     def _append(self, entry: dict[str, object]) -> None:
+        entry = {**entry, "at": entry.get("at", time.time())}
         self._apply(entry)
         with self._links_path.open("ab") as fh:
             fh.write(orjson.dumps(entry) + b"\n")

@@ -9,6 +9,7 @@ finds the batch by our local id without provider metadata, and errors land in th
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from emulator.server import EmulatorServer
 from services.ingester.results import parse_line
 from shared.analysis import SESSION_FIELDS, ProcessingType
 from shared.provider.anthropic import AnthropicBatchProvider
+from shared.provider.anthropic_spool import Spool
 from shared.provider.base import LOCAL_BATCH_ID_KEY, ConfigurationFault, ProviderBatch, ProviderNotFound
 from shared.provider.router import RoutingProvider
 from shared.settings import Settings
@@ -183,3 +185,15 @@ async def test_errored_lines_carry_the_providers_error(
     types = {f"req-{i}": ProcessingType.FULL_ANALYSIS for i in range(3)}
     outcomes = [parse_line(raw, types) async for raw in anthropic.iter_file_lines(done.output_file_id or "")]
     assert [o.reason.split(":")[0] for o in outcomes if o.reason] == ["http_500"] * 3
+
+
+def test_the_link_file_forgets_entries_older_than_a_week(tmp_path: Path) -> None:
+    now = time.time()
+    (tmp_path / "links.jsonl").write_bytes(
+        b'{"link": "msgbatch_old", "local": "a", "at": %d}\n{"link": "msgbatch_new", "local": "b", "at": %d}\n'
+        b'{"link": "msgbatch_torn", "loc' % (now - 8 * 86_400, now - 3_600)
+    )
+    spool = Spool(tmp_path)
+    assert spool.links == {"msgbatch_new": "b"}
+    assert (tmp_path / "links.jsonl").read_bytes().count(b"\n") == 1
+    assert Spool(tmp_path).links == {"msgbatch_new": "b"}  # the rewritten file reads the same
