@@ -70,15 +70,26 @@ class RoutingProvider:
             adapters["anthropic"] = AnthropicBatchProvider.from_settings(settings)
         return cls(settings, adapters)
 
+    def _adapter(self, name: ProviderName) -> BatchProvider:
+        """The adapter ``name``, built on first use: an Anthropic batch still in flight after its model
+        was routed back to OpenAI is polled and ingested where it runs."""
+        if name not in self.adapters:
+            self.adapters[name] = (
+                AnthropicBatchProvider.from_settings(self._settings)
+                if name == "anthropic"
+                else OpenAIBatchProvider.from_settings(self._settings)
+            )
+        return self.adapters[name]
+
     def _by_id(self, object_id: str) -> BatchProvider:
-        return self.adapters.get(provider_of_id(object_id)) or self.adapters["openai"]
+        return self._adapter(provider_of_id(object_id))
 
     def for_model(self, model: str) -> BatchProvider:
-        return self.adapters.get(self._settings.provider_of(model)) or self.adapters["openai"]
+        return self._adapter(self._settings.provider_of(model))
 
     async def upload_file(self, path: Path, *, filename: str | None = None) -> ProviderFile:
         model = model_of_file(path)
-        adapter = self.for_model(model) if model is not None else self.adapters["openai"]
+        adapter = self.for_model(model) if model is not None else self._adapter("openai")
         return await adapter.upload_file(path, filename=filename)
 
     async def create_batch(self, input_file_id: str, *, metadata: dict[str, str]) -> ProviderBatch:

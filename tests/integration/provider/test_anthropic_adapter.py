@@ -197,3 +197,22 @@ def test_the_link_file_forgets_entries_older_than_a_week(tmp_path: Path) -> None
     assert spool.links == {"msgbatch_new": "b"}
     assert (tmp_path / "links.jsonl").read_bytes().count(b"\n") == 1
     assert Spool(tmp_path).links == {"msgbatch_new": "b"}  # the rewritten file reads the same
+
+
+async def test_a_batch_left_at_anthropic_is_still_read_after_its_model_is_routed_back(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    first = adapter(emulator, tmp_path / "home" / "spool" / "anthropic")
+    uploaded = await first.upload_file(make_input(tmp_path / "in.jsonl", 2, model=MODEL))
+    created = await first.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: "kept"})
+    await first.aclose()
+
+    settings = Settings(  # no BATCHLINE_MODEL_PROVIDERS any more: every new batch goes to OpenAI
+        openai_base_url=emulator.base_url, anthropic_base_url=emulator.url, home=tmp_path / "home"
+    )
+    router = RoutingProvider.from_settings(settings)
+    assert set(router.adapters) == {"openai"}
+    done = await router.retrieve_batch(created.id)
+    assert done.id == created.id and done.local_batch_id == "kept"
+    assert set(router.adapters) == {"openai", "anthropic"}
+    await router.aclose()
