@@ -228,7 +228,8 @@ class AnthropicBatchProvider:
                 code="pseudo_file_missing",
             )
         local_id = metadata.get(LOCAL_BATCH_ID_KEY)
-        requests = sum(1 for line in path.read_bytes().splitlines() if line.strip())
+        with path.open("rb") as fh:
+            requests = sum(1 for line in fh if line.strip())
         if local_id is not None:
             self._spool.intend(local_id, requests)
         ambiguous = False
