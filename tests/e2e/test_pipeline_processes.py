@@ -277,3 +277,37 @@ async def test_a_model_routed_to_anthropic_resolves_every_request(
     )
     assert claude_complete > 0
     print(f"\nanthropic-routed: {counts}, {figures}, batches per (model, provider): {by_provider}")
+
+
+async def test_anthropic_line_errors_bad_answers_and_an_expiry_are_retried_to_the_cap(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Errored results, off-schema tool answers and an expired Message Batch resolve as on OpenAI."""
+    settings = await e2e_settings(
+        make_settings,
+        batch_max_requests=150,
+        max_attempts=3,
+        model_providers={CLAUDE: "anthropic"},
+        home=tmp_path / "home",
+    )
+    events = list(generate_events(500, companies=COMPANIES[:2], models=[CLAUDE], seed=26))
+    faults = ("--line-error-rate", "0.05", "--malformed-rate", "0.05", "--expire-batches", "1")
+    with pipeline_stack(settings, tmp_path / "logs", emulator_args=faults) as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        await assert_pipeline_invariants(engine, stack, max_attempts=3)
+        stats = stack.emulator_stats(include_requests=True)
+    assert {b["status"] for b in stats["batches"]} >= {"expired", "completed"}
+    assert all(b["id"].startswith("msgbatch_") for b in stats["batches"])
+    retried_ok = await scalar(
+        engine,
+        "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE' AND attempt > 1",
+    )
+    assert retried_ok > 0
+    # The emulator's own record: each fault really reached a request (an errored result, a malformed
+    # tool answer, an expired request), and the retries above resolved them.
+    results = {r for b in stats["batches"] for r in (b.get("results") or {}).values()}
+    assert {"failed", "malformed", "expired", "succeeded"} <= results, results
+    print(
+        f"\nanthropic faults: {counts}, retried and completed: {retried_ok}, batches: {len(stats['batches'])}"
+    )
