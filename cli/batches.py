@@ -200,7 +200,7 @@ def cancel(batch_id: IdArg) -> None:
 
     async def work(engine: AsyncEngine) -> tuple[str, str]:
         from shared.provider.base import ProviderError
-        from shared.provider.openai import build_provider
+        from shared.provider.router import RoutingProvider
 
         async with engine.connect() as conn:
             row = (await conn.execute(_SHOW, {"id": wanted})).first()
@@ -214,7 +214,7 @@ def cancel(batch_id: IdArg) -> None:
                 else "it is finished"
             )
             raise CliError(f"batch {wanted} is {status.value}: nothing to cancel, {why}")
-        provider = build_provider(settings)
+        provider = RoutingProvider.from_settings(settings)  # the batch's provider, by its id
         try:
             remote = await provider.cancel_batch(row.provider_batch_id)
         except ProviderError as exc:

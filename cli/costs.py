@@ -70,17 +70,20 @@ def cost(
 class CompanyCost:
     cost: Cost = field(default_factory=Cost)
     unpriced_models: set[str] = field(default_factory=set)
+    #: The same cost split by the batch API that ran the batches (``provider_batches.provider``).
+    by_provider: dict[str, Cost] = field(default_factory=dict)
 
 
-#: Tokens of the processed batches per (company, model, prices): a price change makes a new group.
+#: Tokens of the processed batches per (company, model, provider, prices): a price change makes a new
+#: group.
 #: ``:company`` NULL = every company (a custom plan folds the test away, so a filter can use an index).
 _CHARGES = text(
-    "SELECT company_id, model, price_input_per_million AS pi, price_cached_input_per_million AS pc, "
-    "price_output_per_million AS po, price_batch_discount AS pd, "
+    "SELECT company_id, model, provider, price_input_per_million AS pi, "
+    "price_cached_input_per_million AS pc, price_output_per_million AS po, price_batch_discount AS pd, "
     "sum(lines_input_tokens) AS input, coalesce(sum(lines_cached_tokens), 0) AS cached, "
     "coalesce(sum(lines_output_tokens), 0) AS output FROM provider_batches "
     "WHERE lines_input_tokens IS NOT NULL AND (CAST(:company AS text) IS NULL OR company_id = :company) "
-    "GROUP BY 1, 2, 3, 4, 5, 6"
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7"
 )
 
 
@@ -103,5 +106,7 @@ async def company_costs(
                 entry.unpriced_models.add(row.model)
             continue
         tokens = {"input_tokens": int(row.input), "cached_tokens": int(row.cached)}
-        entry.cost = entry.cost + cost(price, discount, **tokens, output_tokens=int(row.output))
+        charged = cost(price, discount, **tokens, output_tokens=int(row.output))
+        entry.cost = entry.cost + charged
+        entry.by_provider[row.provider] = entry.by_provider.get(row.provider, Cost()) + charged
     return out

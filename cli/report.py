@@ -27,7 +27,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cli.costs import ZERO, company_costs, cost
+from cli.costs import ZERO, Cost, company_costs, cost
 from shared.lifecycle import BATCH_INITIAL, REQUEST_INITIAL
 from shared.settings import Settings
 
@@ -73,6 +73,8 @@ class CompanyReport:
     duplicate_prompt_tokens: int = 0
     duplicate_completion_tokens: int = 0
     duplicate_cost_usd: Decimal = ZERO
+    #: Batch and real-time cost per provider (one company's requests may run on several).
+    cost_by_provider: dict[str, Cost] = field(default_factory=dict)
 
     @property
     def savings_usd(self) -> Decimal:
@@ -175,6 +177,7 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         report.batch_cost_usd = charged.cost.batch_usd
         report.realtime_cost_usd = charged.cost.realtime_usd
         report.unpriced_models |= charged.unpriced_models
+        report.cost_by_provider = dict(charged.by_provider)
     for dup in await duplicate_usage(conn):
         report = get(dup.usage.company_id)
         report.duplicate_batches += dup.batches

@@ -83,6 +83,13 @@ def render_reports(
         f"total: batch ${total_batch:.4f} vs real-time ${total_rt:.4f} "
         f"(saved ${total_rt - total_batch:.4f} at a {settings.batch_discount:.0%} batch price)"
     )
+    by_provider: dict[str, Decimal] = {}
+    for r in reports:
+        for provider, spent in r.cost_by_provider.items():
+            by_provider[provider] = by_provider.get(provider, Decimal(0)) + spent.batch_usd
+    if len(by_provider) > 1:
+        split = ", ".join(f"{p} ${v:.4f}" for p, v in sorted(by_provider.items()))
+        console.print(f"batch cost per provider: {split}", highlight=False)
     duplicates = sum(r.duplicate_batches for r in reports)
     if duplicates:
         console.print(

@@ -25,7 +25,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from cli.costs import ZERO, company_costs
+from cli.costs import ZERO, Cost, company_costs
 from cli.report import duplicate_cost, duplicate_usage, usage_by_model
 from shared.errors import CliError
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -75,6 +75,8 @@ class CompanyStats:
     duplicate_input_tokens: int = 0
     duplicate_output_tokens: int = 0
     duplicate_cost_usd: Decimal = ZERO
+    #: Batch and real-time cost per provider (``openai``, ``anthropic``): the split of the two above.
+    cost_by_provider: dict[str, Cost] = field(default_factory=dict)
 
     @property
     def pending(self) -> int:
@@ -109,6 +111,8 @@ class CompanyStats:
         self.duplicate_input_tokens += other.duplicate_input_tokens
         self.duplicate_output_tokens += other.duplicate_output_tokens
         self.duplicate_cost_usd += other.duplicate_cost_usd
+        for provider, spent in other.cost_by_provider.items():
+            self.cost_by_provider[provider] = self.cost_by_provider.get(provider, Cost()) + spent
 
 
 @dataclass(slots=True)
@@ -154,6 +158,7 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
         stats.batch_cost_usd = charged.cost.batch_usd
         stats.realtime_cost_usd = charged.cost.realtime_usd
         stats.unpriced_models |= charged.unpriced_models
+        stats.cost_by_provider = dict(charged.by_provider)
     for dup in await duplicate_usage(conn, company):
         stats = get(dup.usage.company_id)
         stats.duplicate_batches += dup.batches
@@ -206,6 +211,10 @@ def company_document(stats: CompanyStats, now: datetime) -> dict[str, Any]:
         "duplicate_input_tokens": stats.duplicate_input_tokens,
         "duplicate_output_tokens": stats.duplicate_output_tokens,
         "duplicate_cost_usd": usd(stats.duplicate_cost_usd),
+        "cost_by_provider": {
+            provider: {"batch_cost_usd": usd(c.batch_usd), "realtime_cost_usd": usd(c.realtime_usd)}
+            for provider, c in sorted(stats.cost_by_provider.items())
+        },
     }
 
 

@@ -1,5 +1,8 @@
 """The emulator's HTTP surface: OpenAI's Files and Batch endpoints plus a small admin API.
 
+Anthropic's Message Batches (``/v1/messages/batches``) are served beside them, with their own
+gate and error shape (:mod:`emulator.anthropic_api`).
+
 Every ``/v1`` request goes through the same gate, in the real API's order: bearer-token check
 (401 ``invalid_api_key``), then injected faults (latency, stalls, 429 with ``Retry-After``, 500),
 then the handler. Admin endpoints under ``/_emulator`` skip both, so a test can always reach them:
@@ -35,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from emulator.anthropic_api import anthropic_routes
 from emulator.config import EmulatorConfig
 from emulator.core import ApiError, Emulator
 
@@ -260,6 +264,7 @@ def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> S
         Route("/v1/batches", g(api.list_batches), methods=["GET"]),
         Route("/v1/batches/{batch_id}", g(api.get_batch), methods=["GET"]),
         Route("/v1/batches/{batch_id}/cancel", g(api.cancel_batch), methods=["POST"]),
+        *anthropic_routes(emu),
         Route("/_emulator/health", api.health, methods=["GET"]),
         Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
         Route("/_emulator/walls", api.walls, methods=["GET", "POST"]),

@@ -234,7 +234,9 @@ class Emulator(FileOps):
     def list_batches(self, *, after: str | None, limit: int) -> dict[str, Any]:
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit must be between 1 and 100", param="limit")
-        batches = sorted(self.store.batches.values(), key=lambda b: b.seq, reverse=True)
+        # Anthropic's Message Batches live in the same store but are not OpenAI batches.
+        ours = (b for b in self.store.batches.values() if b.endpoint != "/v1/messages")
+        batches = sorted(ours, key=lambda b: b.seq, reverse=True)
         page, has_more = paginate(batches, after, limit)
         data = [batch_object(b, self.refresh(b)) for b in page]
         out: dict[str, Any] = {"object": "list", "data": data, "has_more": has_more}

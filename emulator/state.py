@@ -92,6 +92,9 @@ class BatchRecord:
     usage: dict[str, Any] | None = None
     #: custom_id -> succeeded | malformed | failed | expired | cancelled.
     results: dict[str, str] | None = None
+    #: Deleted through the API (Anthropic's delete of an ended batch): gone for clients, kept in the
+    #: admin stats so tests still account for every batch that ran.
+    deleted: bool = False
 
     @property
     def total(self) -> int:

@@ -87,9 +87,11 @@ async def provider_scope(settings: Settings, given: BatchProvider | None) -> Asy
     if given is not None:
         yield CountedProvider(given)
         return
-    from shared.provider.openai import build_provider
+    from shared.provider.router import RoutingProvider
 
-    built = build_provider(settings)
+    # Always routed, also with every model on OpenAI: a batch created at Anthropic before its model
+    # was routed back is still polled and ingested there (the router builds that adapter on demand).
+    built: BatchProvider = RoutingProvider.from_settings(settings)
     try:
         yield CountedProvider(built)
     finally:

@@ -126,6 +126,24 @@ class Settings(BaseSettings):
             "File holding the key (a mounted secret); re-read when it changes, so rotation needs no restart."
         ),
     )
+    model_providers: dict[str, Literal["openai", "anthropic"]] = Field(
+        default_factory=dict,
+        description='JSON: model -> "openai" or "anthropic", the batch API that runs it; unlisted = openai.',
+    )
+    anthropic_base_url: str = Field(
+        default="http://127.0.0.1:18080",
+        description="Anthropic API root, without /v1 (the emulator serves both providers by default).",
+    )
+    anthropic_api_key: SecretStr = Field(
+        default=SecretStr("sk-local-emulator"), description="Anthropic key, sent as x-api-key."
+    )
+    anthropic_api_key_file: Path | None = Field(
+        default=None, description="File holding the Anthropic key; re-read when it changes."
+    )
+    anthropic_version: str = Field(default="2023-06-01", description="The anthropic-version header.")
+    anthropic_max_tokens: PositiveInt = Field(
+        default=1024, description="max_tokens of an Anthropic request whose line sets none."
+    )
     provider_timeout_s: float = Field(default=60.0, gt=0, description="Per HTTP request.")
     provider_retry_max_s: float = Field(default=300.0, gt=0, description="Total retry budget per call.")
     default_model: str = Field(default="gpt-4o-mini", description="Model when an event names none.")
@@ -295,6 +313,10 @@ class Settings(BaseSettings):
             batch_created=f"{p}batch.created",
             batch_completed=f"{p}batch.completed",
         )
+
+    def provider_of(self, model: str) -> Literal["openai", "anthropic"]:
+        """The batch API that runs ``model`` (``BATCHLINE_MODEL_PROVIDERS``; openai when unlisted)."""
+        return self.model_providers.get(model, "openai")
 
     def group_id(self, service: str) -> str:
         """Consumer group of a service, e.g. ``batchline-producer``."""

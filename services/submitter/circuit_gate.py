@@ -8,7 +8,7 @@ change as a structured event (``circuit.opened``, ``circuit.probe_failed``, ``ci
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 
 import structlog
@@ -24,10 +24,15 @@ log = structlog.get_logger(__name__)
 
 class CircuitGate:
     def __init__(
-        self, store: SubmitterStore, provider: str, policy: FaultPolicy, stats: MutableMapping[str, int]
+        self,
+        store: SubmitterStore,
+        provider: str | Callable[[str], str],
+        policy: FaultPolicy,
+        stats: MutableMapping[str, int],
     ) -> None:
         self._store = store
-        self._provider = provider
+        #: The provider of a model: circuits are per (provider, model), and models may be routed apart.
+        self._provider_of = provider if callable(provider) else _always(provider)
         self._policy = policy
         self._stats = stats
         for key in ("configuration_faults", "submissions_paused", "circuits_closed"):
@@ -57,9 +62,9 @@ class CircuitGate:
 
     async def paused(self, model: str) -> bool:
         """True while the model's circuit is open and its probe time has not come: claim nothing."""
-        circuit = await self._store.paused_circuit(self._provider, model)
+        circuit = await self._store.paused_circuit(self._provider_of(model), model)
         if circuit is None:
-            self.circuits.pop((self._provider, model), None)
+            self.circuits.pop((self._provider_of(model), model), None)
             return False
         self.circuits[(circuit.provider, circuit.model)] = circuit
         return True
@@ -68,14 +73,14 @@ class CircuitGate:
         """Whether the batch's submission (its attempt counted) may go; if not, it waits for the probe
         with that attempt given back."""
         entry = await self._store.enter_circuit(
-            self._provider, batch.model, probe_lease_s=self._policy.circuit_max_s
+            self._provider_of(batch.model), batch.model, probe_lease_s=self._policy.circuit_max_s
         )
         circuit = entry.circuit
         if circuit is None:
             return entry
         self.circuits[(circuit.provider, circuit.model)] = circuit
         if entry.probing:
-            log.info("circuit.probe", batch_id=str(batch.id), provider=self._provider, model=batch.model)
+            log.info("circuit.probe", batch_id=str(batch.id), provider=circuit.provider, model=batch.model)
             return entry
         self._stats["submissions_paused"] += 1
         log.info(
@@ -93,7 +98,7 @@ class CircuitGate:
         """Our configuration or account was refused: open (or extend) the circuit, charge nothing."""
         reason = str(exc)
         self._stats["configuration_faults"] += 1
-        provider, model = self._provider, batch.model
+        provider, model = self._provider_of(batch.model), batch.model
 
         def decide(current: Circuit | None, now: datetime) -> Circuit:
             return self._policy.opened(current, now, provider=provider, model=model, reason=reason)
@@ -134,3 +139,10 @@ class CircuitGate:
             opened_at=circuit.opened_at.isoformat(),
             batches_released=released,
         )
+
+
+def _always(name: str) -> Callable[[str], str]:
+    def provider_of(model: str) -> str:
+        return name
+
+    return provider_of

@@ -121,6 +121,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 max_transient_failures=settings.submit_max_transient_failures,
                 circuit_base_s=settings.circuit_base_s,
                 circuit_max_s=max(settings.circuit_base_s, settings.circuit_max_s),
+                model_providers=settings.model_providers,
             ),
             on_commit=ctx.relay.wake,
         )

@@ -58,6 +58,7 @@ async def claim(
     max_bytes: int,
     rate: TokenRate | None = None,
     allowance: Allowance | None = None,
+    provider: str = "openai",
 ) -> int:
     """Create a local batch and move up to the limits of pending requests into it. Returns the count.
 
@@ -73,9 +74,9 @@ async def claim(
     await conn.execute(
         text(
             "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
-            "poll_count, submit_attempts) VALUES (:id, :c, :m, 'openai', :s, 0, 0, 0)"
+            "poll_count, submit_attempts) VALUES (:id, :c, :m, :p, :s, 0, 0, 0)"
         ),
-        {"id": batch_id, "c": key.company_id, "m": key.model, "s": UNSUBMITTED},
+        {"id": batch_id, "c": key.company_id, "m": key.model, "p": provider, "s": UNSUBMITTED},
     )
     rows = await conn.execute(
         text(

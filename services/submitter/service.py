@@ -81,6 +81,12 @@ class SubmitterConfig:
     max_transient_failures: int = 6
     circuit_base_s: float = 15.0
     circuit_max_s: float = 300.0
+    #: Model -> the batch API that runs it (``BATCHLINE_MODEL_PROVIDERS``); unlisted: ``provider``.
+    #: Recorded on each batch (``provider_batches.provider``), which keys its token budget.
+    model_providers: Mapping[str, str] = field(default_factory=dict)
+
+    def provider_of(self, model: str) -> str:
+        return self.model_providers.get(model, self.provider)
 
 
 class Submitter:
@@ -122,7 +128,7 @@ class Submitter:
             "batches_released": 0,
         }
         self._duplicates = Duplicates(provider, store, self.stats)
-        self.gate = CircuitGate(store, config.provider, self._policy, self.stats)
+        self.gate = CircuitGate(store, config.provider_of, self._policy, self.stats)
 
     async def flush_group(self, key: GroupKey) -> int:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
@@ -164,6 +170,7 @@ class Submitter:
             self._config.token_limits.get(model, self._config.default_token_limit),
             await self._rates.rate(model),
             recovery_interval_s=self._config.recovery_interval_s,
+            provider=self._config.provider_of(model),
         )
 
     async def reconcile_once(self, *, min_age_s: float = 2.0) -> int:

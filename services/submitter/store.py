@@ -75,6 +75,7 @@ class PostgresSubmitterStore:
                 max_bytes=max_bytes,
                 rate=budget.rate,
                 allowance=allowed,
+                provider=budget.provider,
             )
 
     async def observed_usage(self, model: str) -> tuple[int, int]:

@@ -100,7 +100,8 @@ class ApiKeyAuth(httpx.Auth):
     """Adds the key per request, so it never sits in a client's default headers or in a repr.
 
     ``header="authorization"`` sends ``Authorization: Bearer <key>`` (OpenAI and compatible
-    servers); ``header="api-key"`` sends ``api-key: <key>`` (Azure OpenAI deployments).
+    servers); ``header="api-key"`` sends ``api-key: <key>`` (Azure OpenAI deployments) and
+    ``header="x-api-key"`` sends ``x-api-key: <key>`` (Anthropic).
 
     When ``key_file`` is given (a mounted secret), the key is read from it and read again whenever the
     file changes, so an operator rotates a revoked key by rewriting the file: no restart, no lost work.
@@ -110,7 +111,7 @@ class ApiKeyAuth(httpx.Auth):
     def __init__(
         self,
         key: SecretStr,
-        header: Literal["authorization", "api-key"] = "authorization",
+        header: Literal["authorization", "api-key", "x-api-key"] = "authorization",
         *,
         key_file: Path | None = None,
     ) -> None:
@@ -146,7 +147,7 @@ class ApiKeyAuth(httpx.Auth):
         if self._header == "authorization":
             request.headers["Authorization"] = f"Bearer {secret}"
         else:
-            request.headers["api-key"] = secret
+            request.headers[self._header] = secret
         yield request
 
     def redact(self, text: str) -> str:

@@ -35,7 +35,13 @@ def pipeline_stack(
     settings: Settings, log_dir: Path, *, instances: int = 1, emulator_args: tuple[str, ...] = ()
 ) -> Iterator[Stack]:
     port = free_port()
-    settings = settings.model_copy(update={"openai_base_url": f"http://127.0.0.1:{port}/v1"})
+    # The emulator serves both providers: OpenAI's API under /v1, Anthropic's at the root's /v1/messages.
+    settings = settings.model_copy(
+        update={
+            "openai_base_url": f"http://127.0.0.1:{port}/v1",
+            "anthropic_base_url": f"http://127.0.0.1:{port}",
+        }
+    )
     stack = Stack(settings, log_dir, instances=instances)
     try:
         stack.start_emulator(port, "--stage-seconds", "0.2", "--seed", "5", *emulator_args)

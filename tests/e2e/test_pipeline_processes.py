@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.dataset.generator import generate_events, malformed_events
@@ -29,10 +30,12 @@ from tests.e2e.harness import (
     wait_caught_up,
     wait_terminal,
 )
-from tests.pipeline import publish, scalar
+from tests.pipeline import publish, rows, scalar
 
 COMPANIES = ["acme-retail", "nordlicht-logistik", "soleil-hotels", "vistula-foods", "baltic-tech"]
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini"]
+#: A model routed to Anthropic's Message Batches (``BATCHLINE_MODEL_PROVIDERS``).
+CLAUDE = "claude-3-5-haiku-latest"
 #: The reason each of ``malformed_events()`` is dead-lettered for, in its order (written by hand
 #: from the defects its docstring lists).
 MALFORMED_REASONS = [
@@ -190,11 +193,16 @@ async def test_duplicates_and_replay_of_every_topic_change_nothing(
     assert after.provider_batches == before.provider_batches
 
 
+@pytest.mark.parametrize("model", [MODELS[0], CLAUDE], ids=["openai", "anthropic"])
 async def test_submitter_killed_between_upload_and_recording_makes_one_provider_batch(
-    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path, model: str
 ) -> None:
-    settings = await e2e_settings(make_settings, batch_max_requests=1000)
-    events = list(generate_events(120, companies=COMPANIES[:1], models=MODELS[:1], seed=25))
+    # Anthropic batches carry no metadata: the restarted submitter finds its batch by the adapter's
+    # link in the spool under BATCHLINE_HOME (same machine), written right after the create.
+    settings = await e2e_settings(
+        make_settings, batch_max_requests=1000, model_providers={CLAUDE: "anthropic"}, home=tmp_path / "home"
+    )
+    events = list(generate_events(120, companies=COMPANIES[:1], models=[model], seed=25))
     with pipeline_stack(settings, tmp_path / "logs") as stack:
         submitter = stack.service("submitter-0")
         submitter.stop()
@@ -224,3 +232,82 @@ async def test_submitter_killed_between_upload_and_recording_makes_one_provider_
         engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE'"
     )
     assert completed == expected_requests(events)
+
+
+async def test_a_model_routed_to_anthropic_resolves_every_request(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """One company's requests on two providers: OpenAI for one model, Anthropic for the other."""
+    settings = await e2e_settings(
+        make_settings, batch_max_requests=150, model_providers={CLAUDE: "anthropic"}, home=tmp_path / "home"
+    )
+    events = list(generate_events(600, companies=COMPANIES[:2], models=["gpt-4o-mini", CLAUDE], seed=25))
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        figures = await assert_pipeline_invariants(engine, stack)
+        stats = stack.emulator_stats()
+        logs = logs_of(stack)
+    assert counts == {"PROCESSING_COMPLETE": expected_requests(events)}
+    for sign in ("handler failed", "component failed", "Traceback"):
+        assert sign not in logs, f"{sign!r} in service logs"
+    by_provider = {
+        (r.model, r.provider): r.n
+        for r in await rows(
+            engine, "SELECT model, provider, count(*) AS n FROM provider_batches GROUP BY 1, 2"
+        )
+    }
+    assert set(by_provider) == {("gpt-4o-mini", "openai"), (CLAUDE, "anthropic")}
+    # The Claude batches really ran as Message Batches at the emulator, and only those.
+    claude_ids = {
+        r.provider_batch_id
+        for r in await rows(
+            engine, "SELECT provider_batch_id FROM provider_batches WHERE model = :m", m=CLAUDE
+        )
+    }
+    assert claude_ids and all(i.startswith("msgbatch_") for i in claude_ids)
+    assert {b["id"] for b in stats["batches"] if b["model"] == CLAUDE} == claude_ids
+    # Their answers were validated into the sessions like any other.
+    claude_complete = await scalar(
+        engine,
+        "SELECT count(*) FROM ai_processing_requests r JOIN sessions s "
+        "ON s.company_id = r.company_id AND s.id = r.session_id "
+        "WHERE r.model = :m AND r.status = 'PROCESSING_COMPLETE' AND s.summary IS NOT NULL",
+        m=CLAUDE,
+    )
+    assert claude_complete > 0
+    print(f"\nanthropic-routed: {counts}, {figures}, batches per (model, provider): {by_provider}")
+
+
+async def test_anthropic_line_errors_bad_answers_and_an_expiry_are_retried_to_the_cap(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Errored results, off-schema tool answers and an expired Message Batch resolve as on OpenAI."""
+    settings = await e2e_settings(
+        make_settings,
+        batch_max_requests=150,
+        max_attempts=3,
+        model_providers={CLAUDE: "anthropic"},
+        home=tmp_path / "home",
+    )
+    events = list(generate_events(500, companies=COMPANIES[:2], models=[CLAUDE], seed=26))
+    faults = ("--line-error-rate", "0.05", "--malformed-rate", "0.05", "--expire-batches", "1")
+    with pipeline_stack(settings, tmp_path / "logs", emulator_args=faults) as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        await assert_pipeline_invariants(engine, stack, max_attempts=3)
+        stats = stack.emulator_stats(include_requests=True)
+    assert {b["status"] for b in stats["batches"]} >= {"expired", "completed"}
+    assert all(b["id"].startswith("msgbatch_") for b in stats["batches"])
+    retried_ok = await scalar(
+        engine,
+        "SELECT count(*) FROM ai_processing_requests WHERE status = 'PROCESSING_COMPLETE' AND attempt > 1",
+    )
+    assert retried_ok > 0
+    # The emulator's own record: each fault really reached a request (an errored result, a malformed
+    # tool answer, an expired request), and the retries above resolved them.
+    results = {r for b in stats["batches"] for r in (b.get("results") or {}).values()}
+    assert {"failed", "malformed", "expired", "succeeded"} <= results, results
+    print(
+        f"\nanthropic faults: {counts}, retried and completed: {retried_ok}, batches: {len(stats['batches'])}"
+    )

@@ -106,6 +106,11 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "duplicate_input_tokens": 420_000,
         "duplicate_output_tokens": 110_000,
         "duplicate_cost_usd": "0.135000",
+        # acme-old2 (gpt-4o, 0.25 real-time) ran on Anthropic; the rest of acme's cost on OpenAI.
+        "cost_by_provider": {
+            "anthropic": {"batch_cost_usd": "0.125000", "realtime_cost_usd": "0.250000"},
+            "openai": {"batch_cost_usd": "0.247500", "realtime_cost_usd": "0.495000"},
+        },
     },
     "beta": {
         "sessions": 2,
@@ -127,6 +132,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "duplicate_input_tokens": 0,
         "duplicate_output_tokens": 0,
         "duplicate_cost_usd": "0.000000",
+        "cost_by_provider": {"openai": {"batch_cost_usd": "0.450000", "realtime_cost_usd": "0.900000"}},
     },
 }
 EXPECTED_TOTALS: dict[str, Any] = {
@@ -149,7 +155,13 @@ EXPECTED_TOTALS: dict[str, Any] = {
     "duplicate_input_tokens": 420_000,
     "duplicate_output_tokens": 110_000,
     "duplicate_cost_usd": "0.135000",
+    "cost_by_provider": {
+        "anthropic": {"batch_cost_usd": "0.125000", "realtime_cost_usd": "0.250000"},
+        "openai": {"batch_cost_usd": "0.697500", "realtime_cost_usd": "1.395000"},
+    },
 }
+#: The batch that ran on Anthropic (every other batch: OpenAI).
+ANTHROPIC_BATCH = "acme-old2"
 AGE_KEYS = ("oldest_pending_requested_at", "oldest_pending_age_s")
 
 
@@ -168,11 +180,12 @@ async def seed(engine: AsyncEngine) -> None:
                 "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, "
                 "poll_count, submit_attempts, lines_input_tokens, lines_cached_tokens, lines_output_tokens, "
                 "price_input_per_million, price_cached_input_per_million, price_output_per_million, "
-                "price_batch_discount) VALUES (:id, :c, :m, 'openai', :s, 0, 0, 0, :li, :lc, :lo, "
+                "price_batch_discount) VALUES (:id, :c, :m, :p, :s, 0, 0, 0, :li, :lc, :lo, "
                 ":pi, :pc, :po, :pd)"
             ),
             [
                 {"id": batch_ids[k], "c": c, "s": s.value, "m": m}
+                | {"p": "anthropic" if k == ANTHROPIC_BATCH else "openai"}
                 | dict(zip(("li", "lc", "lo"), lines or (None, None, None), strict=True))
                 | dict(zip(("pi", "pc", "po", "pd"), [Decimal(p) for p in price] if price else [None] * 4, strict=True))
                 for k, c, s, m, lines, price in BATCHES

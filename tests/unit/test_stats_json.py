@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from cli.costs import Cost
 from cli.stats import CompanyStats, Stats, dumps, stats_document
 from shared.lifecycle import BatchStatus, RequestStatus
 
@@ -39,6 +40,7 @@ COMPANY_KEYS = {
     "duplicate_input_tokens",
     "duplicate_output_tokens",
     "duplicate_cost_usd",
+    "cost_by_provider",
 }
 BATCH_KEYS = {
     "PENDING_SUBMISSION", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING",
@@ -52,6 +54,10 @@ def sample() -> Stats:
     acme = CompanyStats(sessions=2, oldest_pending_at=NOW - timedelta(seconds=90.5), input_tokens=7)
     acme.requests["PENDING_BATCHING"] = 1
     acme.batch_cost_usd, acme.realtime_cost_usd = Decimal("0.1"), Decimal("0.3")
+    acme.cost_by_provider = {
+        "openai": Cost(Decimal("0.2"), Decimal("0.075")),
+        "anthropic": Cost(Decimal("0.1"), Decimal("0.025")),
+    }
     return Stats(NOW, None, {"acme": acme, "beta": CompanyStats()})
 
 
@@ -86,7 +92,7 @@ def test_values_have_their_documented_types() -> None:
         "0.200000",
     )
     for company in (acme, beta, doc["totals"]):
-        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models"}:
+        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models", "cost_by_provider"}:
             if key.endswith("_usd"):
                 assert re.fullmatch(r"\d+\.\d{6,}", company[key]), key
             elif key.startswith("oldest_pending"):
@@ -113,3 +119,14 @@ def test_every_key_is_documented_in_the_readme() -> None:
     section = readme.split("**`batchline stats`**", 1)[1].split("`dev up` takes its ports", 1)[0]
     documented = set(re.findall(r"^\| `(\w+)` \|", section, flags=re.MULTILINE))
     assert documented == TOP_KEYS | COMPANY_KEYS
+
+
+def test_cost_per_provider_is_split_and_summed_in_the_totals() -> None:
+    doc = stats_document(sample())
+    expected = {
+        "anthropic": {"batch_cost_usd": "0.025000", "realtime_cost_usd": "0.100000"},
+        "openai": {"batch_cost_usd": "0.075000", "realtime_cost_usd": "0.200000"},
+    }
+    assert doc["companies"]["acme"]["cost_by_provider"] == expected
+    assert doc["companies"]["beta"]["cost_by_provider"] == {}
+    assert doc["totals"]["cost_by_provider"] == expected
