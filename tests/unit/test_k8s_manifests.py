@@ -97,7 +97,14 @@ def probe_errors(docs: list[dict[str, Any]]) -> list[str]:
 def test_every_manifest_parses_and_kustomization_lists_them_all() -> None:
     docs = load_documents()
     assert {d["kind"] for d in docs} >= {
-        "Namespace", "ConfigMap", "Secret", "Deployment", "Service", "Job", "ScaledObject", "Kustomization"
+        "Namespace",
+        "ConfigMap",
+        "Secret",
+        "Deployment",
+        "Service",
+        "Job",
+        "ScaledObject",
+        "Kustomization",
     }
     (kustomization,) = of_kind(docs, "Kustomization")
     files = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
@@ -107,9 +114,12 @@ def test_every_manifest_parses_and_kustomization_lists_them_all() -> None:
 def test_one_deployment_service_and_scaled_object_per_service() -> None:
     docs = load_documents()
     for kind in ("Deployment", "Service", "ScaledObject"):
-        components = {d["metadata"]["labels"]["app.kubernetes.io/component"] if kind != "ScaledObject"
-                      else d["spec"]["scaleTargetRef"]["name"].removeprefix("batchline-")
-                      for d in of_kind(docs, kind)}
+        components = {
+            d["metadata"]["labels"]["app.kubernetes.io/component"]
+            if kind != "ScaledObject"
+            else d["spec"]["scaleTargetRef"]["name"].removeprefix("batchline-")
+            for d in of_kind(docs, kind)
+        }
         assert components == set(SERVICES), kind
     for dep in of_kind(docs, "Deployment"):
         (container,) = dep["spec"]["template"]["spec"]["containers"]
@@ -213,5 +223,7 @@ def test_jobs_run_real_cli_commands(cli_app: Any, job_index: int) -> None:
 
 
 def test_the_migration_job_runs_migrate() -> None:
-    commands = [j["spec"]["template"]["spec"]["containers"][0]["command"] for j in of_kind(load_documents(), "Job")]
+    commands = [
+        j["spec"]["template"]["spec"]["containers"][0]["command"] for j in of_kind(load_documents(), "Job")
+    ]
     assert ["batchline", "migrate"] in commands
