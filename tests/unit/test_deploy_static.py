@@ -37,11 +37,22 @@ def instructions(lines: list[str], keyword: str) -> list[str]:
     return [line[len(keyword) :].strip() for line in lines if line.upper().startswith(keyword + " ")]
 
 
-def test_production_is_the_last_stage_and_runs_as_non_root() -> None:
+def production_uid() -> int:
+    """The uid of the production stage's USER: a number, or the --uid of the useradd creating it."""
     lines = production()
     (user,) = instructions(lines, "USER")
+    if user.isdigit():
+        return int(user)
+    (created,) = [r for r in instructions(lines, "RUN") if "useradd" in r and r.rstrip().endswith(user)]
+    match = re.search(r"--uid\s+(\d+)", created)
+    assert match is not None, created
+    return int(match.group(1))
+
+
+def test_production_is_the_last_stage_and_runs_as_non_root() -> None:
+    (user,) = instructions(production(), "USER")
     assert user not in ("root", "0")
-    assert any(f"--uid {user}" in run for run in instructions(lines, "RUN")) or not user.isdigit()
+    assert production_uid() != 0
 
 
 def test_production_copies_no_dev_only_code() -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 from services.registry import SERVICES
 from shared.health import HealthServer
 from shared.settings import Settings
+from tests.unit.test_deploy_static import production_uid
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -40,13 +40,6 @@ def config_map(docs: list[dict[str, Any]]) -> dict[str, str]:
     (cm,) = of_kind(docs, "ConfigMap")
     data: dict[str, str] = cm["data"]
     return data
-
-
-def production_image_user() -> str:
-    """The USER of the Dockerfile's last (production) stage."""
-    last = (ROOT / "Dockerfile").read_text().split("\nFROM ")[-1]
-    users = re.findall(r"^USER\s+(\S+)", last, flags=re.MULTILINE)
-    return users[-1]
 
 
 def served_paths() -> set[str]:
@@ -156,7 +149,7 @@ def test_every_env_name_is_a_setting_and_the_config_map_validates() -> None:
 def test_security_context_resources_and_one_image_everywhere() -> None:
     docs = load_documents()
     images = set()
-    uid = int(production_image_user())
+    uid = production_uid()
     assert uid != 0
     for doc in of_kind(docs, "Deployment") + of_kind(docs, "Job"):
         pod = doc["spec"]["template"]["spec"]
