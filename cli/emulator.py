@@ -66,11 +66,17 @@ def register_emulator(app: typer.Typer) -> None:
 
         Per-model limits, extra keys and other lists: BATCHLINE_EMULATOR_* variables (JSON).
         """
-        import uvicorn
+        try:  # the production image installs neither the emulator nor its web stack
+            import uvicorn
+
+            from emulator.app import create_app
+            from emulator.config import EmulatorConfig
+        except ModuleNotFoundError as exc:
+            raise CliError(
+                f"the emulator is not installed here ({exc.name} missing): pip install 'batchline[emulator]'"
+            ) from None
         from pydantic import ValidationError
 
-        from emulator.app import create_app
-        from emulator.config import EmulatorConfig
         from shared.settings import Settings
 
         overrides: dict[str, Any] = {

@@ -25,13 +25,18 @@ def _register() -> None:
     """Attach command groups (imports only; nothing connects until a command runs)."""
     from cli.asyncapi import register_asyncapi
     from cli.dashboard import register_dashboard
-    from cli.dev import dev_app
     from cli.emulator import register_emulator
     from cli.ops import register_ops
     from cli.redrive_cli import register_redrive
     from cli.services import register_services
 
-    app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
+    try:  # the dev tools are not in the production image (Dockerfile): no `dev` group there
+        from cli.dev import dev_app
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("devtools"):
+            raise
+    else:
+        app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
     register_ops(app)
     register_redrive(app)
     register_emulator(app)

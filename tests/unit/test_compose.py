@@ -31,3 +31,20 @@ def test_dockerfile_copies_what_the_package_needs() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for path in ("shared", "services", "migrations", "pyproject.toml", "README.md"):
         assert f" {path}" in dockerfile
+
+
+def test_compose_services_scale_without_collisions() -> None:
+    """`docker compose up --scale submitter=3`: replicas need no fixed name or host port, and share a group."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    fields = {f"BATCHLINE_{name.upper()}" for name in Settings.model_fields}
+    for name in ("producer", "submitter", "poller", "ingester"):
+        service = compose["services"][name]
+        assert "container_name" not in service, name
+        assert "ports" not in service, name  # the metrics port stays inside the container
+        env = service["environment"]
+        assert set(env) <= fields, set(env) - fields
+        # the group id comes from the prefix only, so every replica joins the same consumer group
+        assert "BATCHLINE_TOPIC_PREFIX" not in env or env["BATCHLINE_TOPIC_PREFIX"] == compose["x-batchline-env"].get(
+            "BATCHLINE_TOPIC_PREFIX", ""
+        )
+        assert env.get("BATCHLINE_METRICS_PORT"), name
