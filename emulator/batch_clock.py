@@ -93,3 +93,24 @@ def _cancelling(cancel: float, now: float, stage_s: float, started: float | None
     return Phase(
         "cancelled", done, in_progress_at=started, cancelling_at=cancel, cancelled_at=cancel + stage_s
     )
+
+
+def enqueued_until(rec: BatchRecord, stage_s: float) -> float | None:
+    """The moment the batch stops counting against its model's enqueued tokens, or None if never.
+
+    A batch is enqueued (``validating``, ``in_progress`` or ``finalizing`` by :func:`phase_at`) at
+    time t exactly when ``t < enqueued_until(rec)``: the same decision as :func:`phase_at`, solved for
+    t once, so the enqueued total can be kept as a running sum instead of a scan of every batch. A
+    cancel before the end of work makes every phase ``cancelling``/``cancelled``: ``-inf``.
+    """
+    if rec.model is None or rec.plan == "fail":
+        return None
+    t0 = rec.created_at
+    p_end, f_end = t0 + 2 * stage_s, t0 + 3 * stage_s
+    expiry = rec.expires_at if rec.expires_at < p_end else None
+    if rec.plan == "expire":
+        expiry = min(expiry or p_end, p_end)
+    end_of_work = expiry if expiry is not None else p_end
+    if rec.cancel_at is not None and rec.cancel_at < end_of_work:
+        return -math.inf
+    return expiry if expiry is not None else f_end

@@ -27,7 +27,7 @@ from emulator.objects import batch_object, paginate, stats_entry
 from emulator.output_files import build_results
 from emulator.state import BatchRecord, Store
 from emulator.validation import ParsedInput, reject_lines, validate_input
-from emulator.walls import KeyRing, TokenLedger, enqueued_tokens, output_expiry, token_limit_error
+from emulator.walls import EnqueuedCount, KeyRing, TokenLedger, output_expiry, token_limit_error
 
 __all__ = ["ApiError", "Emulator"]
 
@@ -51,6 +51,8 @@ class Emulator(FileOps):
         self.retrievals: dict[str, deque[float]] = {}
         self._clock = clock
         self._restore_walls()
+        self._enqueued = EnqueuedCount(config.stage_s)
+        self._enqueued.rebuild(self.store.batches.values(), self.now())
 
     def _restore_walls(self) -> None:
         """The configured walls, or those a previous run in the same ``state_dir`` left."""
@@ -98,7 +100,7 @@ class Emulator(FileOps):
         self.save_walls()
 
     def enqueued(self) -> dict[str, int]:
-        return enqueued_tokens(self.store.batches.values(), self.now(), self.config.stage_s)
+        return self._enqueued.current(self.now(), self.store.batches.values())
 
     # --- batches ---------------------------------------------------------------------------
 
@@ -170,6 +172,7 @@ class Emulator(FileOps):
         )
         self._plan(rec, parsed)
         self.store.save_batch(rec)
+        self._enqueued.add(rec)
         self.counters["batches_created"] += 1
         return batch_object(rec, phase_at(rec, now, self.config.stage_s))
 
@@ -225,6 +228,7 @@ class Emulator(FileOps):
         if phase.status in CANCELLABLE:
             rec.cancel_at = self.now()
             self.store.save_batch(rec)
+            self._enqueued.changed(rec)
             self.counters["batches_cancel_requested"] += 1
             phase = self.refresh(rec)
         elif phase.status not in ("cancelling", "cancelled"):
@@ -324,6 +328,7 @@ class Emulator(FileOps):
     def reset(self) -> None:
         """Forget every file and batch, zero the counters, restore the configured faults and walls."""
         self.store.clear()
+        self._enqueued.rebuild((), self.now())
         self.counters.clear()
         self.retrievals.clear()
         self.faults.reset()
