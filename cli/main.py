@@ -29,6 +29,7 @@ def _register() -> None:
     from cli.ops import register_ops
     from cli.redrive_cli import register_redrive
     from cli.services import register_services
+    from cli.webhooks import register_webhooks
 
     app.add_typer(dev_app, name="dev", help="Local Kafka + PostgreSQL without Docker.")
     register_ops(app)
@@ -36,6 +37,7 @@ def _register() -> None:
     register_emulator(app)
     register_services(app)
     register_asyncapi(app)
+    register_webhooks(app)
 
 
 def main() -> None:
