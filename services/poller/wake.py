@@ -25,8 +25,8 @@ _IN_FLIGHT = values(IN_FLIGHT)
 _RECORD = text(
     """
     INSERT INTO webhook_events (webhook_id, event_type, provider_batch_id, event_created_at, batch_found)
-    VALUES (:wid, :kind, :pbid, :created,
-            EXISTS (SELECT 1 FROM provider_batches WHERE provider_batch_id = :pbid))
+    VALUES (:wid, :kind, CAST(:pbid AS varchar), :created,
+            EXISTS (SELECT 1 FROM provider_batches WHERE provider_batch_id = CAST(:pbid AS varchar)))
     ON CONFLICT (webhook_id) DO NOTHING
     RETURNING batch_found
     """
