@@ -61,6 +61,12 @@ def register_emulator(app: typer.Typer) -> None:
             str | None,
             typer.Option(help="'model' (stand-in model, default) or 'fast' (one fixed answer; benchmarks)."),
         ] = None,
+        webhook_url: Annotated[
+            str | None, typer.Option(help="POST signed batch.* webhooks here when a batch ends.")
+        ] = None,
+        webhook_secret: Annotated[
+            str | None, typer.Option(help="whsec_ secret the webhooks are signed with.")
+        ] = None,
     ) -> None:
         """Serve the OpenAI Files + Batch API emulator (admin API under /_emulator).
 
@@ -101,6 +107,8 @@ def register_emulator(app: typer.Typer) -> None:
             "max_files": max_files,
             "max_storage_bytes": max_storage_bytes,
             "answer_mode": answer_mode,
+            "webhook_url": webhook_url,
+            "webhook_secret": webhook_secret,
         }
         try:
             config = EmulatorConfig(**{k: v for k, v in overrides.items() if v is not None})
@@ -110,6 +118,17 @@ def register_emulator(app: typer.Typer) -> None:
             ) from None
         typer.echo(f"emulator listening on http://{config.host}:{config.port}/v1 (admin: /_emulator/stats)")
         try:
-            uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="warning")
+            import asyncio
+
+            from emulator.core import Emulator
+            from emulator.webhooks import serve_with_webhooks
+
+            emu = Emulator(config)
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(config, emulator=emu), host=config.host, port=config.port, log_level="warning"
+                )
+            )
+            asyncio.run(serve_with_webhooks(server, emu))
         except OSError as exc:  # port busy, permission denied
             raise CliError(f"cannot serve on {config.host}:{config.port}: {exc.strerror}") from None

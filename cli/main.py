@@ -29,6 +29,7 @@ def _register() -> None:
     from cli.ops import register_ops
     from cli.redrive_cli import register_redrive
     from cli.services import register_services
+    from cli.webhooks import register_webhooks
 
     try:  # the dev tools are not in the production image (Dockerfile): no `dev` group there
         from cli.dev import dev_app
@@ -43,6 +44,7 @@ def _register() -> None:
     register_services(app)
     register_asyncapi(app)
     register_dashboard(app)
+    register_webhooks(app)
 
 
 def main() -> None:

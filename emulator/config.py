@@ -127,6 +127,12 @@ class EmulatorConfig(BaseSettings, WallConfig, FaultConfig):
     max_requests_per_file: int = Field(default=PROVIDER_MAX_REQUESTS_PER_FILE, ge=1)
     max_file_bytes: int = Field(default=PROVIDER_MAX_FILE_BYTES, ge=1)
     max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1, description="Hard limit of POST /files.")
+    webhook_url: str | None = Field(
+        default=None, description="POST a signed batch.* event here when a batch ends; unset = no webhooks."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="The whsec_ secret webhooks are signed with (needed with webhook_url)."
+    )
     answer_mode: Literal["model", "fast"] = Field(
         default="model",
         description=(

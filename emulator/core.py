@@ -50,6 +50,8 @@ class Emulator(FileOps):
         #: client polls, checked against the client's minimum interval (``GET /_emulator/polls``).
         self.retrievals: dict[str, deque[float]] = {}
         self._clock = clock
+        #: Called once per batch when it first shows terminal (the webhook sender, when configured).
+        self.on_finish: Callable[[BatchRecord, Phase], None] | None = None
         self._restore_walls()
         self._enqueued = EnqueuedCount(config.stage_s)
         self._enqueued.rebuild(self.store.batches.values(), self.now())
@@ -284,6 +286,8 @@ class Emulator(FileOps):
             rec.results = dict.fromkeys(rec.custom_ids, status)
         self.store.save_batch(rec)
         self.counters[f"batches_{phase.status}"] += 1
+        if self.on_finish is not None:
+            self.on_finish(rec, phase)
         source = self.store.files.get(rec.input_file_id)
         if source is not None and source.deleted:
             self.store.drop_file(source.id)

@@ -14,6 +14,7 @@ one's files, batches, keys and walls.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -24,6 +25,7 @@ import uvicorn
 from emulator.app import create_app
 from emulator.config import EmulatorConfig
 from emulator.core import Emulator
+from emulator.webhooks import serve_with_webhooks
 
 
 class EmulatorServer:
@@ -54,7 +56,7 @@ class EmulatorServer:
         return f"{self.url}/v1"
 
     def _run(self) -> None:
-        self._server.run(sockets=[self._sock])
+        asyncio.run(serve_with_webhooks(self._server, self.emulator, sockets=[self._sock]))
 
     def start(self, timeout_s: float = 10.0) -> EmulatorServer:
         self._thread.start()

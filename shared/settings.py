@@ -258,6 +258,26 @@ class Settings(BaseSettings):
         default=3_600.0, ge=0, description="After window + grace an unfinished batch is cancelled."
     )
 
+    # --- Webhooks (`batchline webhooks`) ---------------------------------------------------------
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The endpoint's signing secret (`whsec_...`) the provider signs its events with.",
+    )
+    webhook_secret_file: Path | None = Field(
+        default=None,
+        description="File holding the signing secret (a mounted secret); re-read when it changes.",
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Interface the webhook receiver binds.")
+    webhook_port: int = Field(default=18090, ge=0, le=65535, description="Port of the webhook receiver.")
+    webhook_events_retention_s: int = Field(
+        default=604_800,
+        ge=3_600,
+        description=(
+            "Received webhook ids are kept this long for de-duplication (OpenAI retries a delivery "
+            "for up to 72 h)."
+        ),
+    )
+
     # --- Local infrastructure -------------------------------------------------------------------
     home: Path = Field(default=Path(".batchline"), description="Data, logs and caches of `batchline dev`.")
     kafka_port: int = Field(default=19092, ge=1, le=65535, description="Local broker port (`dev up`).")

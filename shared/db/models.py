@@ -417,3 +417,23 @@ class ProcessedEvent(Base):
     consumer_group: Mapped[str] = mapped_column(String(255))
     event_id: Mapped[str] = mapped_column(String(255))
     processed_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class WebhookEvent(Base):
+    """A provider webhook delivery received, by its ``webhook-id`` (de-duplication of retries).
+
+    Written by ``batchline webhooks`` in the transaction that wakes the poller for the named batch;
+    pruned past ``webhook_events_retention_s`` by the receiver.
+    """
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_received_at", "received_at"),)
+
+    webhook_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    provider_batch_id: Mapped[str] = mapped_column(String(200))
+    #: The event's own ``created_at`` (Unix seconds, as the provider sent it).
+    event_created_at: Mapped[int] = mapped_column(BigInteger)
+    #: Whether the event named one of our batches.
+    batch_found: Mapped[bool] = mapped_column(Boolean)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

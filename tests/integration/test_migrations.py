@@ -394,3 +394,31 @@ async def test_0005l_adds_lines_errors_and_duplicates_keeping_rows_and_downgrade
     )}  # fmt: skip
     assert "line" not in columns and "attempt" in columns
     assert len(await _run(empty_database, "SELECT 1 FROM ai_batch_items")) == 1
+
+
+async def test_0006w_adds_webhook_events_keeping_batches_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0005l")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, provider_batch_id, status, "
+        "request_count, poll_count, submit_attempts) VALUES ('00000000-0000-0000-0000-000000000009', 'acme', "
+        "'m', 'openai', 'batch_w', 'IN_PROGRESS', 1, 3, 1)",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0006w")
+
+    (batch,) = await _run(empty_database, "SELECT provider_batch_id, poll_count FROM provider_batches")
+    assert tuple(batch) == ("batch_w", 3)
+    await _run(
+        empty_database,
+        "INSERT INTO webhook_events (webhook_id, event_type, provider_batch_id, event_created_at, batch_found) "
+        "VALUES ('wh_1', 'batch.completed', 'batch_w', 1700000000, true)",
+    )
+    (event,) = await _run(empty_database, "SELECT batch_found, received_at IS NOT NULL AS stamped FROM webhook_events")
+    assert tuple(event) == (True, True)
+
+    await asyncio.to_thread(command.downgrade, cfg, "0005l")
+    (gone,) = await _run(empty_database, "SELECT to_regclass('webhook_events') AS t")
+    assert gone["t"] is None
+    assert len(await _run(empty_database, "SELECT 1 FROM provider_batches")) == 1
