@@ -31,7 +31,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, localcontext
 
 from services.submitter.token_budget import UNLIMITED
 from shared.pricing import ZERO, cost, exact_context
-from shared.settings import ModelPrice
+from shared.settings import DEFAULT_PRICES, ModelPrice, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +69,14 @@ class Pricing:
     prices: Mapping[str, ModelPrice]
     discount: Decimal
     output_ratio: Decimal
+
+    @staticmethod
+    def of(settings: Settings) -> Pricing:
+        return Pricing(settings.model_prices, settings.batch_discount, settings.budget_output_ratio)
+
+
+#: The settings' defaults, for a store built without settings (tests of other rules).
+DEFAULT_PRICING = Pricing(DEFAULT_PRICES, Decimal("0.5"), Decimal("0.5"))
 
 
 def _ceil(value: Decimal) -> int:
