@@ -106,6 +106,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "duplicate_input_tokens": 420_000,
         "duplicate_output_tokens": 110_000,
         "duplicate_cost_usd": "0.135000",
+        "budgets": [],
+        "held_requests": 0,
+        "hold_reasons": [],
     },
     "beta": {
         "sessions": 2,
@@ -127,6 +130,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "duplicate_input_tokens": 0,
         "duplicate_output_tokens": 0,
         "duplicate_cost_usd": "0.000000",
+        "budgets": [],
+        "held_requests": 0,
+        "hold_reasons": [],
     },
 }
 EXPECTED_TOTALS: dict[str, Any] = {
@@ -149,6 +155,9 @@ EXPECTED_TOTALS: dict[str, Any] = {
     "duplicate_input_tokens": 420_000,
     "duplicate_output_tokens": 110_000,
     "duplicate_cost_usd": "0.135000",
+    "budgets": [],
+    "held_requests": 0,
+    "hold_reasons": [],
 }
 AGE_KEYS = ("oldest_pending_requested_at", "oldest_pending_age_s")
 

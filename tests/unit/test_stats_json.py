@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from cli.budgets import BudgetLine, CompanyBudgets
 from cli.stats import CompanyStats, Stats, dumps, stats_document
 from shared.lifecycle import BatchStatus, RequestStatus
 
@@ -39,6 +40,9 @@ COMPANY_KEYS = {
     "duplicate_input_tokens",
     "duplicate_output_tokens",
     "duplicate_cost_usd",
+    "budgets",
+    "held_requests",
+    "hold_reasons",
 }
 BATCH_KEYS = {
     "PENDING_SUBMISSION", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING",
@@ -52,6 +56,14 @@ def sample() -> Stats:
     acme = CompanyStats(sessions=2, oldest_pending_at=NOW - timedelta(seconds=90.5), input_tokens=7)
     acme.requests["PENDING_BATCHING"] = 1
     acme.batch_cost_usd, acme.realtime_cost_usd = Decimal("0.1"), Decimal("0.3")
+    acme.budgets = CompanyBudgets(
+        [
+            BudgetLine(None, Decimal("5"), Decimal("0.25")),
+            BudgetLine("openai", Decimal("2.5"), Decimal("0.1")),
+        ],
+        held_requests=3,
+        hold_reasons=["budget: company acme at $2.5001 of $2.5000 for openai (month 2026-05)"],
+    )
     return Stats(NOW, None, {"acme": acme, "beta": CompanyStats()})
 
 
@@ -86,7 +98,7 @@ def test_values_have_their_documented_types() -> None:
         "0.200000",
     )
     for company in (acme, beta, doc["totals"]):
-        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models"}:
+        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models", "budgets", "hold_reasons"}:
             if key.endswith("_usd"):
                 assert re.fullmatch(r"\d+\.\d{6,}", company[key]), key
             elif key.startswith("oldest_pending"):
@@ -94,6 +106,15 @@ def test_values_have_their_documented_types() -> None:
             else:
                 assert type(company[key]) is int, key
     assert doc["totals"]["input_tokens"] == 7
+    # Caps are per company: each with its spend, exact; the totals add up the held requests only.
+    assert acme["budgets"] == [
+        {"provider": None, "monthly_usd": "5.000000", "spent_usd": "0.250000"},
+        {"provider": "openai", "monthly_usd": "2.500000", "spent_usd": "0.100000"},
+    ]
+    assert (acme["held_requests"], beta["held_requests"], doc["totals"]["held_requests"]) == (3, 0, 3)
+    assert acme["hold_reasons"] == ["budget: company acme at $2.5001 of $2.5000 for openai (month 2026-05)"]
+    assert (beta["budgets"], beta["hold_reasons"], doc["totals"]["budgets"]) == ([], [], [])
+    assert doc["totals"]["hold_reasons"] == acme["hold_reasons"]
     assert doc["totals"]["pending_requests"] == 1
 
 
