@@ -148,7 +148,8 @@ def _check_names(company: str, provider: str | None) -> None:
         raise CliError("--provider must be 1 to 32 characters")
 
 
-@budgets_app.command("set")
+#: ``-1`` reads as an option to click; taken as the amount, it gets the error an operator can act on.
+@budgets_app.command("set", context_settings={"ignore_unknown_options": True})
 def set_budget(
     company: Annotated[str, typer.Argument(help="The company id, as its events carry it.")],
     usd: Annotated[str, typer.Argument(help="USD per calendar month (UTC), a decimal >= 0.")],
