@@ -127,7 +127,8 @@ async def restrict(
     await conn.execute(_LOCK, {"k": f"budget|{key.company_id}"})
     charges = (await read_charges(conn, [key.company_id])).get(key.company_id, [])
     found = verdict(budgets, charges, pricing, provider=provider, model=key.model)
-    if not found.limited:
+    if not found.limited:  # its caps cover another provider, or the model has no price
+        await conn.execute(_UNHOLD, {"c": key.company_id, "m": key.model})
         return allowed, found
     narrowed = replace(
         allowed, share=min(allowed.share, found.tokens), empty=allowed.empty and found.tokens > 0
