@@ -74,15 +74,18 @@ class PostgresSubmitterStore:
             rate = budget.rate if budget is not None else None
             # The company's monthly budget narrows the model's allowance (``budget_sql``).
             allowed, spend = await budget_sql.restrict(conn, key, allowed, self._pricing, provider=provider)
-            claimed = await repo.claim(
-                conn,
-                batch_id,
-                key,
-                max_requests=max_requests,
-                max_bytes=max_bytes,
-                rate=rate,
-                allowance=allowed,
-            )
+            claimed = 0
+            # A spent budget takes nothing: no batch row made and deleted at every sweep of a held group.
+            if not (spend.limited and allowed.share == 0 and not allowed.empty):
+                claimed = await repo.claim(
+                    conn,
+                    batch_id,
+                    key,
+                    max_requests=max_requests,
+                    max_bytes=max_bytes,
+                    rate=rate,
+                    allowance=allowed,
+                )
             tokens_per_byte = (rate or TokenRate()).tokens_per_byte
             await budget_sql.record_hold(
                 conn, key, batch_id, spend, self._pricing, provider=provider, tokens_per_byte=tokens_per_byte
