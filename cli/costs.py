@@ -13,57 +13,23 @@ For one group of batches with the same prices, in USD (``Decimal``, never a floa
     batch    = realtime x discount
     savings  = realtime - batch
 
-Arithmetic runs in a decimal context that traps any rounding, so every figure is exact; rounding is
-left to the display (``batchline stats`` tables show 4 decimals, its JSON the exact value).
+The arithmetic itself is ``shared.pricing``'s (the submitter's budget admission prices with it too);
+it runs in a decimal context that traps any rounding, so every figure is exact; rounding is left to the
+display (``batchline stats`` tables show 4 decimals, its JSON the exact value).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.pricing import ZERO, Cost, cost
 from shared.settings import ModelPrice, Settings
 
-ZERO = Decimal(0)
-
-
-@dataclass(frozen=True, slots=True)
-class Cost:
-    realtime_usd: Decimal = ZERO
-    batch_usd: Decimal = ZERO
-
-    @property
-    def savings_usd(self) -> Decimal:
-        return self.realtime_usd - self.batch_usd
-
-    def __add__(self, other: Cost) -> Cost:
-        with localcontext(_exact()):
-            return Cost(self.realtime_usd + other.realtime_usd, self.batch_usd + other.batch_usd)
-
-
-def _exact() -> Context:
-    """Wide enough for any token count times any price, and raising where it would have to round."""
-    return Context(prec=80, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
-
-
-def cost(
-    price: ModelPrice, discount: Decimal, *, input_tokens: int, cached_tokens: int, output_tokens: int
-) -> Cost:
-    """The cost of these tokens at ``price`` (list, per 1M tokens) and ``discount`` (batch share).
-    ``cached_tokens`` are a part of ``input_tokens`` (capped to them), as the provider counts them."""
-    cached = min(max(0, cached_tokens), max(0, input_tokens))
-    fresh = max(0, input_tokens) - cached
-    with localcontext(_exact()):
-        per_million = (
-            fresh * price.input_per_million
-            + cached * price.cached_input_per_million
-            + max(0, output_tokens) * price.output_per_million
-        )
-        realtime = per_million.scaleb(-6)
-        return Cost(realtime_usd=realtime, batch_usd=realtime * discount)
+__all__ = ["ZERO", "CompanyCost", "Cost", "company_costs", "cost"]
 
 
 @dataclass(slots=True)

@@ -122,12 +122,14 @@ def show_report(settings: Settings) -> None:
 
 def register_ops(app: typer.Typer) -> None:
     from cli.batches import batches_app
+    from cli.budgets import budgets_app
     from cli.consumers import register_consumers
     from cli.files import files_app
     from cli.stats import stats
 
     app.add_typer(files_app, name="files")
     app.add_typer(batches_app, name="batches")
+    app.add_typer(budgets_app, name="budgets")
     register_consumers(app)
     app.command("migrate")(migrate)
     app.add_typer(topics_app, name="topics")

@@ -25,6 +25,7 @@ from rich.table import Table
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from cli.budgets import CompanyBudgets, budget_table, budgets_document, company_budgets
 from cli.costs import ZERO, Cost, company_costs
 from cli.report import duplicate_cost, duplicate_usage, usage_by_model
 from shared.errors import CliError
@@ -77,6 +78,8 @@ class CompanyStats:
     duplicate_cost_usd: Decimal = ZERO
     #: Batch and real-time cost per provider (``openai``, ``anthropic``): the split of the two above.
     cost_by_provider: dict[str, Cost] = field(default_factory=dict)
+    #: Monthly caps with this month's spend, and the requests they hold back (``cli.budgets``).
+    budgets: CompanyBudgets = field(default_factory=CompanyBudgets)
 
     @property
     def pending(self) -> int:
@@ -113,6 +116,9 @@ class CompanyStats:
         self.duplicate_cost_usd += other.duplicate_cost_usd
         for provider, spent in other.cost_by_provider.items():
             self.cost_by_provider[provider] = self.cost_by_provider.get(provider, Cost()) + spent
+        # Caps are per company and do not add up; held requests and their reasons do.
+        self.budgets.held_requests += other.budgets.held_requests
+        self.budgets.hold_reasons.extend(other.budgets.hold_reasons)
 
 
 @dataclass(slots=True)
@@ -130,8 +136,8 @@ class Stats:
 
 
 async def collect_stats(conn: AsyncConnection, settings: Settings, company: str | None = None) -> Stats:
-    """Four grouped reads, the usage queries of the report and the batches' charges; an unknown company
-    yields no rows."""
+    """Four grouped reads, the usage queries of the report, the batches' charges and the budgets; an
+    unknown company yields no rows."""
     now = (await conn.execute(_NOW)).scalar_one()
     companies: dict[str, CompanyStats] = {}
 
@@ -170,6 +176,8 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
                 stats.unpriced_models.add(dup.usage.model)
             continue
         stats.duplicate_cost_usd += spent
+    for company_id, budgets in (await company_budgets(conn, settings, company)).items():
+        get(company_id).budgets = budgets
     return Stats(now, company, dict(sorted(companies.items())))
 
 
@@ -215,6 +223,7 @@ def company_document(stats: CompanyStats, now: datetime) -> dict[str, Any]:
             provider: {"batch_cost_usd": usd(c.batch_usd), "realtime_cost_usd": usd(c.realtime_usd)}
             for provider, c in sorted(stats.cost_by_provider.items())
         },
+        **budgets_document(stats.budgets),
     }
 
 
@@ -267,7 +276,8 @@ def _table(title: str, columns: tuple[str, ...]) -> Table:
 
 
 def render_stats(console: Console, stats: Stats) -> None:
-    """Three tables (requests, tokens and cost, batches), a row per company and one of totals."""
+    """Three tables (requests, tokens and cost, batches), a row per company and one of totals; a
+    fourth of budgets when a company has one or requests held by one."""
     if not stats.companies:
         scope = f"company {stats.company!r}" if stats.company is not None else "any company"
         console.print(f"no sessions, requests or batches for {scope}")
@@ -307,6 +317,11 @@ def render_stats(console: Console, stats: Stats) -> None:
         batches.add_row(name, str(sum(s.batches.values())), by_status or "-")
     for table in (requests, costs, batches):
         console.print(table)
+    limited = {
+        name: s.budgets for name, s in stats.companies.items() if s.budgets.lines or s.budgets.held_requests
+    }
+    if limited:
+        console.print(budget_table(limited))
     if totals.unpriced_models:
         console.print(
             f"[yellow]no price configured for: {', '.join(sorted(totals.unpriced_models))} "

@@ -226,6 +226,15 @@ class Settings(BaseSettings):
             "batches succeeded (until it is back at the configured limit)."
         ),
     )
+    budget_output_ratio: Decimal = Field(
+        default=Decimal("0.5"),
+        ge=0,
+        allow_inf_nan=False,
+        description=(
+            "Budgets: output tokens expected per estimated input token of an unfinished batch (the "
+            "ratio seen on the company's processed batches this month is used when higher)."
+        ),
+    )
     submit_max_transient_failures: int = Field(
         default=6,
         ge=1,

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from services.submitter.accumulator import Accumulator, GroupKey
+from services.submitter.budget import Pricing
 from services.submitter.ports import SubmitterStore
 from services.submitter.service import Submitter, SubmitterConfig
 from services.submitter.store import PostgresSubmitterStore
@@ -101,7 +102,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         )
         work_dir = settings.home.resolve() / "tmp"
         work_dir.mkdir(parents=True, exist_ok=True)
-        store = PostgresSubmitterStore(ctx.engine)
+        store = PostgresSubmitterStore(ctx.engine, pricing=Pricing.of(settings))
         submitter = Submitter(
             store,
             active,

@@ -104,7 +104,9 @@ class SubmitterStore(Protocol):
         No request is ever claimed into two batches, whatever runs concurrently; 0 creates no batch.
         With a ``budget``, admission runs in the same transaction under the model's lock
         (``token_budget``): the batch takes no more estimated tokens than the group's fair share of
-        what the model's limit leaves free, and requests that can never fit the limit fail.
+        what the model's limit leaves free, and requests that can never fit the limit fail. The
+        company's monthly budget (``budget``, ``budget_sql``) narrows it further, under the company's
+        lock, and the group's hold records why the requests left over wait.
         """
         ...
 

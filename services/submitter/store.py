@@ -15,14 +15,16 @@ from pathlib import Path
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.submitter import circuits, duplicate_sql, token_sql
+from services.submitter import budget_sql, circuits, duplicate_sql, token_sql
 from services.submitter import repository as repo
 from services.submitter.accumulator import GroupKey
 from services.submitter.batch_file import BuiltFile, FileLimits, write_batch_file
+from services.submitter.budget import DEFAULT_PRICING, Pricing
 from services.submitter.ports import CircuitDecision, CircuitEntry, DuplicateCopy, Unsubmitted
-from services.submitter.token_budget import ModelBudget
+from services.submitter.token_budget import PROVIDER, Allowance, ModelBudget
 from shared.circuit import Circuit
 from shared.outbox import OutgoingEvent, enqueue
+from shared.tokens import TokenRate
 
 log = structlog.get_logger(__name__)
 
@@ -39,8 +41,9 @@ async def _unlock(lock_conn: AsyncConnection, batch_id: uuid.UUID) -> None:
 class PostgresSubmitterStore:
     """:class:`services.submitter.ports.SubmitterStore` on PostgreSQL (advisory locks, outbox)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, pricing: Pricing = DEFAULT_PRICING) -> None:
         self._engine = engine
+        self._pricing = pricing
 
     @asynccontextmanager
     async def lock(self, batch_id: uuid.UUID) -> AsyncIterator[bool]:
@@ -64,19 +67,31 @@ class PostgresSubmitterStore:
         budget: ModelBudget | None = None,
     ) -> int:
         async with self._engine.begin() as conn:
-            if budget is None:
-                return await repo.claim(conn, batch_id, key, max_requests=max_requests, max_bytes=max_bytes)
-            allowed = await token_sql.admit(conn, key, budget)
-            return await repo.claim(
-                conn,
-                batch_id,
-                key,
-                max_requests=max_requests,
-                max_bytes=max_bytes,
-                rate=budget.rate,
-                allowance=allowed,
-                provider=budget.provider,
+            allowed = Allowance.unlimited(enqueued=0)
+            if budget is not None:
+                allowed = await token_sql.admit(conn, key, budget)
+            provider = budget.provider if budget is not None else PROVIDER
+            rate = budget.rate if budget is not None else None
+            # The company's monthly budget narrows the model's allowance (``budget_sql``).
+            allowed, spend = await budget_sql.restrict(conn, key, allowed, self._pricing, provider=provider)
+            claimed = 0
+            # A spent budget takes nothing: no batch row made and deleted at every sweep of a held group.
+            if not (spend.limited and allowed.share == 0 and not allowed.empty):
+                claimed = await repo.claim(
+                    conn,
+                    batch_id,
+                    key,
+                    max_requests=max_requests,
+                    max_bytes=max_bytes,
+                    rate=rate,
+                    allowance=allowed,
+                    provider=provider,
+                )
+            tokens_per_byte = (rate or TokenRate()).tokens_per_byte
+            await budget_sql.record_hold(
+                conn, key, batch_id, spend, self._pricing, provider=provider, tokens_per_byte=tokens_per_byte
             )
+            return claimed
 
     async def observed_usage(self, model: str) -> tuple[int, int]:
         async with self._engine.connect() as conn:

@@ -325,6 +325,44 @@ class ModelTokenLimit(Base):
     succeeded_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
+class CompanyBudget(Base):
+    """A company's monthly spend cap in USD (``services.submitter.budget``); ``provider`` NULL = all.
+
+    One row per (company, provider or none): the unique index folds NULL to '' so "all providers"
+    is one row too. The claim reads this table every time, so a change applies without a restart.
+    """
+
+    __tablename__ = "company_budgets"
+    __table_args__ = (
+        CheckConstraint("monthly_usd >= 0", name="monthly_usd_not_negative"),
+        Index("ux_company_budgets_scope", "company_id", text("coalesce(provider, '')"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(String(200))
+    provider: Mapped[str | None] = mapped_column(String(32))
+    monthly_usd: Mapped[Decimal] = mapped_column(Numeric)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
+class BudgetHold(Base):
+    """Why a group's pending requests wait: its company's budget cannot take them this month.
+
+    Written by the claim that held them back (same transaction), removed by the first claim the
+    budget no longer limits; ``held_requests`` is the group's claimable backlog at that claim.
+    """
+
+    __tablename__ = "budget_holds"
+    __table_args__ = (PrimaryKeyConstraint("company_id", "model"),)
+
+    company_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    held_requests: Mapped[int] = mapped_column(Integer)
+    held_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+
 class ProviderCircuit(Base):
     """An open configuration circuit of one (provider, model): submissions pause until ``probe_at``.
 

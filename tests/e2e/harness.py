@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from devtools.stack import Stack, free_port
 from shared.db.models import (
     Base,
+    BudgetHold,
+    CompanyBudget,
     DuplicateBatch,
     ModelTokenLimit,
     OutboxMessage,
@@ -107,10 +109,11 @@ async def wait_caught_up(settings: Settings, timeout_s: float = 60) -> None:
 #: touch a row at all (``processed_events.processed_at`` too, since a duplicate is ``DO NOTHING``).
 SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
 #: Tables written only when something went wrong (open configuration circuits; token limits learned
-#: from a provider refusal; duplicate provider batches cancelled) or when a session is analysed again
-#: (the analysis history; these runs analyse each session once): empty in such a run, and compared like
-#: every other table (a replay must not open a circuit, teach a limit, make a duplicate or archive an
-#: analysis). ``webhook_events`` is written by the webhook receiver alone, which these stacks do not run.
+#: from a provider refusal; duplicate provider batches cancelled), when a session is analysed again
+#: (the analysis history; these runs analyse each session once) or by an operator (budgets, and the
+#: holds they cause): empty in such a run, and compared like every other table (a replay must not open
+#: a circuit, teach a limit, make a duplicate, archive an analysis or hold a request).
+#: ``webhook_events`` is written by the webhook receiver alone, which these stacks do not run.
 EMPTY_WHEN_HEALTHY = frozenset(
     {
         ProviderCircuit.__table__.name,
@@ -118,6 +121,8 @@ EMPTY_WHEN_HEALTHY = frozenset(
         DuplicateBatch.__table__.name,
         SessionAnalysisHistory.__table__.name,
         WebhookEvent.__table__.name,
+        CompanyBudget.__table__.name,
+        BudgetHold.__table__.name,
     }
 )
 

@@ -422,3 +422,49 @@ async def test_0006w_adds_webhook_events_keeping_batches_and_downgrades(empty_da
     (gone,) = await _run(empty_database, "SELECT to_regclass('webhook_events') AS t")
     assert gone["t"] is None
     assert len(await _run(empty_database, "SELECT 1 FROM provider_batches")) == 1
+
+
+async def test_0006b_adds_budgets_and_holds_keeping_rows_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0006w")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts) VALUES ('00000000-0000-0000-0000-000000000008', 'acme', 'm', 'openai', "
+        "'PROCESSED', 1, 1, 1)",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0006b")
+
+    (batch,) = await _run(empty_database, "SELECT company_id, status FROM provider_batches")
+    assert tuple(batch) == ("acme", "PROCESSED")
+    await _run(
+        empty_database,
+        "INSERT INTO company_budgets (company_id, provider, monthly_usd) VALUES ('acme', NULL, 12.5), "
+        "('acme', 'openai', 3)",
+    )
+    # One row per scope: a second "all providers" budget of the company is refused.
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await _run(
+            empty_database, "INSERT INTO company_budgets (company_id, monthly_usd) VALUES ('acme', 1)"
+        )
+    with pytest.raises(asyncpg.CheckViolationError):
+        await _run(empty_database, "INSERT INTO company_budgets (company_id, monthly_usd) VALUES ('b', -1)")
+    budgets = await _run(
+        empty_database, "SELECT provider, monthly_usd::text AS usd FROM company_budgets ORDER BY provider"
+    )
+    assert [tuple(r) for r in budgets] == [("openai", "3"), (None, "12.5")]
+    await _run(
+        empty_database,
+        "INSERT INTO budget_holds (company_id, model, provider, reason, held_requests) "
+        "VALUES ('acme', 'm', 'openai', 'budget: company acme at $3.0000 of $3.0000 (month 2026-12)', 4)",
+    )
+    (hold,) = await _run(empty_database, "SELECT held_requests, held_at IS NOT NULL AS at FROM budget_holds")
+    assert tuple(hold) == (4, True)
+
+    await asyncio.to_thread(command.downgrade, cfg, "0006w")
+    gone = await _run(
+        empty_database, "SELECT to_regclass('company_budgets') AS b, to_regclass('budget_holds') AS h"
+    )
+    assert tuple(gone[0]) == (None, None)
+    assert len(await _run(empty_database, "SELECT 1 FROM provider_batches")) == 1

@@ -111,6 +111,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
             "anthropic": {"batch_cost_usd": "0.125000", "realtime_cost_usd": "0.250000"},
             "openai": {"batch_cost_usd": "0.247500", "realtime_cost_usd": "0.495000"},
         },
+        "budgets": [],
+        "held_requests": 0,
+        "hold_reasons": [],
     },
     "beta": {
         "sessions": 2,
@@ -133,6 +136,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "duplicate_output_tokens": 0,
         "duplicate_cost_usd": "0.000000",
         "cost_by_provider": {"openai": {"batch_cost_usd": "0.450000", "realtime_cost_usd": "0.900000"}},
+        "budgets": [],
+        "held_requests": 0,
+        "hold_reasons": [],
     },
 }
 EXPECTED_TOTALS: dict[str, Any] = {
@@ -159,6 +165,9 @@ EXPECTED_TOTALS: dict[str, Any] = {
         "anthropic": {"batch_cost_usd": "0.125000", "realtime_cost_usd": "0.250000"},
         "openai": {"batch_cost_usd": "0.697500", "realtime_cost_usd": "1.395000"},
     },
+    "budgets": [],
+    "held_requests": 0,
+    "hold_reasons": [],
 }
 #: The batch that ran on Anthropic (every other batch: OpenAI).
 ANTHROPIC_BATCH = "acme-old2"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 
+from cli.budgets import BudgetLine, CompanyBudgets
 from cli.costs import Cost
 from cli.stats import CompanyStats, Stats, dumps, stats_document
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -41,6 +42,9 @@ COMPANY_KEYS = {
     "duplicate_output_tokens",
     "duplicate_cost_usd",
     "cost_by_provider",
+    "budgets",
+    "held_requests",
+    "hold_reasons",
 }
 BATCH_KEYS = {
     "PENDING_SUBMISSION", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING",
@@ -58,6 +62,14 @@ def sample() -> Stats:
         "openai": Cost(Decimal("0.2"), Decimal("0.075")),
         "anthropic": Cost(Decimal("0.1"), Decimal("0.025")),
     }
+    acme.budgets = CompanyBudgets(
+        [
+            BudgetLine(None, Decimal("5"), Decimal("0.25")),
+            BudgetLine("openai", Decimal("2.5"), Decimal("0.1")),
+        ],
+        held_requests=3,
+        hold_reasons=["budget: company acme at $2.5001 of $2.5000 for openai (month 2026-05)"],
+    )
     return Stats(NOW, None, {"acme": acme, "beta": CompanyStats()})
 
 
@@ -92,7 +104,7 @@ def test_values_have_their_documented_types() -> None:
         "0.200000",
     )
     for company in (acme, beta, doc["totals"]):
-        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models", "cost_by_provider"}:
+        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models", "cost_by_provider", "budgets", "hold_reasons"}:
             if key.endswith("_usd"):
                 assert re.fullmatch(r"\d+\.\d{6,}", company[key]), key
             elif key.startswith("oldest_pending"):
@@ -100,6 +112,15 @@ def test_values_have_their_documented_types() -> None:
             else:
                 assert type(company[key]) is int, key
     assert doc["totals"]["input_tokens"] == 7
+    # Caps are per company: each with its spend, exact; the totals add up the held requests only.
+    assert acme["budgets"] == [
+        {"provider": None, "monthly_usd": "5.000000", "spent_usd": "0.250000"},
+        {"provider": "openai", "monthly_usd": "2.500000", "spent_usd": "0.100000"},
+    ]
+    assert (acme["held_requests"], beta["held_requests"], doc["totals"]["held_requests"]) == (3, 0, 3)
+    assert acme["hold_reasons"] == ["budget: company acme at $2.5001 of $2.5000 for openai (month 2026-05)"]
+    assert (beta["budgets"], beta["hold_reasons"], doc["totals"]["budgets"]) == ([], [], [])
+    assert doc["totals"]["hold_reasons"] == acme["hold_reasons"]
     assert doc["totals"]["pending_requests"] == 1
 
 
