@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from emulator import azure
 from emulator.api_errors import ApiError
 from emulator.batch_clock import CANCELLABLE, Phase, phase_at
 from emulator.config import EmulatorConfig, WallConfig
@@ -34,7 +35,7 @@ __all__ = ["ApiError", "Emulator"]
 #: Retrievals of one batch kept in :attr:`Emulator.retrievals` (the latest; older ones are dropped).
 RETRIEVALS_KEPT = 64
 
-SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions"})
+SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/responses"})
 KNOWN_ENDPOINTS = frozenset(
     {"/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"}
 )
@@ -102,16 +103,19 @@ class Emulator(FileOps):
 
     # --- batches ---------------------------------------------------------------------------
 
-    def create_batch(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def create_batch(self, payload: dict[str, Any], *, flavour: str = "openai") -> dict[str, Any]:
+        """``flavour="azure"``: Azure OpenAI global batch's rules (:mod:`emulator.azure`)."""
         input_file_id = payload.get("input_file_id")
         endpoint = payload.get("endpoint")
         window = payload.get("completion_window")
         metadata = payload.get("metadata")
+        is_azure = flavour == azure.FLAVOUR
         if not isinstance(input_file_id, str) or not input_file_id:
             raise ApiError(400, "Missing required parameter: 'input_file_id'.", param="input_file_id")
-        if endpoint not in KNOWN_ENDPOINTS:
+        known = {azure.AZURE_ENDPOINT} if is_azure else KNOWN_ENDPOINTS
+        if not isinstance(endpoint, str) or endpoint not in known:
             raise ApiError(400, f"Invalid value for 'endpoint': {endpoint!r}.", param="endpoint")
-        if endpoint not in SUPPORTED_ENDPOINTS:
+        if not is_azure and endpoint not in SUPPORTED_ENDPOINTS:
             raise ApiError(
                 400, f"The emulator only serves {sorted(SUPPORTED_ENDPOINTS)} batches.", param="endpoint"
             )
@@ -143,8 +147,9 @@ class Emulator(FileOps):
         parsed = validate_input(
             self.store.read_blob(input_file_id),
             endpoint=endpoint,
-            max_requests=self.config.max_requests_per_file,
+            max_requests=azure.MAX_REQUESTS_PER_FILE if is_azure else self.config.max_requests_per_file,
             max_bytes=self.config.max_file_bytes,
+            codes=azure.LINE_CODES if is_azure else None,
         )
         seq = self.store.next_number("batch")
         cfg = self.faults.config
@@ -161,14 +166,17 @@ class Emulator(FileOps):
             completion_window=window,
             metadata=metadata,
             created_at=now,
-            expires_at=now + self.config.window_s,
+            expires_at=now + (azure.NO_EXPIRY_S if is_azure else self.config.window_s),
             plan="run",
             model=parsed.model,
             custom_ids=parsed.custom_ids,
             prompt_tokens=parsed.prompt_tokens,
             output_expires_s=output_expires_s,
+            flavour=flavour,
         )
         self._plan(rec, parsed)
+        if is_azure and rec.errors and rec.errors[0].get("code") == "token_limit_exceeded":
+            raise azure.token_limit_refusal(rec.errors[0])  # Azure refuses at create: no batch
         self.store.save_batch(rec)
         self.counters["batches_created"] += 1
         return batch_object(rec, phase_at(rec, now, self.config.stage_s))
@@ -272,7 +280,7 @@ class Emulator(FileOps):
             ended = phase.ended_at or self.now()
             if res.output_lines:
                 rec.output_file_id = self.result_file(rec, "output", res.output_lines, ended)
-            if res.error_lines:
+            if res.error_lines or rec.flavour == azure.FLAVOUR:  # Azure: an empty one on success
                 rec.error_file_id = self.result_file(rec, "error", res.error_lines, ended)
             rec.usage, rec.results = res.usage(), res.results
         else:
