@@ -201,7 +201,8 @@ class Api:
 
     async def list_batches(self, request: Request) -> Response:
         after = request.query_params.get("after")
-        return json_response(self.emu.list_batches(after=after, limit=_int_param(request, "limit", 20)))
+        limit = _int_param(request, "limit", 20)
+        return json_response(self.emu.list_batches(after=after, limit=limit, flavour=self.flavour))
 
     async def get_batch(self, request: Request) -> Response:
         return json_response(self.emu.get_batch(request.path_params["batch_id"]))

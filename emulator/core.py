@@ -239,11 +239,14 @@ class Emulator(FileOps):
             raise ApiError(400, f"Cannot cancel a batch with status '{phase.status}'.", param="batch_id")
         return batch_object(rec, phase)
 
-    def list_batches(self, *, after: str | None, limit: int) -> dict[str, Any]:
+    def list_batches(self, *, after: str | None, limit: int, flavour: str = "openai") -> dict[str, Any]:
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit must be between 1 and 100", param="limit")
-        # Anthropic's Message Batches live in the same store but are not OpenAI batches.
-        ours = (b for b in self.store.batches.values() if b.endpoint != "/v1/messages")
+        # Anthropic's Message Batches live in the same store but are not OpenAI batches; Azure's jobs
+        # are another resource's, listed only through /openai (and OpenAI's only through /v1).
+        ours = (
+            b for b in self.store.batches.values() if b.endpoint != "/v1/messages" and b.flavour == flavour
+        )
         batches = sorted(ours, key=lambda b: b.seq, reverse=True)
         page, has_more = paginate(batches, after, limit)
         data = [batch_object(b, self.refresh(b)) for b in page]

@@ -129,6 +129,9 @@ def test_a_job_outlives_the_window_an_openai_batch_expires_at() -> None:
         assert wait(oai, batch.id).status == "expired"
         done = wait(sdk, job.id)
         assert done.status == "completed" and done.request_counts.completed == 2
+        # Two resources: each lists only its own batches.
+        assert [b.id for b in sdk.batches.list().data] == [job.id]
+        assert [b.id for b in oai.batches.list().data] == [batch.id]
 
 
 def test_the_openai_sdk_creates_a_responses_batch_answered_in_the_responses_shape(
