@@ -64,12 +64,20 @@ def find_orphans(
 async def _orphans(settings: Settings, min_age_s: float, delete: bool) -> tuple[list[Orphan], int]:
     from shared.bootstrap import database_url
     from shared.db.engine import make_engine
-    from shared.provider.openai import build_provider
+    from shared.provider.openai import OpenAIBatchProvider, build_provider
 
     engine = make_engine(database_url(settings), pool_size=1)
-    provider = build_provider(settings)
+    # Azure keeps its own file store: list it too when a model runs there (its ids come marked azure:).
+    providers = [build_provider(settings)]
+    if "azure" in settings.model_providers.values():
+        providers.append(OpenAIBatchProvider.from_settings(settings, flavour="azure"))
     try:
-        files = [f async for f in provider.list_files(purpose=None)]
+        owner: dict[str, OpenAIBatchProvider] = {}
+        files = []
+        for each in providers:
+            async for f in each.list_files(purpose=None):
+                files.append(f)
+                owner[f.id] = each
         async with engine.connect() as conn:
             params = {"ids": [f.id for f in files], "done": BatchStatus.PROCESSED.value}
             rows = await conn.execute(_REFERENCES, params)
@@ -78,10 +86,11 @@ async def _orphans(settings: Settings, min_age_s: float, delete: bool) -> tuple[
         deleted = 0
         if delete:
             for orphan in orphans:
-                deleted += await provider.delete_file(orphan.file.id)
+                deleted += await owner[orphan.file.id].delete_file(orphan.file.id)
         return orphans, deleted
     finally:
-        await provider.aclose()
+        for each in providers:
+            await each.aclose()
         await engine.dispose()
 
 

@@ -1,7 +1,8 @@
 """The emulator's HTTP surface: OpenAI's Files and Batch endpoints plus a small admin API.
 
 Anthropic's Message Batches (``/v1/messages/batches``) are served beside them, with their own
-gate and error shape (:mod:`emulator.anthropic_api`).
+gate and error shape (:mod:`emulator.anthropic_api`), and Azure OpenAI global batch under
+``/openai/files`` and ``/openai/batches`` (``api-key`` header, ``api-version``; :mod:`emulator.azure`).
 
 Every ``/v1`` request goes through the same gate, in the real API's order: bearer-token check
 (401 ``invalid_api_key``), then injected faults (latency, stalls, 429 with ``Retry-After``, 500),
@@ -38,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from emulator import azure
 from emulator.anthropic_api import anthropic_routes
 from emulator.config import EmulatorConfig
 from emulator.core import ApiError, Emulator
@@ -85,8 +87,14 @@ async def _json_body(request: Request) -> dict[str, Any]:
 class Api:
     """Route handlers bound to one :class:`Emulator`."""
 
+    #: Whose rules the batches created through these routes follow (``emulator.azure``: "azure").
+    flavour = "openai"
+
     def __init__(self, emulator: Emulator) -> None:
         self.emu = emulator
+
+    def _upload_rule(self, expires_after: dict[str, Any] | None) -> None:
+        """A flavour's extra rule on an upload's form (Azure requires an expiry)."""
 
     def _authorised(self, request: Request) -> ApiError | None:
         header = request.headers.get("authorization", "")
@@ -153,6 +161,7 @@ class Api:
             expires_after = None
             if anchor is not None or seconds is not None:
                 expires_after = {"anchor": anchor, "seconds": seconds}
+            self._upload_rule(expires_after)
             fh = upload.file
             chunks = iter(lambda: fh.read(UPLOAD_CHUNK), b"")
             return json_response(
@@ -188,11 +197,12 @@ class Api:
     # --- batches ---------------------------------------------------------------------------
 
     async def create_batch(self, request: Request) -> Response:
-        return json_response(self.emu.create_batch(await _json_body(request)))
+        return json_response(self.emu.create_batch(await _json_body(request), flavour=self.flavour))
 
     async def list_batches(self, request: Request) -> Response:
         after = request.query_params.get("after")
-        return json_response(self.emu.list_batches(after=after, limit=_int_param(request, "limit", 20)))
+        limit = _int_param(request, "limit", 20)
+        return json_response(self.emu.list_batches(after=after, limit=limit, flavour=self.flavour))
 
     async def get_batch(self, request: Request) -> Response:
         return json_response(self.emu.get_batch(request.path_params["batch_id"]))
@@ -249,21 +259,52 @@ class Api:
         return json_response({"ok": True})
 
 
+class AzureApi(Api):
+    """The same handlers under ``/openai``, behind Azure's gate and rules (:mod:`emulator.azure`)."""
+
+    flavour = azure.FLAVOUR
+
+    def _authorised(self, request: Request) -> ApiError | None:
+        try:
+            azure.check_api_version(request.query_params.get("api-version"))
+        except ApiError as err:
+            return err
+        key = request.headers.get("api-key", "").strip()
+        if not key:
+            return ApiError(
+                401,
+                "Access denied due to missing subscription key. Make sure to include subscription key "
+                "when making requests to an API.",
+                code="401",
+            )
+        return self.emu.keys.check(key)
+
+    def _upload_rule(self, expires_after: dict[str, Any] | None) -> None:
+        azure.check_file_expiry(expires_after)
+
+
+def _file_and_batch_routes(api: Api, root: str) -> list[Route]:
+    g = api.gate
+    return [
+        Route(f"{root}/files", g(api.create_file), methods=["POST"]),
+        Route(f"{root}/files", g(api.list_files), methods=["GET"]),
+        Route(f"{root}/files/{{file_id}}", g(api.get_file), methods=["GET"]),
+        Route(f"{root}/files/{{file_id}}", g(api.delete_file), methods=["DELETE"]),
+        Route(f"{root}/files/{{file_id}}/content", g(api.file_content), methods=["GET"]),
+        Route(f"{root}/batches", g(api.create_batch), methods=["POST"]),
+        Route(f"{root}/batches", g(api.list_batches), methods=["GET"]),
+        Route(f"{root}/batches/{{batch_id}}", g(api.get_batch), methods=["GET"]),
+        Route(f"{root}/batches/{{batch_id}}/cancel", g(api.cancel_batch), methods=["POST"]),
+    ]
+
+
 def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> Starlette:
     """The ASGI app. ``app.state.emulator`` is the :class:`Emulator`, for in-process inspection."""
     emu = emulator or Emulator(config)
     api = Api(emu)
-    g = api.gate
     routes = [
-        Route("/v1/files", g(api.create_file), methods=["POST"]),
-        Route("/v1/files", g(api.list_files), methods=["GET"]),
-        Route("/v1/files/{file_id}", g(api.get_file), methods=["GET"]),
-        Route("/v1/files/{file_id}", g(api.delete_file), methods=["DELETE"]),
-        Route("/v1/files/{file_id}/content", g(api.file_content), methods=["GET"]),
-        Route("/v1/batches", g(api.create_batch), methods=["POST"]),
-        Route("/v1/batches", g(api.list_batches), methods=["GET"]),
-        Route("/v1/batches/{batch_id}", g(api.get_batch), methods=["GET"]),
-        Route("/v1/batches/{batch_id}/cancel", g(api.cancel_batch), methods=["POST"]),
+        *_file_and_batch_routes(api, "/v1"),
+        *_file_and_batch_routes(AzureApi(emu), "/openai"),
         *anthropic_routes(emu),
         Route("/_emulator/health", api.health, methods=["GET"]),
         Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),

@@ -18,6 +18,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from emulator import azure
 from emulator.api_errors import ApiError
 from emulator.batch_clock import CANCELLABLE, Phase, phase_at
 from emulator.config import EmulatorConfig, WallConfig
@@ -34,7 +35,7 @@ __all__ = ["ApiError", "Emulator"]
 #: Retrievals of one batch kept in :attr:`Emulator.retrievals` (the latest; older ones are dropped).
 RETRIEVALS_KEPT = 64
 
-SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions"})
+SUPPORTED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/responses"})
 KNOWN_ENDPOINTS = frozenset(
     {"/v1/responses", "/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"}
 )
@@ -106,16 +107,19 @@ class Emulator(FileOps):
 
     # --- batches ---------------------------------------------------------------------------
 
-    def create_batch(self, payload: dict[str, Any]) -> dict[str, Any]:
+    def create_batch(self, payload: dict[str, Any], *, flavour: str = "openai") -> dict[str, Any]:
+        """``flavour="azure"``: Azure OpenAI global batch's rules (:mod:`emulator.azure`)."""
         input_file_id = payload.get("input_file_id")
         endpoint = payload.get("endpoint")
         window = payload.get("completion_window")
         metadata = payload.get("metadata")
+        is_azure = flavour == azure.FLAVOUR
         if not isinstance(input_file_id, str) or not input_file_id:
             raise ApiError(400, "Missing required parameter: 'input_file_id'.", param="input_file_id")
-        if endpoint not in KNOWN_ENDPOINTS:
+        known = {azure.AZURE_ENDPOINT} if is_azure else KNOWN_ENDPOINTS
+        if not isinstance(endpoint, str) or endpoint not in known:
             raise ApiError(400, f"Invalid value for 'endpoint': {endpoint!r}.", param="endpoint")
-        if endpoint not in SUPPORTED_ENDPOINTS:
+        if not is_azure and endpoint not in SUPPORTED_ENDPOINTS:
             raise ApiError(
                 400, f"The emulator only serves {sorted(SUPPORTED_ENDPOINTS)} batches.", param="endpoint"
             )
@@ -147,8 +151,9 @@ class Emulator(FileOps):
         parsed = validate_input(
             self.store.read_blob(input_file_id),
             endpoint=endpoint,
-            max_requests=self.config.max_requests_per_file,
+            max_requests=azure.MAX_REQUESTS_PER_FILE if is_azure else self.config.max_requests_per_file,
             max_bytes=self.config.max_file_bytes,
+            codes=azure.LINE_CODES if is_azure else None,
         )
         seq = self.store.next_number("batch")
         cfg = self.faults.config
@@ -165,14 +170,17 @@ class Emulator(FileOps):
             completion_window=window,
             metadata=metadata,
             created_at=now,
-            expires_at=now + self.config.window_s,
+            expires_at=now + (azure.NO_EXPIRY_S if is_azure else self.config.window_s),
             plan="run",
             model=parsed.model,
             custom_ids=parsed.custom_ids,
             prompt_tokens=parsed.prompt_tokens,
             output_expires_s=output_expires_s,
+            flavour=flavour,
         )
         self._plan(rec, parsed)
+        if is_azure and rec.errors and rec.errors[0].get("code") == "token_limit_exceeded":
+            raise azure.token_limit_refusal(rec.errors[0])  # Azure refuses at create: no batch
         self.store.save_batch(rec)
         self._enqueued.add(rec)
         self.counters["batches_created"] += 1
@@ -237,11 +245,14 @@ class Emulator(FileOps):
             raise ApiError(400, f"Cannot cancel a batch with status '{phase.status}'.", param="batch_id")
         return batch_object(rec, phase)
 
-    def list_batches(self, *, after: str | None, limit: int) -> dict[str, Any]:
+    def list_batches(self, *, after: str | None, limit: int, flavour: str = "openai") -> dict[str, Any]:
         if not 1 <= limit <= 100:
             raise ApiError(400, "limit must be between 1 and 100", param="limit")
-        # Anthropic's Message Batches live in the same store but are not OpenAI batches.
-        ours = (b for b in self.store.batches.values() if b.endpoint != "/v1/messages")
+        # Anthropic's Message Batches live in the same store but are not OpenAI batches; Azure's jobs
+        # are another resource's, listed only through /openai (and OpenAI's only through /v1).
+        ours = (
+            b for b in self.store.batches.values() if b.endpoint != "/v1/messages" and b.flavour == flavour
+        )
         batches = sorted(ours, key=lambda b: b.seq, reverse=True)
         page, has_more = paginate(batches, after, limit)
         data = [batch_object(b, self.refresh(b)) for b in page]
@@ -278,7 +289,7 @@ class Emulator(FileOps):
             ended = phase.ended_at or self.now()
             if res.output_lines:
                 rec.output_file_id = self.result_file(rec, "output", res.output_lines, ended)
-            if res.error_lines:
+            if res.error_lines or rec.flavour == azure.FLAVOUR:  # Azure: an empty one on success
                 rec.error_file_id = self.result_file(rec, "error", res.error_lines, ended)
             rec.usage, rec.results = res.usage(), res.results
         else:

@@ -76,6 +76,8 @@ def stats_entry(rec: BatchRecord, phase: Phase, *, include_requests: bool) -> di
         "created_at": rec.created_at,
         "input_file_id": rec.input_file_id,
         "model": rec.model,
+        "endpoint": rec.endpoint,
+        "flavour": rec.flavour,
         "metadata": rec.metadata or {},
         "request_counts": request_counts(rec, phase),
         "output_file_id": rec.output_file_id,

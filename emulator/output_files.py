@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 
 from emulator.model import Malformation, chat_completion, system_prefix
+from emulator.responses import RESPONSES_ENDPOINT, as_chat_body, as_response
 from emulator.state import BatchRecord
 from emulator.validation import iter_lines, parse_request
 
@@ -80,9 +81,11 @@ def build_results(
     bodies: dict[int, dict[str, Any]] = {}
     wanted = set(rec.order[:done])
     cached_prefixes: set[str] = set()
+    responses = rec.endpoint == RESPONSES_ENDPOINT
     for position, (_, raw) in enumerate(iter_lines(input_data)):
         if position in wanted and (obj := parse_request(raw)) is not None:
-            bodies[position] = obj.get("body") or {}
+            given = obj.get("body") or {}
+            bodies[position] = as_chat_body(given) if responses and isinstance(given, dict) else given
     for index in rec.order[:done]:
         custom_id = rec.custom_ids[index]
         outcome = rec.outcomes[index]
@@ -109,8 +112,9 @@ def build_results(
         out.input_tokens += body["usage"]["prompt_tokens"]
         out.cached_tokens += body["usage"]["prompt_tokens_details"]["cached_tokens"]
         out.output_tokens += body["usage"]["completion_tokens"]
+        answered = as_response(body) if responses else body
         out.output_lines.append(
-            _line(custom_id, {"status_code": 200, "request_id": request_id, "body": body}, None)
+            _line(custom_id, {"status_code": 200, "request_id": request_id, "body": answered}, None)
         )
         out.results[custom_id] = "malformed" if malformed else "succeeded"
     if status in _UNFINISHED:

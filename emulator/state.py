@@ -95,6 +95,8 @@ class BatchRecord:
     #: Deleted through the API (Anthropic's delete of an ended batch): gone for clients, kept in the
     #: admin stats so tests still account for every batch that ran.
     deleted: bool = False
+    #: "openai" or "azure" (the path it was created through: ``emulator.azure``'s rules).
+    flavour: str = "openai"
 
     @property
     def total(self) -> int:

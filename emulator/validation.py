@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from emulator.model import estimate_prompt_tokens
+from emulator.responses import RESPONSES_ENDPOINT, as_chat_body
 
 #: The real API stops listing after a while; so do we, to keep the batch object small.
 MAX_LISTED_ERRORS = 1_000
@@ -48,7 +49,18 @@ def parse_request(raw: bytes) -> dict[str, Any] | None:
     return obj if isinstance(obj, dict) else None
 
 
-def validate_input(data: bytes, *, endpoint: str, max_requests: int, max_bytes: int) -> ParsedInput:
+def validate_input(
+    data: bytes, *, endpoint: str, max_requests: int, max_bytes: int, codes: dict[str, str] | None = None
+) -> ParsedInput:
+    """``codes``: another provider's names of the line errors (Azure's ``url_mismatch``, ...)."""
+    out = _validate(data, endpoint=endpoint, max_requests=max_requests, max_bytes=max_bytes)
+    if codes:
+        for error in out.errors:
+            error["code"] = codes.get(error["code"], error["code"])
+    return out
+
+
+def _validate(data: bytes, *, endpoint: str, max_requests: int, max_bytes: int) -> ParsedInput:
     out = ParsedInput()
     if len(data) > max_bytes:
         out.add_error(
@@ -128,7 +140,8 @@ def validate_input(data: bytes, *, endpoint: str, max_requests: int, max_bytes: 
                 line=number,
                 param="body.model",
             )
-        out.prompt_tokens += estimate_prompt_tokens(body)
+        asked = as_chat_body(body) if endpoint == RESPONSES_ENDPOINT else body
+        out.prompt_tokens += estimate_prompt_tokens(asked)
     return out
 
 

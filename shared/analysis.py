@@ -251,3 +251,17 @@ def chat_body(ptype: ProcessingType, model: str, conversation: str) -> dict[str,
         "max_tokens": MAX_TOKENS,
         "response_format": response_format(ptype),
     }
+
+
+def responses_body(ptype: ProcessingType, model: str, conversation: str) -> dict[str, Any]:
+    """The same request for ``/v1/responses``: ``input`` messages, structured output under
+    ``text.format`` (flat: name, schema and strict beside its type), ``max_output_tokens``."""
+    chat = chat_body(ptype, model, conversation)
+    schema = chat["response_format"]["json_schema"]
+    return {
+        "model": model,
+        "input": chat["messages"],
+        "temperature": TEMPERATURE,
+        "max_output_tokens": MAX_TOKENS,
+        "text": {"format": {"type": "json_schema", **schema}},
+    }

@@ -16,6 +16,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Hard limits of OpenAI's Batch API (documented; the emulator enforces the same numbers).
 PROVIDER_MAX_REQUESTS_PER_FILE = 50_000
+#: Azure OpenAI global batch takes twice as many requests per file (``too_many_tasks`` beyond).
+AZURE_MAX_REQUESTS_PER_FILE = 100_000
+#: Azure requires an expiry on batch input files, within this range (seconds).
+AZURE_FILE_TTL_RANGE_S = (1_209_600, 2_592_000)
+#: Requests per file each provider accepts; the setting's own bound is the largest of them.
+MAX_REQUESTS_PER_FILE: dict[str, int] = {
+    "openai": PROVIDER_MAX_REQUESTS_PER_FILE,
+    "azure": AZURE_MAX_REQUESTS_PER_FILE,
+    "anthropic": 100_000,
+}
+ProviderName = Literal["openai", "anthropic", "azure"]
+EndpointName = Literal["chat_completions", "responses"]
 PROVIDER_MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
@@ -126,9 +138,43 @@ class Settings(BaseSettings):
             "File holding the key (a mounted secret); re-read when it changes, so rotation needs no restart."
         ),
     )
-    model_providers: dict[str, Literal["openai", "anthropic"]] = Field(
+    model_providers: dict[str, ProviderName] = Field(
         default_factory=dict,
-        description='JSON: model -> "openai" or "anthropic", the batch API that runs it; unlisted = openai.',
+        description=(
+            'JSON: model -> "openai", "anthropic" or "azure", the batch API that runs it; unlisted = openai.'
+        ),
+    )
+    model_endpoints: dict[str, EndpointName] = Field(
+        default_factory=dict,
+        description=(
+            'JSON: model -> "chat_completions" or "responses" (/v1/responses), the OpenAI endpoint its '
+            "lines go to; unlisted = chat_completions."
+        ),
+    )
+    azure_base_url: str | None = Field(
+        default=None,
+        description=(
+            "Azure OpenAI root, https://{resource}.openai.azure.com/openai; required when a model is azure."
+        ),
+    )
+    azure_api_key: SecretStr = Field(
+        default=SecretStr("sk-local-emulator"), description="Azure OpenAI key, sent as the api-key header."
+    )
+    azure_api_key_file: Path | None = Field(
+        default=None, description="File holding the Azure key; re-read when it changes."
+    )
+    azure_api_version: str = Field(default="2024-10-21", description="The api-version query parameter (GA).")
+    azure_deployments: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "JSON: model -> its Azure global-batch deployment name (the line's model); every azure model."
+        ),
+    )
+    azure_file_ttl_s: int = Field(
+        default=AZURE_FILE_TTL_RANGE_S[0],
+        ge=AZURE_FILE_TTL_RANGE_S[0],
+        le=AZURE_FILE_TTL_RANGE_S[1],
+        description="Expiry of Azure batch input files (Azure requires one within 14 to 30 days).",
     )
     anthropic_base_url: str = Field(
         default="http://127.0.0.1:18080",
@@ -183,8 +229,11 @@ class Settings(BaseSettings):
     batch_max_requests: int = Field(
         default=1_000,
         ge=1,
-        le=PROVIDER_MAX_REQUESTS_PER_FILE,
-        description="Requests per batch file (max 50,000).",
+        le=max(MAX_REQUESTS_PER_FILE.values()),
+        description=(
+            "Requests per batch file (max 50,000 at OpenAI, 100,000 at Azure and Anthropic; the default "
+            "model's provider bounds it, each model's file is capped at its provider's limit)."
+        ),
     )
     batch_max_bytes: int = Field(
         default=PROVIDER_MAX_FILE_BYTES,
@@ -326,6 +375,29 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _providers_can_take_it(self) -> Settings:
+        # Wrong provider settings fail at start, not as a 400 on the first batch of the model.
+        for model, provider in self.model_providers.items():
+            if provider == "azure" and model not in self.azure_deployments:
+                raise ValueError(f"model {model} is routed to azure: set its AZURE_DEPLOYMENTS entry")
+            if provider != "openai" and self.endpoint_of(model) != "chat_completions":
+                raise ValueError(f"model {model}: the responses endpoint is only used with provider openai")
+        if "azure" in self.model_providers.values() and not self.azure_base_url:
+            raise ValueError("a model is routed to azure: set BATCHLINE_AZURE_BASE_URL")
+        # Past its provider's limit the default model's every full batch would fail; other models'
+        # files are capped at their provider's limit by the submitter (``max_requests_of``).
+        cap = MAX_REQUESTS_PER_FILE[self.provider_of(self.default_model)]
+        if self.batch_max_requests > cap:
+            raise ValueError(
+                f"BATCHLINE_BATCH_MAX_REQUESTS exceeds the {cap} requests per file of the default model's API"
+            )
+        return self
+
+    def max_requests_of(self, model: str) -> int:
+        """Requests per file for ``model``: the setting, capped by its provider's own limit."""
+        return min(self.batch_max_requests, MAX_REQUESTS_PER_FILE[self.provider_of(model)])
+
     @field_validator("topic_prefix")
     @classmethod
     def _prefix_is_topic_safe(cls, v: str) -> str:
@@ -343,9 +415,13 @@ class Settings(BaseSettings):
             batch_completed=f"{p}batch.completed",
         )
 
-    def provider_of(self, model: str) -> Literal["openai", "anthropic"]:
+    def provider_of(self, model: str) -> ProviderName:
         """The batch API that runs ``model`` (``BATCHLINE_MODEL_PROVIDERS``; openai when unlisted)."""
         return self.model_providers.get(model, "openai")
+
+    def endpoint_of(self, model: str) -> EndpointName:
+        """The OpenAI endpoint ``model``'s lines go to (``BATCHLINE_MODEL_ENDPOINTS``)."""
+        return self.model_endpoints.get(model, "chat_completions")
 
     def group_id(self, service: str) -> str:
         """Consumer group of a service, e.g. ``batchline-producer``."""

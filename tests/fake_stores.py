@@ -340,12 +340,15 @@ class FakeSubmitterStore:
         topic: str,
         event: OutgoingEvent,
         error_codes: Sequence[str] = (),
+        refused: bool = False,
     ) -> bool:
         b = self.batches[batch_id]
         if b.status not in FAIL_UNSUBMITTED.sources:
             return False
         b.status, b.last_error, b.submit_retry_at = FAIL_UNSUBMITTED.target, error, None
         b.error_codes = list(error_codes)
+        if refused and b.submitted_at is None:
+            b.submitted_at = self.clock.now
         self.outbox.append((topic, event))
         return True
 

@@ -173,6 +173,8 @@ def _checked(custom_id: str, fields: dict[str, str], usage: Usage, truncated: bo
 def _content(body: Any) -> tuple[str | None, str]:
     if not isinstance(body, dict):
         return None, "no response body"
+    if body.get("object") == "response":
+        return _response_content(body)
     choices = body.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         return None, "no choices in response"
@@ -189,6 +191,30 @@ def _content(body: Any) -> tuple[str | None, str]:
     return content, ""
 
 
+def _response_content(body: dict[str, Any]) -> tuple[str | None, str]:
+    """The answer of a ``/v1/responses`` body: the ``output_text`` of its assistant message (a
+    reasoning item or a refusal may stand beside it), the Responses spelling of the same checks."""
+    texts: list[str] = []
+    for item in body.get("output") or []:
+        if not isinstance(item, dict) or item.get("type") != "message":
+            continue
+        for part in item.get("content") or []:
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "refusal":
+                return None, f"refusal: {str(part.get('refusal'))[:200]}"
+            if part.get("type") == "output_text" and isinstance(part.get("text"), str):
+                texts.append(part["text"])
+    if not texts:
+        return None, "no output_text in response"
+    content = "".join(texts)
+    details = body.get("incomplete_details")
+    cut = isinstance(details, dict) and details.get("reason") == "max_output_tokens"
+    if (cut or body.get("status") == "incomplete") and not content.rstrip().endswith("}"):
+        return None, "invalid_answer: truncated at max_output_tokens"
+    return content, ""
+
+
 def _usage(body: Any) -> Usage:
     usage = body.get("usage") if isinstance(body, dict) else None
     if not isinstance(usage, dict):
@@ -197,6 +223,11 @@ def _usage(body: Any) -> Usage:
     def count(value: Any) -> int:
         return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31 else 0
 
+    if "input_tokens" in usage:  # the Responses spelling: input/output tokens, input_tokens_details
+        details = usage.get("input_tokens_details")
+        prompt = count(usage.get("input_tokens"))
+        cached = min(prompt, count(details.get("cached_tokens"))) if isinstance(details, dict) else 0
+        return Usage(prompt, count(usage.get("output_tokens")), count(usage.get("total_tokens")), cached)
     details = usage.get("prompt_tokens_details")
     prompt = count(usage.get("prompt_tokens"))
     # Cached tokens are a part of the prompt's: more than the prompt is a bad figure, capped to it.

@@ -40,6 +40,7 @@ from shared.provider.base import (
     ProviderNotFound,
     RetryableProviderError,
 )
+from shared.provider.router import expires_at_window
 
 log = structlog.get_logger(__name__)
 
@@ -167,7 +168,7 @@ class Poller:
 
         target = from_provider_status(remote.status)
         overdue_marked = bool(batch.last_error and batch.last_error.startswith("overdue"))
-        window_passed = is_overdue(
+        window_passed = expires_at_window(batch.provider_batch_id) and is_overdue(
             batch.submitted_at, window=self._config.window, grace=self._config.grace, now=self._clock()
         )
         if window_passed and target not in PROVIDER_TERMINAL and target is not BatchStatus.CANCELLING:

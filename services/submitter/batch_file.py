@@ -13,7 +13,7 @@ database, the in-memory store of the orchestration tests from a list, so both bu
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -22,9 +22,9 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.analysis import ProcessingType, chat_body, format_conversation
+from shared.analysis import ProcessingType, format_conversation
 from shared.lifecycle import RequestStatus
-from shared.provider.base import BATCH_ENDPOINT
+from shared.provider.lines import LineShape, default_shape
 
 #: Only requests still claimed by this batch go into its file (a released one is no longer its own).
 CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
@@ -65,6 +65,8 @@ class FileLimits:
     max_bytes: int
     max_requests: int
     max_conversation_chars: int
+    #: Where each model's lines go and what they hold (``shared.provider.lines``).
+    shape_of: Callable[[str], LineShape] = default_shape
 
 
 @dataclass(slots=True)
@@ -79,23 +81,21 @@ class BuiltFile:
     models: set[str] = field(default_factory=set)
 
 
-def encode_line(request_id: uuid.UUID, ptype: ProcessingType, model: str, conversation: str) -> bytes:
+def encode_line(
+    request_id: uuid.UUID,
+    ptype: ProcessingType,
+    model: str,
+    conversation: str,
+    shape: LineShape | None = None,
+) -> bytes:
     """The line as a whole document; :class:`LineEncoder` writes the same bytes, faster."""
-    return _encode(str(request_id), ptype, model, conversation)
+    return _encode(str(request_id), ptype, shape or default_shape(model), conversation)
 
 
-def _encode(custom_id: str, ptype: ProcessingType, model: str, conversation: str) -> bytes:
-    return (
-        orjson.dumps(
-            {
-                "custom_id": custom_id,
-                "method": "POST",
-                "url": BATCH_ENDPOINT,
-                "body": chat_body(ptype, model, conversation),
-            }
-        )
-        + b"\n"
-    )
+def _encode(custom_id: str, ptype: ProcessingType, shape: LineShape, conversation: str) -> bytes:
+    body = shape.body(ptype, conversation)
+    line = {"custom_id": custom_id, "method": "POST", "url": shape.url, "body": body}
+    return orjson.dumps(line) + b"\n"
 
 
 #: Stand-ins spliced out of a line's template; each must occur in it exactly once.
@@ -112,19 +112,20 @@ class LineEncoder:
     line is the template's pieces joined with the JSON encoding of its id and of its conversation.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shape_of: Callable[[str], LineShape] = default_shape) -> None:
         self._templates: dict[tuple[str, str], tuple[bytes, bytes, bytes]] = {}
+        self._shape_of = shape_of
 
     def encode(self, request_id: uuid.UUID, ptype: ProcessingType, model: str, conversation: str) -> bytes:
         template = self._templates.get((ptype.value, model))
         if template is None:
-            template = self._templates[(ptype.value, model)] = _template(ptype, model)
+            template = self._templates[(ptype.value, model)] = _template(ptype, self._shape_of(model))
         head, middle, tail = template
         return b"".join((head, orjson.dumps(str(request_id)), middle, orjson.dumps(conversation), tail))
 
 
-def _template(ptype: ProcessingType, model: str) -> tuple[bytes, bytes, bytes]:
-    whole = _encode(_ID_MARK, ptype, model, _CONVERSATION_MARK)
+def _template(ptype: ProcessingType, shape: LineShape) -> tuple[bytes, bytes, bytes]:
+    whole = _encode(_ID_MARK, ptype, shape, _CONVERSATION_MARK)
     id_mark, conversation_mark = orjson.dumps(_ID_MARK), orjson.dumps(_CONVERSATION_MARK)
     head, _, rest = whole.partition(id_mark)
     middle, _, tail = rest.partition(conversation_mark)
@@ -141,9 +142,13 @@ async def write_batch_file(
     max_bytes: int,
     max_requests: int,
     max_conversation_chars: int,
+    shape_of: Callable[[str], LineShape] = default_shape,
 ) -> BuiltFile:
     limits = FileLimits(
-        max_bytes=max_bytes, max_requests=max_requests, max_conversation_chars=max_conversation_chars
+        max_bytes=max_bytes,
+        max_requests=max_requests,
+        max_conversation_chars=max_conversation_chars,
+        shape_of=shape_of,
     )
     result = await conn.stream(
         _ROWS.execution_options(yield_per=FETCH_ROWS), {"bid": batch_id, "claimed": CLAIMED}
@@ -161,7 +166,7 @@ async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimi
     """Write one JSONL line per request of ``rows``, in their order."""
     built = BuiltFile(path=path)
     bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
-    encoder = LineEncoder()
+    encoder = LineEncoder(limits.shape_of)
     with path.open("wb") as out:
         async for row in rows:
             _emit(out, built, row, bounds, encoder)

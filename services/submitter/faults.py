@@ -33,6 +33,9 @@ SUBMIT_RETRY_CAP_S = 600.0
 #: Error code of a batch given up on after transient failures; ``shared.lifecycle.REQUEUE_CODES``
 #: sends its requests back to pending without an attempt (the provider never ran them).
 RELEASED_CODE = "submission_released"
+#: A create refused for the enqueued-token quota (Azure refuses at create; OpenAI fails the batch at
+#: validation with the same code): handled as OpenAI's refusal, requests back without an attempt.
+TOKEN_REFUSAL_CODE = "token_limit_exceeded"  # noqa: S105 - an error code, not a secret
 
 
 class Action(StrEnum):
@@ -40,6 +43,7 @@ class Action(StrEnum):
     FAIL = "fail"
     RETRY = "retry"
     RELEASE = "release"
+    REFUSE = "refuse"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class FaultPolicy:
     def action(self, exc: ProviderError, *, attempts: int) -> Action:
         """``attempts``: attempts counted for the batch, the failed one included."""
         owner = owner_of(exc)
+        if exc.code == TOKEN_REFUSAL_CODE and owner is not FaultOwner.TRANSIENT:
+            return Action.REFUSE
         if owner is FaultOwner.CONFIGURATION:
             return Action.PAUSE
         if owner is FaultOwner.CONTENT:

@@ -21,8 +21,9 @@ from shared.events import RequestPending
 from shared.kafka.consumer import Delivery, Rejection
 from shared.periodic import Backoff, run_periodically
 from shared.provider.base import BatchProvider
+from shared.provider.lines import shape_resolver
 from shared.runtime import run_components
-from shared.settings import Settings
+from shared.settings import MAX_REQUESTS_PER_FILE, Settings
 
 SERVICE = "submitter"
 
@@ -123,6 +124,8 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 circuit_base_s=settings.circuit_base_s,
                 circuit_max_s=max(settings.circuit_base_s, settings.circuit_max_s),
                 model_providers=settings.model_providers,
+                shape_of=shape_resolver(settings),
+                provider_max_requests=MAX_REQUESTS_PER_FILE,
             ),
             on_commit=ctx.relay.wake,
         )

@@ -158,11 +158,14 @@ class SubmitterStore(Protocol):
         topic: str,
         event: OutgoingEvent,
         error_codes: Sequence[str] = (),
+        refused: bool = False,
     ) -> bool:
         """Fail an unsubmitted batch for good and announce ``event``; False if it had moved on.
 
         ``error_codes`` are read by the ingester's rules (``submission_released`` requeues the requests
-        without an attempt: ``shared.lifecycle.REQUEUE_CODES``)."""
+        without an attempt: ``shared.lifecycle.REQUEUE_CODES``). ``refused``: the provider saw the batch and
+        refused it at create (Azure's ``token_limit_exceeded``); it is stamped submitted, so token
+        admission reads the refusal as it reads a batch failed at validation."""
         ...
 
     async def paused_circuit(self, provider: str, model: str) -> Circuit | None:

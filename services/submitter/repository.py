@@ -283,16 +283,28 @@ async def record_attempt_error(
 
 
 async def mark_failed(
-    conn: AsyncConnection, batch_id: uuid.UUID, error: str, error_codes: Sequence[str] = ()
+    conn: AsyncConnection,
+    batch_id: uuid.UUID,
+    error: str,
+    error_codes: Sequence[str] = (),
+    *,
+    refused: bool = False,
 ) -> bool:
     row = (
         await conn.execute(
             text(
                 "UPDATE provider_batches SET status = :to, last_error = :e, completed_at = now(), "
-                "submit_retry_at = NULL, error_codes = :codes WHERE id = :id AND status = ANY(:from) "
-                "RETURNING id"
+                "submit_retry_at = NULL, error_codes = :codes, "
+                "submitted_at = CASE WHEN :refused THEN coalesce(submitted_at, now()) ELSE submitted_at END "
+                "WHERE id = :id AND status = ANY(:from) RETURNING id"
             ),
-            {**FAIL_UNSUBMITTED.params(), "e": error[:2000], "id": batch_id, "codes": list(error_codes)},
+            {
+                **FAIL_UNSUBMITTED.params(),
+                "e": error[:2000],
+                "id": batch_id,
+                "codes": list(error_codes),
+                "refused": refused,
+            },
         )
     ).first()
     return row is not None

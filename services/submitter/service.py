@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ from services.submitter.circuit_gate import CircuitGate
 from services.submitter.duplicates import Duplicates
 from services.submitter.faults import (
     RELEASED_CODE,
+    TOKEN_REFUSAL_CODE,
     Action,
     FaultPolicy,
     submit_retry_delay_s,
@@ -49,6 +50,7 @@ from shared.admission import RECOVERY_INTERVAL_S
 from shared.circuit import Circuit
 from shared.events import BatchCompleted, BatchCreated
 from shared.provider.base import LOCAL_BATCH_ID_KEY, BatchProvider, ProviderError
+from shared.provider.lines import LineShape, batch_metadata, default_shape
 
 log = structlog.get_logger(__name__)
 
@@ -84,9 +86,17 @@ class SubmitterConfig:
     #: Model -> the batch API that runs it (``BATCHLINE_MODEL_PROVIDERS``); unlisted: ``provider``.
     #: Recorded on each batch (``provider_batches.provider``), which keys its token budget.
     model_providers: Mapping[str, str] = field(default_factory=dict)
+    #: The line each model's requests become (url, the model string, the body's shape).
+    shape_of: Callable[[str], LineShape] = default_shape
+    #: Requests per file each provider accepts; ``max_requests`` is capped by the model's provider's.
+    provider_max_requests: Mapping[str, int] = field(default_factory=dict)
 
     def provider_of(self, model: str) -> str:
         return self.model_providers.get(model, self.provider)
+
+    def max_requests_of(self, model: str) -> int:
+        cap = self.provider_max_requests.get(self.provider_of(model), self.max_requests)
+        return min(self.max_requests, cap)
 
 
 class Submitter:
@@ -112,6 +122,7 @@ class Submitter:
             max_bytes=config.max_bytes,
             max_requests=config.max_requests,
             max_conversation_chars=config.max_conversation_chars,
+            shape_of=config.shape_of,
         )
         self._rates = RateBook(store.observed_usage, refresh_s=config.rate_refresh_s)
         self._policy = FaultPolicy(
@@ -134,6 +145,7 @@ class Submitter:
         """Claim and submit batches for one group until nothing claimable is left; returns batches made."""
         made = 0
         budget = await self.budget(key.model)
+        max_requests = self._config.max_requests_of(key.model)
         while True:
             if await self.gate.paused(key.model):
                 return made  # no claim while the circuit is open: the requests stay pending
@@ -145,7 +157,7 @@ class Submitter:
                 claimed = await self._store.claim(
                     batch_id,
                     key,
-                    max_requests=self._config.max_requests,
+                    max_requests=max_requests,
                     max_bytes=self._config.max_bytes,
                     budget=budget,
                 )
@@ -160,7 +172,7 @@ class Submitter:
                 )
                 await self._submit_locked(batch_id)
                 made += 1
-            if claimed < self._config.max_requests:
+            if claimed < max_requests:
                 return made
 
     async def budget(self, model: str) -> ModelBudget:
@@ -221,6 +233,12 @@ class Submitter:
         action = self._policy.action(exc, attempts=batch.submit_attempts)
         if action is Action.PAUSE:
             await self.gate.fault(batch, exc)
+            return
+        if action is Action.REFUSE:
+            # The provider judged the queue full, not the content: its requests come back without an
+            # attempt and admission learns the lower limit, as from a batch failed at validation.
+            await self._fail(batch, f"provider refused the batch: {exc}", codes=[TOKEN_REFUSAL_CODE])
+            await self.gate.passed(entry, batch)
             return
         if action is Action.FAIL:
             await self._fail(batch, f"provider rejected the batch: {exc}")
@@ -310,7 +328,8 @@ class Submitter:
                 self.stats["batches_reconciled"] += 1
                 await self._record(batch, existing.id)
                 return
-        created = await self._provider.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: str(batch.id)})
+        metadata = batch_metadata(self._config.shape_of(batch.model), str(batch.id), LOCAL_BATCH_ID_KEY)
+        created = await self._provider.create_batch(uploaded.id, metadata=metadata)
         self._crash_if("after_create")
         await self._record(batch, created.id)
 
@@ -331,7 +350,7 @@ class Submitter:
         self._on_commit()
         log.info("batch submitted", batch_id=str(batch.id), provider_batch_id=provider_batch_id)
 
-    async def _fail(self, batch: Unsubmitted, error: str) -> None:
+    async def _fail(self, batch: Unsubmitted, error: str, *, codes: Sequence[str] = ()) -> None:
         """The batch will never reach the provider: FAILED, announced, its requests left to the ingester,
         which resolves them as those of any failed batch (another attempt, or failed when out of them)."""
         log.error("batch failed at submission", batch_id=str(batch.id), error=error)
@@ -340,7 +359,12 @@ class Submitter:
             event_id=f"{batch.id}:completed", batch_id=batch.id, company_id=batch.company_id
         )
         if await self._store.mark_failed(
-            batch.id, error, topic=self._config.batch_completed_topic, event=completed
+            batch.id,
+            error,
+            topic=self._config.batch_completed_topic,
+            event=completed,
+            error_codes=codes,
+            refused=bool(codes),
         ):
             self._on_commit()
 

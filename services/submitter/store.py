@@ -112,6 +112,7 @@ class PostgresSubmitterStore:
                 max_bytes=limits.max_bytes,
                 max_requests=limits.max_requests,
                 max_conversation_chars=limits.max_conversation_chars,
+                shape_of=limits.shape_of,
             )
             if built.oversized:
                 await repo.fail_requests(conn, batch_id, built.oversized, too_large_reason)
@@ -159,9 +160,10 @@ class PostgresSubmitterStore:
         topic: str,
         event: OutgoingEvent,
         error_codes: Sequence[str] = (),
+        refused: bool = False,
     ) -> bool:
         async with self._engine.begin() as conn:
-            if not await repo.mark_failed(conn, batch_id, error, error_codes):
+            if not await repo.mark_failed(conn, batch_id, error, error_codes, refused=refused):
                 return False
             await enqueue(conn, topic, [event])
         return True

@@ -1,10 +1,16 @@
 """The OpenAI Batch API adapter: :class:`BatchProvider` over httpx, with retries and streaming.
 
-Works against api.openai.com, Azure-style deployments and any OpenAI-compatible server (the
+Works against api.openai.com, Azure OpenAI global batch and any OpenAI-compatible server (the
 emulator included): ``base_url`` is the API root including its version segment
-(``https://api.openai.com/v1``). Azure deployments take ``auth_header="api-key"`` and
-``query_params={"api-version": ...}``; both are constructor arguments because the project
-settings only describe the OpenAI shape.
+(``https://api.openai.com/v1``). The Azure flavour (:meth:`OpenAIBatchProvider.from_settings` with
+``flavour="azure"``) is the same adapter with Azure's differences as data: the ``api-key`` header,
+the ``api-version`` query parameter, the ``https://{resource}.openai.azure.com/openai`` root, the
+``/chat/completions`` endpoint, a required file expiry, and ids marked ``azure:`` (Azure's ids look
+like OpenAI's, and the router must send a poll or a download back to the API that made the id,
+also in a process that never saw the upload).
+
+A batch whose lines go to another endpoint says so in its metadata (``shared.provider.lines``), so
+the port's ``create_batch`` stays the same for every provider.
 
 Every call is one tenacity-controlled retry loop (see :mod:`shared.provider.http`): 429, 5xx and
 transport failures are retried within ``RetryPolicy.max_total_s``; other 4xx raise at once.
@@ -14,6 +20,7 @@ Streaming calls retry only until the response starts; a failure mid-stream raise
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -39,12 +46,15 @@ from shared.provider.http import (
     error_for_transport,
     retrying,
 )
+from shared.provider.lines import AZURE_ENDPOINT, ENDPOINT_KEY
 from shared.provider.multipart import MultipartUpload, file_chunks
 from shared.provider.parse import parse_batch, parse_file
 from shared.settings import Settings
 
 T = TypeVar("T")
 
+#: The mark of Azure's ids in our records (``azure:batch_...``, ``azure:file-...``).
+AZURE_ID_PREFIX = "azure:"
 #: A single line longer than this is treated as a broken file rather than buffered forever.
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
@@ -71,6 +81,8 @@ class OpenAIBatchProvider:
         api_key_file: Path | None = None,
         file_ttl_s: int | None = None,
         output_ttl_s: int | None = None,
+        id_prefix: str = "",
+        endpoint: str = BATCH_ENDPOINT,
     ) -> None:
         self._base = base_url.rstrip("/")
         self._auth = ApiKeyAuth(api_key, auth_header, key_file=api_key_file)
@@ -80,6 +92,8 @@ class OpenAIBatchProvider:
         self._file_ttl_s = file_ttl_s
         self._output_ttl_s = output_ttl_s
         self._params = dict(query_params or {})
+        self._prefix = id_prefix
+        self._endpoint = endpoint
         self._owns_client = client is None
         self._client = client or httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s), transport=transport, follow_redirects=True
@@ -93,7 +107,27 @@ class OpenAIBatchProvider:
         retry: RetryPolicy | None = None,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        flavour: Literal["openai", "azure"] = "openai",
     ) -> OpenAIBatchProvider:
+        if flavour == "azure":
+            if not settings.azure_base_url:
+                raise ValueError("BATCHLINE_AZURE_BASE_URL is not set")
+            return cls(
+                base_url=settings.azure_base_url,
+                api_key=settings.azure_api_key,
+                api_key_file=settings.azure_api_key_file,
+                auth_header="api-key",
+                query_params={"api-version": settings.azure_api_version},
+                file_ttl_s=settings.azure_file_ttl_s,
+                output_ttl_s=settings.provider_output_file_ttl_s,
+                timeout_s=settings.provider_timeout_s,
+                retry=retry or RetryPolicy(max_total_s=settings.provider_retry_max_s),
+                completion_window=settings.completion_window,
+                client=client,
+                transport=transport,
+                id_prefix=AZURE_ID_PREFIX,
+                endpoint=AZURE_ENDPOINT,
+            )
         return cls(
             base_url=settings.openai_base_url,
             api_key=settings.openai_api_key,
@@ -109,6 +143,30 @@ class OpenAIBatchProvider:
 
     def __repr__(self) -> str:
         return f"OpenAIBatchProvider(base_url={self._base!r})"
+
+    # --- ids: the flavour's mark on the way out, taken off on the way in ---------------------------
+
+    def _bare(self, object_id: str) -> str:
+        return object_id.removeprefix(self._prefix) if self._prefix else object_id
+
+    def _mark(self, object_id: str | None) -> str | None:
+        return f"{self._prefix}{object_id}" if self._prefix and object_id else object_id
+
+    def _file(self, data: dict[str, Any]) -> ProviderFile:
+        parsed = parse_file(data)
+        return dataclasses.replace(parsed, id=self._mark(parsed.id) or parsed.id) if self._prefix else parsed
+
+    def _batch(self, data: dict[str, Any]) -> ProviderBatch:
+        parsed = parse_batch(data)
+        if not self._prefix:
+            return parsed
+        return dataclasses.replace(
+            parsed,
+            id=self._mark(parsed.id) or parsed.id,
+            input_file_id=self._mark(parsed.input_file_id) or parsed.input_file_id,
+            output_file_id=self._mark(parsed.output_file_id),
+            error_file_id=self._mark(parsed.error_file_id),
+        )
 
     async def __aenter__(self) -> OpenAIBatchProvider:
         return self
@@ -195,13 +253,13 @@ class OpenAIBatchProvider:
                 raise PermanentProviderError(f"POST /files failed: {exc}") from None
             return _decode("POST", "/files", response.content)
 
-        return parse_file(await self._call(attempt))
+        return self._file(await self._call(attempt))
 
     async def retrieve_file(self, file_id: str) -> ProviderFile:
-        return parse_file(await self._json("GET", f"/files/{file_id}"))
+        return self._file(await self._json("GET", f"/files/{self._bare(file_id)}"))
 
     async def delete_file(self, file_id: str) -> bool:
-        return bool((await self._json("DELETE", f"/files/{file_id}")).get("deleted"))
+        return bool((await self._json("DELETE", f"/files/{self._bare(file_id)}")).get("deleted"))
 
     async def list_files(
         self, *, purpose: str | None = None, page_size: int = 1000
@@ -209,11 +267,11 @@ class OpenAIBatchProvider:
         """All files, newest first, following ``after`` cursors."""
         params = {"limit": str(page_size), "order": "desc", **({"purpose": purpose} if purpose else {})}
         async for item in self._paged("/files", params):
-            yield parse_file(item)
+            yield self._file(item)
 
     async def iter_file_lines(self, file_id: str) -> AsyncIterator[bytes]:
         """The file's non-empty lines without their newline, holding at most one chunk and one line."""
-        path = f"/files/{file_id}/content"
+        path = f"/files/{self._bare(file_id)}/content"
 
         async def attempt() -> httpx.Response:
             return await self._send_once("GET", path, stream=True)
@@ -242,17 +300,19 @@ class OpenAIBatchProvider:
     # --- batches ---------------------------------------------------------------------------
 
     async def create_batch(
-        self, input_file_id: str, *, metadata: dict[str, str], endpoint: str = BATCH_ENDPOINT
+        self, input_file_id: str, *, metadata: dict[str, str], endpoint: str | None = None
     ) -> ProviderBatch:
         """``POST /batches``; after an ambiguous failure, look for the batch before creating again.
 
         A timeout or 5xx may hide a batch that *was* created. When ``metadata`` carries our local
         batch id, the retry first searches the newest batches for one with the same id and input
         file and returns it, so a retried create does not submit (and pay for) the work twice.
+        ``endpoint``: the argument, else the one the metadata names, else the flavour's default.
         """
+        input_file_id = self._bare(input_file_id)
         payload = {
             "input_file_id": input_file_id,
-            "endpoint": endpoint,
+            "endpoint": endpoint or metadata.get(ENDPOINT_KEY) or self._endpoint,
             "completion_window": self._window,
             "metadata": metadata,
         }
@@ -274,7 +334,7 @@ class OpenAIBatchProvider:
                 raise
             return _decode("POST", "/batches", response.content)
 
-        return parse_batch(await self._call(attempt))
+        return self._batch(await self._call(attempt))
 
     async def _find_created(self, input_file_id: str, local_id: str) -> dict[str, Any] | None:
         response = await self._send_once("GET", "/batches", params={"limit": "100"})
@@ -285,15 +345,15 @@ class OpenAIBatchProvider:
         return None
 
     async def retrieve_batch(self, batch_id: str) -> ProviderBatch:
-        return parse_batch(await self._json("GET", f"/batches/{batch_id}"))
+        return self._batch(await self._json("GET", f"/batches/{self._bare(batch_id)}"))
 
     async def cancel_batch(self, batch_id: str) -> ProviderBatch:
-        return parse_batch(await self._json("POST", f"/batches/{batch_id}/cancel"))
+        return self._batch(await self._json("POST", f"/batches/{self._bare(batch_id)}/cancel"))
 
     async def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
         """All batches, newest first; each page is its own retried call."""
         async for item in self._paged("/batches", {"limit": str(page_size)}):
-            yield parse_batch(item)
+            yield self._batch(item)
 
     async def _paged(self, path: str, params: dict[str, str]) -> AsyncIterator[dict[str, Any]]:
         after: str | None = None

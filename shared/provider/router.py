@@ -3,12 +3,14 @@
 The services hold one :class:`~shared.provider.base.BatchProvider` and stay provider-blind; the
 router decides per call, from what the call carries, so no service needs the model threaded through:
 
-* ``upload_file`` reads the model of the file's first line (a batch file holds one model) and
-  uploads with that model's adapter;
+* ``upload_file`` reads the file's first line (a batch file holds one model): an Azure line says
+  so by its url (``/chat/completions``, its ``model`` being a deployment name), any other by its
+  model; the upload goes to that adapter;
 * every later call carries an id the adapter minted, and Anthropic's ids are recognisable
   (``msgbatch_...`` batches, ``msgbatch-input-...`` pseudo files, ``msgbatch-results:...``
-  results), so create, retrieve, cancel, file reads and deletes go back to the adapter that made
-  the id - also in another process (the poller, the ingester) that never saw the upload;
+  results), and the Azure flavour marks its ids ``azure:``, so create, retrieve, cancel, file reads
+  and deletes go back to the adapter that made the id - also in another process (the poller, the
+  ingester) that never saw the upload;
 * ``list_batches`` merges the adapters' listings newest first, so reconciliation's "stop at the
   first batch older than ours" still holds across providers.
 
@@ -19,41 +21,61 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Literal
 
 import orjson
 
 from shared.provider.anthropic import AnthropicBatchProvider
 from shared.provider.base import BatchProvider, ProviderBatch, ProviderFile
-from shared.provider.openai import OpenAIBatchProvider
-from shared.settings import Settings
+from shared.provider.lines import AZURE_ENDPOINT
+from shared.provider.openai import AZURE_ID_PREFIX, OpenAIBatchProvider
+from shared.settings import ProviderName, Settings
 
-ProviderName = Literal["openai", "anthropic"]
 ANTHROPIC_ID_PREFIX = "msgbatch"
 #: Bytes read from a batch file to find its model (the first line; a line is rarely longer).
 _HEAD_BYTES = 1024 * 1024
 
 
 def provider_of_id(object_id: str) -> ProviderName:
+    if object_id.startswith(AZURE_ID_PREFIX):
+        return "azure"
     return "anthropic" if object_id.startswith(ANTHROPIC_ID_PREFIX) else "openai"
+
+
+def expires_at_window(provider_batch_id: str) -> bool:
+    """Whether the provider ends the batch at its completion window. Azure's global batch jobs run
+    past 24 h until they finish or are cancelled: cancelling them at window + grace would throw away
+    work still coming, so the poller's overdue rule spares them."""
+    return provider_of_id(provider_batch_id) != "azure"
 
 
 def model_of_file(path: Path) -> str | None:
     """The ``body.model`` of the file's first line, or None when it cannot be read."""
+    return _head_of_file(path)[1]
+
+
+def _head_of_file(path: Path) -> tuple[str | None, str | None]:
+    """``(url, body.model)`` of the file's first line, each None when it cannot be read."""
     with path.open("rb") as fh:
         head = fh.readline(_HEAD_BYTES)
     try:
-        model = orjson.loads(head).get("body", {}).get("model")
+        line = orjson.loads(head)
+        url, model = line.get("url"), line.get("body", {}).get("model")
     except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return model if isinstance(model, str) else None
+        return None, None
+    return (url if isinstance(url, str) else None), (model if isinstance(model, str) else None)
+
+
+def _new_adapter(name: ProviderName, settings: Settings) -> BatchProvider:
+    if name == "anthropic":
+        return AnthropicBatchProvider.from_settings(settings)
+    if name == "azure":
+        return OpenAIBatchProvider.from_settings(settings, flavour="azure")
+    return OpenAIBatchProvider.from_settings(settings)
 
 
 def build_provider_for(model: str, settings: Settings) -> BatchProvider:
     """A new adapter of the batch API that runs ``model`` (the caller closes it)."""
-    if settings.provider_of(model) == "anthropic":
-        return AnthropicBatchProvider.from_settings(settings)
-    return OpenAIBatchProvider.from_settings(settings)
+    return _new_adapter(settings.provider_of(model), settings)
 
 
 class RoutingProvider:
@@ -66,19 +88,16 @@ class RoutingProvider:
     @classmethod
     def from_settings(cls, settings: Settings) -> RoutingProvider:
         adapters: dict[ProviderName, BatchProvider] = {"openai": OpenAIBatchProvider.from_settings(settings)}
-        if "anthropic" in settings.model_providers.values():
-            adapters["anthropic"] = AnthropicBatchProvider.from_settings(settings)
+        for name in ("anthropic", "azure"):
+            if name in settings.model_providers.values():
+                adapters[name] = _new_adapter(name, settings)
         return cls(settings, adapters)
 
     def _adapter(self, name: ProviderName) -> BatchProvider:
         """The adapter ``name``, built on first use: an Anthropic batch still in flight after its model
         was routed back to OpenAI is polled and ingested where it runs."""
         if name not in self.adapters:
-            self.adapters[name] = (
-                AnthropicBatchProvider.from_settings(self._settings)
-                if name == "anthropic"
-                else OpenAIBatchProvider.from_settings(self._settings)
-            )
+            self.adapters[name] = _new_adapter(name, self._settings)
         return self.adapters[name]
 
     def _by_id(self, object_id: str) -> BatchProvider:
@@ -88,8 +107,11 @@ class RoutingProvider:
         return self._adapter(self._settings.provider_of(model))
 
     async def upload_file(self, path: Path, *, filename: str | None = None) -> ProviderFile:
-        model = model_of_file(path)
-        adapter = self.for_model(model) if model is not None else self._adapter("openai")
+        url, model = _head_of_file(path)
+        if url == AZURE_ENDPOINT:
+            adapter = self._adapter("azure")
+        else:
+            adapter = self.for_model(model) if model is not None else self._adapter("openai")
         return await adapter.upload_file(path, filename=filename)
 
     async def create_batch(self, input_file_id: str, *, metadata: dict[str, str]) -> ProviderBatch:

@@ -43,6 +43,8 @@ def pipeline_stack(
         update={
             "openai_base_url": f"http://127.0.0.1:{port}/v1",
             "anthropic_base_url": f"http://127.0.0.1:{port}",
+            # ... and Azure OpenAI's under /openai, for a run that routes a model there.
+            **({"azure_base_url": f"http://127.0.0.1:{port}/openai"} if settings.azure_base_url else {}),
         }
     )
     stack = Stack(settings, log_dir, instances=instances)
@@ -236,9 +238,9 @@ async def assert_pipeline_invariants(
                 answered[cid] += 1
     twice = [cid for cid, n in answered.items() if n > 1]
     assert twice == [], f"{len(twice)} requests were answered successfully in two provider batches"
-    # Every provider batch is accounted for in the database.
+    # Every provider batch is accounted for in the database (Azure's recorded with its ``azure:`` mark).
     ours = {
-        r.provider_batch_id
+        r.provider_batch_id.removeprefix("azure:")
         for r in await rows(
             engine, "SELECT provider_batch_id FROM provider_batches WHERE provider_batch_id IS NOT NULL"
         )

@@ -311,3 +311,52 @@ async def test_anthropic_line_errors_bad_answers_and_an_expiry_are_retried_to_th
     print(
         f"\nanthropic faults: {counts}, retried and completed: {retried_ok}, batches: {len(stats['batches'])}"
     )
+
+
+async def test_a_model_on_azure_and_one_on_the_responses_endpoint_resolve_every_request(
+    make_settings: Callable[..., Settings], engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """One company's requests through Azure's global batch (a deployment) and OpenAI's /v1/responses."""
+    deployment = "gb-4o-mini-e2e"
+    settings = await e2e_settings(
+        make_settings,
+        batch_max_requests=150,
+        model_providers={"gpt-4o-mini": "azure"},
+        azure_deployments={"gpt-4o-mini": deployment},
+        azure_base_url="http://placeholder.invalid/openai",  # the harness points it at the emulator
+        model_endpoints={"gpt-4.1-mini": "responses"},
+        home=tmp_path / "home",
+    )
+    events = list(generate_events(600, companies=COMPANIES[:2], models=MODELS, seed=31))
+    with pipeline_stack(settings, tmp_path / "logs") as stack:
+        await publish(settings, events)
+        counts = await wait_terminal(engine, stack, expected_requests(events), timeout_s=300)
+        figures = await assert_pipeline_invariants(engine, stack)
+        stats = stack.emulator_stats()
+        logs = logs_of(stack)
+    assert counts == {"PROCESSING_COMPLETE": expected_requests(events)}
+    for sign in ("handler failed", "component failed", "Traceback"):
+        assert sign not in logs, f"{sign!r} in service logs"
+    recorded = await rows(engine, "SELECT model, provider, provider_batch_id FROM provider_batches")
+    assert {(r.model, r.provider) for r in recorded} == {("gpt-4o-mini", "azure"), ("gpt-4.1-mini", "openai")}
+    azure_ids = {r.provider_batch_id for r in recorded if r.model == "gpt-4o-mini"}
+    assert all(i.startswith("azure:batch_") for i in azure_ids)
+    at_emulator = {b["id"]: b for b in stats["batches"]}
+    # The Azure jobs ran under Azure's rules, with the deployment as the line's model.
+    for provider_id in azure_ids:
+        job = at_emulator[provider_id.removeprefix("azure:")]
+        assert (job["flavour"], job["endpoint"], job["model"]) == ("azure", "/chat/completions", deployment)
+    responses_ids = {r.provider_batch_id for r in recorded if r.model == "gpt-4.1-mini"}
+    assert responses_ids and {at_emulator[i]["endpoint"] for i in responses_ids} == {"/v1/responses"}
+    # Both kinds of answers were validated into the sessions, their tokens recorded.
+    for model in MODELS:
+        complete = await scalar(
+            engine,
+            "SELECT count(*) FROM ai_processing_requests r JOIN sessions s "
+            "ON s.company_id = r.company_id AND s.id = r.session_id "
+            "WHERE r.model = :m AND r.status = 'PROCESSING_COMPLETE' AND s.summary IS NOT NULL",
+            m=model,
+        )
+        assert complete > 0, model
+    print(f"\nazure + responses: {counts}, {figures}, batches: {len(recorded)}")
+

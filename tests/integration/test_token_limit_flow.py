@@ -6,7 +6,9 @@ Scale: the issue's 5 companies x 1,000 long sessions is scaled down to 5 compani
 run takes seconds. The emulator's limit is 3 full batches' worth of its own token count (30 requests).
 
 Two variants: batchline configured with the emulator's limit (what an operator does), and configured
-above it, where the limit learned from the emulator's refusals must take over after at most 2.
+above it, where the limit learned from the emulator's refusals must take over after at most 2. The
+second runs once more with the model on Azure's global batch, which refuses at create instead of at
+validation: the same requeue (no attempt charged) and the same learned limit must follow.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ HIGHER_LIMIT = (3 * PER_BATCH + 5) * PRIOR
 #: and nothing was ever refused (the peak stayed at 21 requests). 1 s per stage keeps every batch in
 #: flight for seconds, far longer than submitting four batches takes, so the refusal does not depend on
 #: the machine's speed.
-STAGE_S = {"same-limit": 0.2, "higher-limit": 1.0}
+STAGE_S = {"same-limit": 0.2, "higher-limit": 1.0, "azure-higher-limit": 1.0}
 
 
 @pytest.fixture
@@ -93,12 +95,29 @@ def emulator_config(request: pytest.FixtureRequest) -> EmulatorConfig:
     )
 
 
-@pytest.mark.parametrize("configured", [EMULATOR_LIMIT, HIGHER_LIMIT], ids=["same-limit", "higher-limit"])
+@pytest.mark.parametrize(
+    ("configured", "provider"),
+    [(EMULATOR_LIMIT, "openai"), (HIGHER_LIMIT, "openai"), (HIGHER_LIMIT, "azure")],
+    ids=["same-limit", "higher-limit", "azure-higher-limit"],
+)
 async def test_every_request_completes_under_the_enqueued_token_limit_and_small_companies_go_first(
-    configured: int, make_settings: Callable[..., Settings], engine: AsyncEngine, emulator: EmulatorServer
+    configured: int,
+    provider: str,
+    make_settings: Callable[..., Settings],
+    engine: AsyncEngine,
+    emulator: EmulatorServer,
 ) -> None:
+    # At Azure the deployment is named as the model, so the emulator's limit of MODEL applies to it.
+    routing = (
+        {"model_providers": {MODEL: "azure"}, "azure_deployments": {MODEL: MODEL},
+         "azure_base_url": f"{emulator.url}/openai"}
+        if provider == "azure" else {}
+    )  # fmt: skip
     settings = make_settings(
-        batch_max_requests=PER_BATCH, enqueued_token_limits={MODEL: configured}, token_rate_refresh_s=1.0
+        batch_max_requests=PER_BATCH,
+        enqueued_token_limits={MODEL: configured},
+        token_rate_refresh_s=1.0,
+        **routing,
     )
     await ensure_topics(settings)
     events = [session_event(c, i) for c, n in COMPANIES.items() for i in range(n)]
@@ -136,6 +155,9 @@ async def test_every_request_completes_under_the_enqueued_token_limit_and_small_
     assert refused <= 2
     if configured > EMULATOR_LIMIT:
         assert refused >= 1 and learned is not None  # the refusal was learned from
+    if provider == "azure":
+        assert stats["counters"].get("batches_token_limited", 0) == refused  # each refused at create
+        assert await scalar(engine, "SELECT count(DISTINCT provider) FROM provider_batches") == 1
     assert finished["tiny"] < finished["huge"]
     # Requeued requests went back without an attempt: every request completed on its first.
     assert await scalar(engine, "SELECT max(attempt) FROM ai_processing_requests") == 1

@@ -161,6 +161,23 @@ async def test_a_batch_within_its_window_and_grace_is_not_cancelled() -> None:
     assert provider.called("cancel_batch") == [] and store.batches[batch_id].status is BatchStatus.IN_PROGRESS
 
 
+async def test_an_azure_batch_past_the_window_is_not_cancelled_it_runs_until_it_ends() -> None:
+    # Azure global batch jobs are not expired at 24 h: cancelling would discard work still coming.
+    store, provider = FakePollerStore(FakeClock()), FakeBatchProvider()
+    remote = provider.add_batch("in_progress")
+    azure = replace(remote, id=f"azure:{remote.id}")
+    provider.batches = {azure.id: azure}
+    batch_id = store.submitted(azure.id, ago_s=3 * 24 * 3600, status=BatchStatus.IN_PROGRESS)
+    p = poller(store, provider)
+    assert await p.poll_due_once() == 1
+    b = store.batches[batch_id]
+    assert provider.called("cancel_batch") == [] and b.status is BatchStatus.IN_PROGRESS and b.last_error is None
+    provider.set_status(azure.id, "completed")
+    store.clock.advance(600)
+    assert await p.poll_due_once() == 1
+    assert b.status is BatchStatus.COMPLETED and completions(store) == [batch_id]
+
+
 async def test_a_batch_the_provider_no_longer_knows_fails_and_is_announced() -> None:
     store, provider, batch_id = world()
     del provider.batches[store.batches[batch_id].provider_batch_id]

@@ -150,6 +150,24 @@ async def test_a_content_fault_fails_the_batch_and_opens_no_circuit(tmp_path: Pa
     assert kind is OutcomeKind.UNFINISHED  # the ingester charges its requests an attempt
 
 
+async def test_a_create_refused_for_the_token_quota_requeues_like_a_validation_refusal(tmp_path: Path) -> None:
+    # Azure refuses at create what OpenAI fails at validation: the same code, the same path.
+    store, provider = FakeSubmitterStore(), FakeBatchProvider()
+    store.add_request()
+    provider.fail_next["create_batch"] = [PermanentProviderError(
+        "POST /batches failed: HTTP 400 (token_limit_exceeded): Enqueued token limit reached", status=400,
+        code="token_limit_exceeded")]
+    s = submitter(store, provider, tmp_path)
+    await s.flush_group(GROUP)
+    [batch] = store.batches.values()
+    assert batch.status == "FAILED" and batch.error_codes == ["token_limit_exceeded"]
+    assert batch.submitted_at == store.clock.now  # seen by the provider: admission reads the refusal
+    assert store.circuits == {} and s.stats["configuration_faults"] == 0
+    assert [(t, type(e).__name__) for t, e in store.outbox] == [(COMPLETED, "BatchCompleted")]
+    kind, _ = unfinished_reason(BatchStatus.FAILED, batch.error_codes, batch.last_error)
+    assert kind is OutcomeKind.REQUEUED  # back to pending without an attempt
+
+
 async def test_transient_failures_are_retried_up_to_the_cap_then_the_batch_is_released(tmp_path: Path) -> None:
     store, provider = FakeSubmitterStore(), FakeBatchProvider()
     ids = [store.add_request(), store.add_request()]
