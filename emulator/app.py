@@ -41,6 +41,7 @@ from starlette.routing import Route
 from emulator.anthropic_api import anthropic_routes
 from emulator.config import EmulatorConfig
 from emulator.core import ApiError, Emulator
+from emulator.sync_api import sync_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
 UPLOAD_CHUNK = 1024 * 1024
@@ -264,6 +265,7 @@ def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> S
         Route("/v1/batches", g(api.list_batches), methods=["GET"]),
         Route("/v1/batches/{batch_id}", g(api.get_batch), methods=["GET"]),
         Route("/v1/batches/{batch_id}/cancel", g(api.cancel_batch), methods=["POST"]),
+        *sync_routes(emu, g),
         *anthropic_routes(emu),
         Route("/_emulator/health", api.health, methods=["GET"]),
         Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),
