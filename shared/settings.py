@@ -334,8 +334,9 @@ class Settings(BaseSettings):
         for source, target in sorted(self.fallback_model_map.items()):
             if self.provider_of(target) != self.fallback_provider:
                 raise ValueError(
-                    f"BATCHLINE_FALLBACK_MODEL_MAP sends {source} to {target}, which BATCHLINE_MODEL_PROVIDERS "
-                    f"routes to {self.provider_of(target)}, not {self.fallback_provider}"
+                    f"BATCHLINE_FALLBACK_MODEL_MAP sends {source} to {target}, which "
+                    f"BATCHLINE_MODEL_PROVIDERS routes to {self.provider_of(target)}, "
+                    f"not {self.fallback_provider}"
                 )
             if self.provider_of(source) == self.fallback_provider:
                 raise ValueError(
