@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cli.costs import ZERO, Cost, company_costs
+from cli.fallback_costs import FallbackCost, fallback_costs
 from cli.report import duplicate_cost, duplicate_usage, usage_by_model
 from shared.errors import CliError
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -77,6 +78,8 @@ class CompanyStats:
     duplicate_cost_usd: Decimal = ZERO
     #: Batch and real-time cost per provider (``openai``, ``anthropic``): the split of the two above.
     cost_by_provider: dict[str, Cost] = field(default_factory=dict)
+    #: The fallback for expired or cancelled batches (``cli.fallback_costs``).
+    fallback: FallbackCost = field(default_factory=FallbackCost)
 
     @property
     def pending(self) -> int:
@@ -113,6 +116,7 @@ class CompanyStats:
         self.duplicate_cost_usd += other.duplicate_cost_usd
         for provider, spent in other.cost_by_provider.items():
             self.cost_by_provider[provider] = self.cost_by_provider.get(provider, Cost()) + spent
+        self.fallback.add(other.fallback)
 
 
 @dataclass(slots=True)
@@ -159,6 +163,10 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
         stats.realtime_cost_usd = charged.cost.realtime_usd
         stats.unpriced_models |= charged.unpriced_models
         stats.cost_by_provider = dict(charged.by_provider)
+    for company_id, fell_back in (await fallback_costs(conn, settings, company)).items():
+        stats = get(company_id)
+        stats.fallback = fell_back
+        stats.unpriced_models |= fell_back.unpriced_models
     for dup in await duplicate_usage(conn, company):
         stats = get(dup.usage.company_id)
         stats.duplicate_batches += dup.batches
@@ -215,6 +223,7 @@ def company_document(stats: CompanyStats, now: datetime) -> dict[str, Any]:
             provider: {"batch_cost_usd": usd(c.batch_usd), "realtime_cost_usd": usd(c.realtime_usd)}
             for provider, c in sorted(stats.cost_by_provider.items())
         },
+        "fallback": stats.fallback.document(usd),
     }
 
 
