@@ -57,6 +57,16 @@ log = structlog.get_logger(__name__)
 FALLBACK_STATUSES = frozenset({BatchStatus.EXPIRED, BatchStatus.CANCELLED})
 
 
+#: Error codes of lines the provider writes for requests an expired or cancelled batch never ran.
+NEVER_RAN_CODES = ("batch_expired", "batch_cancelled")
+
+
+def never_ran(outcome: LineOutcome) -> bool:
+    """An error line saying the batch ended before the request ran: the fallback's to finish."""
+    reason = outcome.reason or ""
+    return not outcome.ok and any(reason.startswith(f"{code}:") for code in NEVER_RAN_CODES)
+
+
 @dataclass(frozen=True, slots=True)
 class HandedOver:
     """What a hand-over did to one batch's unfinished requests."""

@@ -52,7 +52,7 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.fallback import Fallback, HandedOver, capped_reason
+from services.ingester.fallback import FALLBACK_STATUSES, Fallback, HandedOver, capped_reason, never_ran
 from services.ingester.lines import named_requests, untried_outcome
 from services.ingester.ports import (
     Announce,
@@ -196,8 +196,11 @@ class Ingester:
             for cid, why in (named or {}).items():
                 if members[cid].open:  # resolved already by an ingest a crash interrupted
                     spool.add(LineOutcome(cid, None, why, Usage()))
+            # With a fallback, a line the batch never ran (``batch_expired``) leaves its request open for it.
+            defer = self._fallback is not None and named is None and batch.status in FALLBACK_STATUSES
             for chunk in spool.chunks(self._config.chunk_size):
-                await self._apply(batch_id, chunk, members, announce, report)
+                kept = [o for o in chunk if not (defer and never_ran(o))]
+                await self._apply(batch_id, kept, members, announce, report)
 
         handed = HandedOver()
         if named is not None:
