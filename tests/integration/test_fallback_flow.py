@@ -149,3 +149,46 @@ async def test_the_daily_cap_sends_the_excess_to_a_new_batch(
     )
     assert len(second) == unfinished - cap
     assert all(r.fallback is None for r in second)
+
+
+CLAUDE = "claude-3-5-haiku-latest"
+
+
+async def test_with_the_provider_fallback_the_remainder_runs_in_a_batch_on_the_second_provider(
+    make_settings: Any, engine: AsyncEngine, emulator: EmulatorServer
+) -> None:
+    settings = make_settings(
+        fallback_mode="provider",
+        fallback_provider="anthropic",
+        fallback_model_map={MODEL: CLAUDE},
+        model_providers={CLAUDE: "anthropic"},
+        anthropic_base_url=emulator.url,
+        batch_max_requests=SESSIONS,
+        batch_linger_s=3.0,
+    )
+    from shared.kafka.topics import ensure_topics
+
+    await ensure_topics(settings)
+    async with running_services(settings):
+        await publish(settings, [session_event(i, "acme", model=MODEL) for i in range(SESSIONS)])
+        counts = await wait_until_terminal(engine, SESSIONS, timeout_s=90)
+
+    assert counts == {"PROCESSING_COMPLETE": SESSIONS}
+    batches = await rows(
+        engine,
+        "SELECT provider, model, request_count, completed_count FROM provider_batches ORDER BY created_at",
+    )
+    assert [(b.provider, b.model) for b in batches] == [("openai", MODEL), ("anthropic", CLAUDE)]
+    unfinished = SESSIONS - batches[0].completed_count
+    assert batches[1].request_count == unfinished
+    rerouted = await rows(
+        engine,
+        "SELECT model, fallback_from_model, attempt FROM ai_processing_requests WHERE fallback = 'provider'",
+    )
+    assert len(rerouted) == unfinished
+    assert {(r.model, r.fallback_from_model, r.attempt) for r in rerouted} == {(CLAUDE, MODEL, 1)}
+    assert (await emulator_counters(emulator)).get("sync_completions") is None  # no synchronous call
+    async with engine.connect() as conn:
+        (report,) = await company_reports(conn, settings)
+    assert report.fallback.provider_requests == unfinished
+    assert report.fallback.sync_requests == 0
