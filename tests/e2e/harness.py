@@ -19,6 +19,7 @@ from devtools.stack import Stack, free_port
 from shared.db.models import (
     Base,
     DuplicateBatch,
+    FallbackCall,
     ModelTokenLimit,
     OutboxMessage,
     ProviderCircuit,
@@ -109,9 +110,10 @@ SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
 #: from a provider refusal; duplicate provider batches cancelled) or when a session is analysed again
 #: (the analysis history; these runs analyse each session once): empty in such a run, and compared like
 #: every other table (a replay must not open a circuit, teach a limit, make a duplicate or archive an
-#: analysis).
+#: analysis). The synchronous fallback's calls are written only with BATCHLINE_FALLBACK_MODE=sync.
 EMPTY_WHEN_HEALTHY = frozenset(
     {
+        FallbackCall.__table__.name,
         ProviderCircuit.__table__.name,
         ModelTokenLimit.__table__.name,
         DuplicateBatch.__table__.name,
