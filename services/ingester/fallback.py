@@ -40,6 +40,7 @@ from services.ingester.fallback_sql import (
     hand_over_provider,
     hand_over_sync,
     record_calls,
+    release_calls,
 )
 from services.ingester.ports import BatchRow, Decided, Repending
 from services.ingester.repository import apply_resolutions, apply_successes, lock_sessions
@@ -139,6 +140,21 @@ class PostgresFallback:
             log.info("batch remainder handed to the fallback", batch_id=str(batch.id), mode=self._mode,
                      sent=handed.sent, capped=handed.capped)  # fmt: skip
         return handed
+
+
+async def release_open_calls(engine: AsyncEngine, pending_topic: str, mode: str) -> int:
+    """At the start of an ingester whose mode is no longer ``sync``: requests still waiting for a call
+    would wait for good (no worker runs), so their calls are closed uncharged and they go back to
+    pending at the same attempt, announced, for the batch path. Returns how many went back."""
+    reason = f"fallback_released: BATCHLINE_FALLBACK_MODE is {mode}, so this request waits for a batch"
+    async with engine.begin() as conn:
+        moved = await release_calls(conn, reason)
+        await enqueue(conn, pending_topic, [pending_event(r, "fallback-released") for r in moved])
+    if moved:
+        log.warning(
+            "requests waiting for a synchronous call sent back to the batch path", requests=len(moved)
+        )
+    return len(moved)
 
 
 class SyncApi(Protocol):

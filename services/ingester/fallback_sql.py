@@ -228,3 +228,26 @@ async def record_calls(
         },
     )
     return {r.request_id for r in rows}
+
+
+_RELEASE = text(
+    """
+    WITH closed AS (
+        UPDATE fallback_calls SET done_at = now(), error = :reason, lease_until = NULL
+        WHERE done_at IS NULL RETURNING request_id, batch_id
+    )
+    UPDATE ai_processing_requests r SET status = :to, batch_id = NULL, error_message = :reason,
+        not_before = NULL, updated_at = now()
+    FROM closed c WHERE r.id = c.request_id AND r.batch_id = c.batch_id AND r.status = ANY(:from)
+    RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt, r.approx_bytes
+    """
+)
+
+
+async def release_calls(conn: AsyncConnection, reason: str) -> list[Repending]:
+    """Every open call closed uncharged, its request back to pending at the same attempt (to announce)."""
+    rows = await conn.execute(_RELEASE, {**SYNC_RETRY.params(), "reason": reason})
+    return [
+        Repending(r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt, r.approx_bytes)
+        for r in rows
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from services.ingester.fallback import FallbackWorker, PostgresFallback, WorkerConfig
+from services.ingester.fallback import FallbackWorker, PostgresFallback, WorkerConfig, release_open_calls
 from services.ingester.service import Ingester, IngesterConfig
 from shared.bootstrap import ServiceContext, provider_scope, service_context
 from shared.events import BatchCompleted
@@ -87,6 +87,8 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
     ):
         # The sweep only picks up batches the event path left behind for well over a poll round.
         grace = max(60.0, settings.poll_interval_s * 10)
+        if settings.fallback_mode != "sync":
+            await release_open_calls(ctx.engine, settings.topics.request_pending, settings.fallback_mode)
         wake = asyncio.Event()
         fallback = None
         if settings.fallback_mode != "off":

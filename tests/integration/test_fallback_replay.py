@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from emulator.model import chat_completion
-from services.ingester.fallback import FallbackWorker, PostgresFallback, WorkerConfig
+from services.ingester.fallback import FallbackWorker, PostgresFallback, WorkerConfig, release_open_calls
 from services.ingester.fallback_sql import CallResult, claim_calls, record_calls
 from services.ingester.results import Usage
 from services.ingester.service import Ingester, IngesterConfig
@@ -158,3 +158,32 @@ async def test_the_cap_counts_the_companys_calls_of_the_day_across_batches(
         for r in ids
         if r not in {c.request_id for c in await rows(engine, "SELECT request_id FROM fallback_calls")}
     ]
+
+
+async def test_turning_the_sync_fallback_off_sends_waiting_requests_back_to_the_batch_path(
+    engine: AsyncEngine, expired: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    bid, ids = expired
+    ingester, _ = parts(engine, CountingApi())
+    await ingester.ingest(bid)
+    assert (
+        await scalar(
+            engine, "SELECT count(*) FROM ai_processing_requests WHERE status = 'FALLBACK_IN_PROGRESS'"
+        )
+        == 3
+    )
+
+    assert await release_open_calls(engine, TOPIC, "off") == 3
+    assert await release_open_calls(engine, TOPIC, "off") == 0  # a restart releases nothing twice
+    back = await rows(engine, "SELECT status, attempt, batch_id, error_message FROM ai_processing_requests")
+    assert {(r.status, r.attempt, r.batch_id) for r in back} == {("PENDING_BATCHING", 1, None)}
+    assert all(r.error_message.startswith("fallback_released: BATCHLINE_FALLBACK_MODE is off") for r in back)
+    events = [orjson.loads(r.payload) for r in await rows(engine, "SELECT payload FROM outbox")]
+    assert sorted(e["request_id"] for e in events) == sorted(str(r) for r in ids)
+    # Closed uncharged: no call counts as made.
+    assert (
+        await scalar(
+            engine, "SELECT count(*) FROM fallback_calls WHERE done_at IS NULL OR answered IS NOT NULL"
+        )
+        == 0
+    )
