@@ -106,8 +106,11 @@ class PostgresFallback:
         model_map: Mapping[str, str],
         pending_topic: str,
         on_handed: Callable[[], None] | None = None,
+        sync_models: Callable[[str], bool] = lambda model: True,
     ) -> None:
         self._engine = engine
+        #: Models the sync API can answer (the OpenAI-routed ones); others go the default way.
+        self._sync_models = sync_models
         self._on_handed = on_handed  # wakes the fallback worker once the hand-over committed
         self._mode = mode
         self._cap = daily_cap
@@ -116,6 +119,8 @@ class PostgresFallback:
 
     async def hand_over(self, batch: BatchRow) -> HandedOver:
         if batch.status not in FALLBACK_STATUSES:
+            return HandedOver()
+        if self._mode == "sync" and not self._sync_models(batch.model):
             return HandedOver()
         async with self._engine.begin() as conn:
             locked = await read_batch(conn, batch.id, lock=True)

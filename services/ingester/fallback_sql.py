@@ -50,6 +50,7 @@ _HAND_OVER_SYNC = text(
     WITH used AS (
         SELECT count(*) AS n FROM fallback_calls
         WHERE company_id = :company AND day = CAST(now() AT TIME ZONE 'UTC' AS date)
+          AND (done_at IS NULL OR answered IS NOT NULL)  -- calls closed uncharged were never made
     ), picked AS (
         SELECT r.id FROM ai_processing_requests r
         WHERE r.batch_id = :bid AND r.status = ANY(:from)

@@ -99,6 +99,7 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 model_map=settings.fallback_model_map,
                 pending_topic=settings.topics.request_pending,
                 on_handed=wake.set,
+                sync_models=lambda model: settings.provider_of(model) == "openai",
             )
         ingester = Ingester(
             ctx.engine,

@@ -187,3 +187,27 @@ async def test_turning_the_sync_fallback_off_sends_waiting_requests_back_to_the_
         )
         == 0
     )
+
+
+async def test_a_model_the_sync_api_cannot_answer_goes_the_default_way(
+    engine: AsyncEngine, expired: tuple[uuid.UUID, list[uuid.UUID]]
+) -> None:
+    bid, _ids = expired
+    fallback = PostgresFallback(
+        engine,
+        mode="sync",
+        daily_cap=100,
+        model_map={},
+        pending_topic=TOPIC,
+        sync_models=lambda m: m != MODEL,
+    )
+    config = IngesterConfig(max_attempts=3, retry_backoff_s=0, request_pending_topic=TOPIC)
+    report = await Ingester(
+        engine, FakeBatchProvider(), config, on_commit=lambda: None, fallback=fallback
+    ).ingest(bid)
+    assert (report.fallback, report.retried) == (0, 3)
+    assert await scalar(engine, "SELECT count(*) FROM fallback_calls") == 0
+    reasons = await rows(engine, "SELECT attempt, error_message FROM ai_processing_requests")
+    assert {(r.attempt, r.error_message) for r in reasons} == {
+        (2, "batch_expired: the batch expired before this request ran")
+    }
