@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cli.costs import ZERO, Cost, company_costs, cost
+from cli.fallback_costs import FallbackCost, fallback_costs
 from shared.lifecycle import BATCH_INITIAL, REQUEST_INITIAL
 from shared.settings import Settings
 
@@ -75,6 +76,8 @@ class CompanyReport:
     duplicate_cost_usd: Decimal = ZERO
     #: Batch and real-time cost per provider (one company's requests may run on several).
     cost_by_provider: dict[str, Cost] = field(default_factory=dict)
+    #: The fallback for expired or cancelled batches: its cost at full price against the batch price.
+    fallback: FallbackCost = field(default_factory=FallbackCost)
 
     @property
     def savings_usd(self) -> Decimal:
@@ -178,6 +181,10 @@ async def company_reports(conn: AsyncConnection, settings: Settings) -> list[Com
         report.realtime_cost_usd = charged.cost.realtime_usd
         report.unpriced_models |= charged.unpriced_models
         report.cost_by_provider = dict(charged.by_provider)
+    for company, fell_back in (await fallback_costs(conn, settings)).items():
+        report = get(company)
+        report.fallback = fell_back
+        report.unpriced_models |= fell_back.unpriced_models
     for dup in await duplicate_usage(conn):
         report = get(dup.usage.company_id)
         report.duplicate_batches += dup.batches

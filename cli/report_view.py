@@ -97,6 +97,7 @@ def render_reports(
             "cancelled duplicate provider batches (billed for the lines they ran; no result)[/yellow]",
             highlight=False,
         )
+    render_fallback(console, reports)
     quarantined = [(r.company_id, q) for r in reports for q in r.quarantined]
     if quarantined:
         console.print(
@@ -112,6 +113,29 @@ def render_reports(
         console.print(
             f"[yellow]no price configured for: {', '.join(unpriced)} (BATCHLINE_MODEL_PRICES)[/yellow]"
         )
+
+
+def render_fallback(console: Console, reports: Sequence[CompanyReport]) -> None:
+    """Only when a fallback ran: what it finished, what it cost at full price, and the batch price."""
+    used = [r for r in reports if r.fallback.sync_requests or r.fallback.provider_requests]
+    if not used:
+        return
+    table = Table(title="Fallback for expired or cancelled batches")
+    columns = ("company", "sync calls", "answered", "provider", "fallback $", "at batch price $", "extra $")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "company" else "right")
+    for r in used:
+        f = r.fallback
+        table.add_row(
+            r.company_id,
+            str(f.sync_requests),
+            str(f.sync_answered),
+            str(f.provider_requests),
+            f"{f.cost_usd:.4f}",
+            f"{f.batch_price_usd:.4f}",
+            f"{f.extra_usd:.4f}",
+        )
+    console.print(table)
 
 
 def render_circuits(console: Console, circuits: Sequence[OpenCircuit]) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from cli.budgets import CompanyBudgets, budget_table, budgets_document, company_budgets
 from cli.costs import ZERO, Cost, company_costs
+from cli.fallback_costs import FallbackCost, fallback_costs
 from cli.report import duplicate_cost, duplicate_usage, usage_by_model
 from shared.errors import CliError
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -80,6 +81,8 @@ class CompanyStats:
     cost_by_provider: dict[str, Cost] = field(default_factory=dict)
     #: Monthly caps with this month's spend, and the requests they hold back (``cli.budgets``).
     budgets: CompanyBudgets = field(default_factory=CompanyBudgets)
+    #: The fallback for expired or cancelled batches (``cli.fallback_costs``).
+    fallback: FallbackCost = field(default_factory=FallbackCost)
 
     @property
     def pending(self) -> int:
@@ -119,6 +122,7 @@ class CompanyStats:
         # Caps are per company and do not add up; held requests and their reasons do.
         self.budgets.held_requests += other.budgets.held_requests
         self.budgets.hold_reasons.extend(other.budgets.hold_reasons)
+        self.fallback.add(other.fallback)
 
 
 @dataclass(slots=True)
@@ -165,6 +169,10 @@ async def collect_stats(conn: AsyncConnection, settings: Settings, company: str 
         stats.realtime_cost_usd = charged.cost.realtime_usd
         stats.unpriced_models |= charged.unpriced_models
         stats.cost_by_provider = dict(charged.by_provider)
+    for company_id, fell_back in (await fallback_costs(conn, settings, company)).items():
+        stats = get(company_id)
+        stats.fallback = fell_back
+        stats.unpriced_models |= fell_back.unpriced_models
     for dup in await duplicate_usage(conn, company):
         stats = get(dup.usage.company_id)
         stats.duplicate_batches += dup.batches
@@ -224,6 +232,7 @@ def company_document(stats: CompanyStats, now: datetime) -> dict[str, Any]:
             for provider, c in sorted(stats.cost_by_provider.items())
         },
         **budgets_document(stats.budgets),
+        "fallback": stats.fallback.document(usd),
     }
 
 

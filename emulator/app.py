@@ -43,6 +43,7 @@ from emulator import azure
 from emulator.anthropic_api import anthropic_routes
 from emulator.config import EmulatorConfig
 from emulator.core import ApiError, Emulator
+from emulator.sync_api import sync_routes
 
 Handler = Callable[[Request], Awaitable[Response]]
 UPLOAD_CHUNK = 1024 * 1024
@@ -305,6 +306,7 @@ def create_app(config: EmulatorConfig, *, emulator: Emulator | None = None) -> S
     routes = [
         *_file_and_batch_routes(api, "/v1"),
         *_file_and_batch_routes(AzureApi(emu), "/openai"),
+        *sync_routes(emu, api.gate),
         *anthropic_routes(emu),
         Route("/_emulator/health", api.health, methods=["GET"]),
         Route("/_emulator/faults", api.faults, methods=["GET", "POST"]),

@@ -20,6 +20,9 @@ class RequestStatus(StrEnum):
     BATCHING_IN_PROGRESS = "BATCHING_IN_PROGRESS"
     PROCESSING_COMPLETE = "PROCESSING_COMPLETE"
     PROCESSING_FAILED = "PROCESSING_FAILED"
+    #: Left unfinished by an expired or cancelled batch and handed to the synchronous API
+    #: (``BATCHLINE_FALLBACK_MODE=sync``): the fallback worker completes it, or sends it back.
+    FALLBACK_IN_PROGRESS = "FALLBACK_IN_PROGRESS"
 
 
 class BatchStatus(StrEnum):
@@ -58,6 +61,16 @@ REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
         {RequestStatus.BATCHING_IN_PROGRESS, RequestStatus.PROCESSING_FAILED}
     ),
     RequestStatus.BATCHING_IN_PROGRESS: frozenset(
+        {
+            RequestStatus.PROCESSING_COMPLETE,
+            RequestStatus.PENDING_BATCHING,
+            RequestStatus.PROCESSING_FAILED,
+            RequestStatus.FALLBACK_IN_PROGRESS,
+        }
+    ),
+    # The synchronous call answered (complete), failed (back for another batch, or failed for good at
+    # the attempt limit); never back into a batch directly, so it cannot be in one and in a call at once.
+    RequestStatus.FALLBACK_IN_PROGRESS: frozenset(
         {RequestStatus.PROCESSING_COMPLETE, RequestStatus.PENDING_BATCHING, RequestStatus.PROCESSING_FAILED}
     ),
     RequestStatus.PROCESSING_COMPLETE: frozenset(),

@@ -220,6 +220,31 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="Batch price = list price x this (a decimal; stored with each batch at ingest).",
     )
+    fallback_mode: Literal["off", "sync", "provider"] = Field(
+        default="off",
+        description=(
+            "What finishes the requests an expired or cancelled batch left: off (a new batch), sync (the "
+            "synchronous API at full price) or provider (a batch on BATCHLINE_FALLBACK_PROVIDER)."
+        ),
+    )
+    fallback_sync_daily_cap: int = Field(
+        default=1_000,
+        ge=0,
+        description="Requests per company per UTC day the sync fallback may run; the rest wait for a batch.",
+    )
+    fallback_sync_concurrency: PositiveInt = Field(
+        default=8, le=256, description="Synchronous fallback calls in flight per ingester process."
+    )
+    fallback_provider: Literal["openai", "anthropic"] | None = Field(
+        default=None, description="The second batch API of the provider fallback."
+    )
+    fallback_model_map: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "JSON: model -> model run by BATCHLINE_FALLBACK_PROVIDER (routed there in "
+            "BATCHLINE_MODEL_PROVIDERS); a model not listed goes back to its own provider."
+        ),
+    )
     keep_provider_files: bool = Field(
         default=False,
         description="Keep a batch's input, output and error files at the provider once it is processed.",
@@ -397,6 +422,28 @@ class Settings(BaseSettings):
     def max_requests_of(self, model: str) -> int:
         """Requests per file for ``model``: the setting, capped by its provider's own limit."""
         return min(self.batch_max_requests, MAX_REQUESTS_PER_FILE[self.provider_of(model)])
+
+    @model_validator(mode="after")
+    def _fallback_is_complete(self) -> Settings:
+        # One line per mistake at start, not a remainder stranded at the first expired batch.
+        if self.fallback_mode != "provider":
+            return self
+        if self.fallback_provider is None:
+            raise ValueError("BATCHLINE_FALLBACK_MODE=provider needs BATCHLINE_FALLBACK_PROVIDER")
+        if not self.fallback_model_map:
+            raise ValueError("BATCHLINE_FALLBACK_MODE=provider needs BATCHLINE_FALLBACK_MODEL_MAP")
+        for source, target in sorted(self.fallback_model_map.items()):
+            if self.provider_of(target) != self.fallback_provider:
+                raise ValueError(
+                    f"BATCHLINE_FALLBACK_MODEL_MAP sends {source} to {target}, which "
+                    f"BATCHLINE_MODEL_PROVIDERS routes to {self.provider_of(target)}, "
+                    f"not {self.fallback_provider}"
+                )
+            if self.provider_of(source) == self.fallback_provider:
+                raise ValueError(
+                    f"BATCHLINE_FALLBACK_MODEL_MAP: {source} already runs on {self.fallback_provider}"
+                )
+        return self
 
     @field_validator("topic_prefix")
     @classmethod

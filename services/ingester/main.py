@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from services.ingester.fallback import FallbackWorker, PostgresFallback, WorkerConfig, release_open_calls
 from services.ingester.service import Ingester, IngesterConfig
-from shared.bootstrap import provider_scope, service_context
+from shared.bootstrap import ServiceContext, provider_scope, service_context
 from shared.events import BatchCompleted
 from shared.kafka.consumer import Delivery, Rejection
 from shared.periodic import run_periodically
 from shared.provider.base import BatchProvider
-from shared.runtime import run_components
+from shared.provider.sync_chat import SyncChatClient
+from shared.runtime import Component, run_components
 from shared.settings import Settings
 
 SERVICE = "ingester"
@@ -43,6 +45,41 @@ async def sweep_forever(
     await run_periodically("ingest sweep", sweep_round, interval_s=interval_s, stop=stop)
 
 
+def _fallback_components(
+    settings: Settings, ctx: ServiceContext, wake: asyncio.Event
+) -> list[tuple[str, Component]]:
+    """The sync fallback's worker loop (``fallback``), woken by each hand-over; none unless mode is sync."""
+    if settings.fallback_mode != "sync":
+        return []
+    client = SyncChatClient.from_settings(settings)
+    worker = FallbackWorker(
+        ctx.engine,
+        client,
+        WorkerConfig(
+            max_attempts=settings.max_attempts,
+            retry_backoff_s=settings.retry_backoff_s,
+            pending_topic=settings.topics.request_pending,
+            max_conversation_chars=settings.max_conversation_chars,
+            prices=settings.model_prices,
+            batch_discount=settings.batch_discount,
+            concurrency=settings.fallback_sync_concurrency,
+        ),
+        on_commit=ctx.relay.wake,
+    )
+    ctx.metrics.add_source("fallback", lambda: worker.stats)
+
+    async def calls(stop: asyncio.Event) -> None:
+        async def round_() -> bool:
+            return await worker.run_once() > 0
+
+        try:
+            await run_periodically("sync fallback", round_, interval_s=5.0, stop=stop, wake=wake)
+        finally:
+            await client.aclose()
+
+    return [("fallback", calls)]
+
+
 async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvider | None = None) -> None:
     async with (
         provider_scope(settings, provider) as active,
@@ -50,6 +87,20 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
     ):
         # The sweep only picks up batches the event path left behind for well over a poll round.
         grace = max(60.0, settings.poll_interval_s * 10)
+        if settings.fallback_mode != "sync":
+            await release_open_calls(ctx.engine, settings.topics.request_pending, settings.fallback_mode)
+        wake = asyncio.Event()
+        fallback = None
+        if settings.fallback_mode != "off":
+            fallback = PostgresFallback(
+                ctx.engine,
+                mode=settings.fallback_mode,
+                daily_cap=settings.fallback_sync_daily_cap,
+                model_map=settings.fallback_model_map,
+                pending_topic=settings.topics.request_pending,
+                on_handed=wake.set,
+                sync_models=lambda model: settings.provider_of(model) == "openai",
+            )
         ingester = Ingester(
             ctx.engine,
             active,
@@ -66,7 +117,9 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
                 batch_discount=settings.batch_discount,
             ),
             on_commit=ctx.relay.wake,
+            fallback=fallback,
         )
+        components = _fallback_components(settings, ctx, wake)
         ctx.metrics.add_source("ingester", lambda: ingester.stats)
         loop = ctx.consumer_loop(
             [settings.topics.batch_completed], BatchCompleted, CompletedHandler(ingester)
@@ -75,4 +128,6 @@ async def run(settings: Settings, stop: asyncio.Event, *, provider: BatchProvide
         async def sweep(stop: asyncio.Event) -> None:
             await sweep_forever(ingester, interval_s=grace / 2, older_than_s=grace, stop=stop)
 
-        await run_components([("consumer", loop.run), ("sweep", sweep), ("outbox", ctx.relay.run)], stop)
+        await run_components(
+            [("consumer", loop.run), ("sweep", sweep), ("outbox", ctx.relay.run), *components], stop
+        )

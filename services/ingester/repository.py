@@ -36,7 +36,7 @@ from services.ingester.ports import (
 )
 from services.ingester.results import LineOutcome, Usage
 from shared.analysis import ProcessingType
-from shared.lifecycle import BATCH_TERMINAL, RequestStatus, Resolution, request_move
+from shared.lifecycle import BATCH_TERMINAL, Move, RequestStatus, Resolution, request_move
 from shared.outbox import enqueue
 
 #: The writes of the ingester on requests: a claimed request completes, goes back to pending or fails
@@ -91,8 +91,11 @@ async def open_attempts(conn: AsyncConnection, batch_id: uuid.UUID) -> dict[str,
     return {str(r.id): (r.attempt, r.requeues) for r in rows}
 
 
-async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: Sequence[str]) -> int:
-    """Lock the sessions of the chunk's open requests in the producer's order (see the module doc)."""
+async def lock_sessions(
+    conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: Sequence[str], *, open_: Sequence[str] = OPEN
+) -> int:
+    """Lock the sessions of the chunk's open requests in the producer's order (see the module doc);
+    ``open_`` is the status set the writer resolves (the fallback worker passes its own)."""
     rows = await conn.execute(
         text(
             """
@@ -103,13 +106,18 @@ async def lock_sessions(conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: 
             ORDER BY s.company_id, s.id FOR UPDATE OF s
             """
         ),
-        {"bid": batch_id, "open": OPEN, "ids": [uuid.UUID(c) for c in custom_ids]},
+        {"bid": batch_id, "open": list(open_), "ids": [uuid.UUID(c) for c in custom_ids]},
     )
     return len(rows.all())
 
 
-async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome]) -> int:
+async def apply_successes(
+    conn: AsyncConnection, batch_id: uuid.UUID, chunk: Sequence[LineOutcome], *, move: Move = COMPLETE
+) -> int:
     """Complete requests and write their session fields (only the fields of their processing type).
+
+    ``move`` is the completion and its guard: the batch's claimed requests by default, the ones in a
+    synchronous fallback call for the fallback worker (the same write, so both paths store alike).
 
     ``summary_truncated`` travels with the summary it describes: taken from the same (latest) request
     of the session as the summary, and left alone when the chunk writes no summary.
@@ -184,7 +192,7 @@ async def apply_successes(conn: AsyncConnection, batch_id: uuid.UUID, chunk: Seq
             """
         ),
         {
-            **COMPLETE.params(),
+            **move.params(),
             "unknown_revision": UNKNOWN_REVISION,
             "bid": batch_id,
             "ids": [uuid.UUID(o.custom_id) for o in chunk],
@@ -206,9 +214,12 @@ async def apply_resolutions(
     conn: AsyncConnection,
     batch_id: uuid.UUID,
     resolutions: Sequence[Decided],
+    *,
+    open_: Sequence[str] = OPEN,
 ) -> tuple[list[Repending], int]:
     """Write failed/retried requests; returns those sent back to pending (they need an event) and
-    how many failed for good. Rows no longer claimed by the batch are left alone and not counted."""
+    how many failed for good. Rows no longer claimed by the batch are left alone and not counted.
+    ``open_``: the statuses resolved (the fallback worker's moves share their targets with these)."""
     if not resolutions:
         return [], 0
     rows = await conn.execute(
@@ -240,7 +251,7 @@ async def apply_resolutions(
         ),
         {
             "bid": batch_id,
-            "from": OPEN,
+            "from": list(open_),
             "ids": [uuid.UUID(cid) for cid, _, _ in resolutions],
             "statuses": [_target(r) for _, r, _ in resolutions],
             "attempts": [r.attempt for _, r, _ in resolutions],

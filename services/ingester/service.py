@@ -52,6 +52,7 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingester.fallback import FALLBACK_STATUSES, Fallback, HandedOver, capped_reason, never_ran
 from services.ingester.lines import named_requests, untried_outcome
 from services.ingester.ports import (
     Announce,
@@ -129,6 +130,8 @@ class IngestReport:
     skipped: bool = False
     #: Why this ingest failed and was recorded on the batch for the sweep to retry (or quarantine).
     setback: str | None = None
+    #: Unfinished requests handed to the fallback (``BATCHLINE_FALLBACK_MODE``) by this call.
+    fallback: int = 0
 
 
 class Ingester:
@@ -145,6 +148,7 @@ class Ingester:
         provider: BatchProvider,
         config: IngesterConfig,
         on_commit: Callable[[], None],
+        fallback: Fallback | None = None,
     ) -> None:
         # The wiring and the integration tests hand over an engine; the unit tests a fake store.
         if isinstance(store, AsyncEngine):
@@ -155,6 +159,7 @@ class Ingester:
         self._provider = provider
         self._config = config
         self._on_commit = on_commit
+        self._fallback = fallback  # what finishes an expired or cancelled batch's remainder (``fallback``)
         self._setbacks = SetbackPolicy(
             Backoff(config.setback_base_s, cap_s=config.setback_cap_s), config.quarantine_after
         )
@@ -191,15 +196,23 @@ class Ingester:
             for cid, why in (named or {}).items():
                 if members[cid].open:  # resolved already by an ingest a crash interrupted
                     spool.add(LineOutcome(cid, None, why, Usage()))
+            # With a fallback, a line the batch never ran (``batch_expired``) leaves its request open for it.
+            defer = self._fallback is not None and named is None and batch.status in FALLBACK_STATUSES
             for chunk in spool.chunks(self._config.chunk_size):
-                await self._apply(batch_id, chunk, members, announce, report)
+                kept = [o for o in chunk if not (defer and never_ran(o))]
+                await self._apply(batch_id, kept, members, announce, report)
 
+        handed = HandedOver()
         if named is not None:
             kind, reason = untried_outcome(named)
         else:
+            if self._fallback is not None:
+                handed = await self._fallback.hand_over(batch)
             kind, reason = unresolved_outcome(
                 *unfinished_reason(batch.status, batch.error_codes, batch.last_error), problems
             )
+        reason = capped_reason(reason, handed, batch.company_id)
+        report.fallback = handed.sent
         finished = await self._store.finish(
             batch_id,
             lambda attempt, requeues: self._resolution(kind, reason, attempt, requeues),

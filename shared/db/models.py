@@ -7,7 +7,7 @@ and a new status is a migration that widens the check rather than an ``ALTER TYP
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -196,6 +197,10 @@ class ProcessingRequest(Base):
     cached_tokens: Mapped[int | None] = mapped_column(Integer)
     success: Mapped[bool | None] = mapped_column(Boolean)
     error_message: Mapped[str | None] = mapped_column(Text)
+    #: Finished by a fallback for an expired or cancelled batch's remainder: ``sync`` or ``provider``.
+    fallback: Mapped[str | None] = mapped_column(String(16))
+    #: The model first asked (the provider fallback maps it to one on the second provider).
+    fallback_from_model: Mapped[str | None] = mapped_column(String(100))
     requested_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
@@ -425,6 +430,46 @@ class DuplicateBatch(Base):
     found_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     #: When the copy was seen finished: its counts and usage are final.
     settled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class FallbackCall(Base):
+    """One synchronous call of a request left by an expired or cancelled batch (migration 0006f).
+
+    Claimed with a lease by the ingester's fallback worker; its usage and the full list price it was
+    charged at are written in the same transaction as the request's answer, so a replay charges once.
+    ``day`` (UTC) is what the per-company daily cap counts.
+    """
+
+    __tablename__ = "fallback_calls"
+    __table_args__ = (
+        PrimaryKeyConstraint("request_id", "batch_id"),
+        Index("ix_fallback_calls_company_day", "company_id", "day"),
+        Index("ix_fallback_calls_open", "created_at", postgresql_where=column("done_at").is_(None)),
+    )
+
+    request_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("ai_processing_requests.id", ondelete="CASCADE")
+    )
+    batch_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("provider_batches.id", ondelete="CASCADE")
+    )
+    company_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(100))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    lease_token: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    lease_until: Mapped[datetime | None] = mapped_column(Timestamp)
+    claims: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    done_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    answered: Mapped[bool | None] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    cached_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    price_input_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_cached_input_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_output_per_million: Mapped[Decimal | None] = mapped_column(Numeric)
+    price_batch_discount: Mapped[Decimal | None] = mapped_column(Numeric)
 
 
 class OutboxMessage(Base):

@@ -21,6 +21,7 @@ from shared.db.models import (
     BudgetHold,
     CompanyBudget,
     DuplicateBatch,
+    FallbackCall,
     ModelTokenLimit,
     OutboxMessage,
     ProviderCircuit,
@@ -116,8 +117,10 @@ SNAPSHOT_EXCLUDED_TABLES = frozenset({OutboxMessage.__table__.name})
 #: holds they cause): empty in such a run, and compared like every other table (a replay must not open
 #: a circuit, teach a limit, make a duplicate, archive an analysis or hold a request).
 #: ``webhook_events`` is written by the webhook receiver alone, which these stacks do not run.
+#: The synchronous fallback's calls are written only with BATCHLINE_FALLBACK_MODE=sync.
 EMPTY_WHEN_HEALTHY = frozenset(
     {
+        FallbackCall.__table__.name,
         ProviderCircuit.__table__.name,
         ModelTokenLimit.__table__.name,
         DuplicateBatch.__table__.name,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import asyncpg
 import pytest
@@ -468,3 +469,61 @@ async def test_0006b_adds_budgets_and_holds_keeping_rows_and_downgrades(empty_da
     )
     assert tuple(gone[0]) == (None, None)
     assert len(await _run(empty_database, "SELECT 1 FROM provider_batches")) == 1
+
+
+async def test_0006f_adds_the_fallback_state_and_calls_keeping_rows_and_downgrades(empty_database: str) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0006b")
+    await _run(
+        empty_database,
+        "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "
+        "submit_attempts, error_codes) VALUES ('00000000-0000-0000-0000-000000000016', 'acme', 'm', 'openai', "
+        "'PROCESSED', 2, 1, 1, '{}')",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes, batch_id) VALUES "
+        "('00000000-0000-0000-0000-000000000017', 's-1', 'acme', 'summary', 'm', 'initial', "
+        "'PROCESSING_COMPLETE', 1, 10, '00000000-0000-0000-0000-000000000016'), "
+        "('00000000-0000-0000-0000-000000000018', 's-1', 'acme', 'categorization', 'm', 'initial', "
+        "'BATCHING_IN_PROGRESS', 2, 10, '00000000-0000-0000-0000-000000000016')",
+    )
+
+    await asyncio.to_thread(command.upgrade, cfg, "0006f")
+
+    kept = await _run(
+        empty_database, "SELECT status, attempt, fallback, fallback_from_model FROM ai_processing_requests ORDER BY id"
+    )
+    assert [tuple(r) for r in kept] == [("PROCESSING_COMPLETE", 1, None, None), ("BATCHING_IN_PROGRESS", 2, None, None)]
+    # The new state is admitted, and a call row holds its usage and exact prices.
+    await _run(
+        empty_database,
+        "UPDATE ai_processing_requests SET status = 'FALLBACK_IN_PROGRESS', fallback = 'sync' "
+        "WHERE id = '00000000-0000-0000-0000-000000000018'",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO fallback_calls (request_id, batch_id, company_id, model, day, prompt_tokens, "
+        "price_input_per_million) VALUES ('00000000-0000-0000-0000-000000000018', "
+        "'00000000-0000-0000-0000-000000000016', 'acme', 'm', current_date, 7, 0.15)",
+    )
+    (call,) = await _run(empty_database, "SELECT claims, done_at, prompt_tokens, price_input_per_million FROM fallback_calls")
+    assert tuple(call) == (0, None, 7, Decimal("0.15"))
+    with pytest.raises(asyncpg.CheckViolationError):
+        await _run(empty_database, "UPDATE ai_processing_requests SET status = 'NOT_A_STATE'")
+
+    await asyncio.to_thread(command.downgrade, cfg, "0006b")
+    (gone,) = await _run(empty_database, "SELECT to_regclass('fallback_calls') AS t")
+    assert gone["t"] is None
+    # A request caught in a call goes back to the batch path; every row is kept.
+    back = await _run(empty_database, "SELECT status, batch_id, attempt FROM ai_processing_requests ORDER BY id")
+    assert [(r["status"], r["attempt"]) for r in back] == [("PROCESSING_COMPLETE", 1), ("PENDING_BATCHING", 2)]
+    assert back[1]["batch_id"] is None
+    with pytest.raises(asyncpg.CheckViolationError):
+        await _run(empty_database, "UPDATE ai_processing_requests SET status = 'FALLBACK_IN_PROGRESS'")

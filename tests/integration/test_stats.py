@@ -37,7 +37,17 @@ PRICES = {
 PRICES_ENV = orjson.dumps({m: p.model_dump(mode="json") for m, p in PRICES.items()}).decode()
 SETTINGS = Settings(model_prices=PRICES, batch_discount=Decimal("0.5"))
 
-P, B, C, F = (s.value for s in RequestStatus)  # pending, in a batch, complete, failed
+# pending, in a batch, complete, failed, in a synchronous fallback call
+P, B, C, F, FB = (s.value for s in RequestStatus)
+#: No fallback ran in this data set: every figure of the ``fallback`` object is zero.
+NO_FALLBACK: dict[str, Any] = {
+    "sync_requests": 0,
+    "sync_answered": 0,
+    "provider_requests": 0,
+    "fallback_cost_usd": "0.000000",
+    "batch_price_usd": "0.000000",
+    "fallback_extra_usd": "0.000000",
+}
 NOW = datetime.now(UTC).replace(microsecond=0)
 OLDEST_ACME = NOW - timedelta(hours=2)
 OLDEST_BETA = NOW - timedelta(minutes=30)
@@ -87,7 +97,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "batches": zeros(BatchStatus)
         | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 2},
         "batches_total": 5,
-        "requests": {P: 3, B: 2, C: 2, F: 1},
+        "requests": {P: 3, B: 2, C: 2, F: 1, FB: 0},
         "requests_total": 8,
         "pending_requests": 3,
         "in_progress_requests": 2,
@@ -114,12 +124,13 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "budgets": [],
         "held_requests": 0,
         "hold_reasons": [],
+        "fallback": NO_FALLBACK,
     },
     "beta": {
         "sessions": 2,
         "batches": zeros(BatchStatus) | {"PROCESSED": 2, "FAILED": 1},
         "batches_total": 3,
-        "requests": {P: 1, B: 0, C: 1, F: 1},
+        "requests": {P: 1, B: 0, C: 1, F: 1, FB: 0},
         "requests_total": 3,
         "pending_requests": 1,
         "in_progress_requests": 0,
@@ -139,6 +150,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "budgets": [],
         "held_requests": 0,
         "hold_reasons": [],
+        "fallback": NO_FALLBACK,
     },
 }
 EXPECTED_TOTALS: dict[str, Any] = {
@@ -146,7 +158,7 @@ EXPECTED_TOTALS: dict[str, Any] = {
     "batches": zeros(BatchStatus)
     | {"PENDING_SUBMISSION": 1, "IN_PROGRESS": 1, "COMPLETED": 1, "PROCESSED": 4, "FAILED": 1},
     "batches_total": 8,
-    "requests": {P: 4, B: 2, C: 3, F: 2},
+    "requests": {P: 4, B: 2, C: 3, F: 2, FB: 0},
     "requests_total": 11,
     "pending_requests": 4,
     "in_progress_requests": 2,
@@ -168,6 +180,7 @@ EXPECTED_TOTALS: dict[str, Any] = {
     "budgets": [],
     "held_requests": 0,
     "hold_reasons": [],
+    "fallback": NO_FALLBACK,
 }
 #: The batch that ran on Anthropic (every other batch: OpenAI).
 ANTHROPIC_BATCH = "acme-old2"

@@ -46,6 +46,12 @@ ALLOWED_REQUEST = {
     (R.BATCHING_IN_PROGRESS, R.PROCESSING_COMPLETE),
     (R.BATCHING_IN_PROGRESS, R.PENDING_BATCHING),
     (R.BATCHING_IN_PROGRESS, R.PROCESSING_FAILED),
+    # The remainder of an expired or cancelled batch handed to the synchronous API (fallback "sync"),
+    # and the three ways out of that call; never back into a batch without going through pending.
+    (R.BATCHING_IN_PROGRESS, R.FALLBACK_IN_PROGRESS),
+    (R.FALLBACK_IN_PROGRESS, R.PROCESSING_COMPLETE),
+    (R.FALLBACK_IN_PROGRESS, R.PENDING_BATCHING),
+    (R.FALLBACK_IN_PROGRESS, R.PROCESSING_FAILED),
 }
 
 
@@ -72,7 +78,7 @@ def test_terminal_requests_are_complete_and_failed() -> None:
 
 def test_a_move_guards_its_write_with_every_legal_source() -> None:
     move = request_move(R.PENDING_BATCHING)
-    assert move.params() == {"to": "PENDING_BATCHING", "from": ["BATCHING_IN_PROGRESS"]}
+    assert move.params() == {"to": "PENDING_BATCHING", "from": ["BATCHING_IN_PROGRESS", "FALLBACK_IN_PROGRESS"]}
     assert batch_move(B.PROCESSED).params() == {
         "to": "PROCESSED",
         "from": ["CANCELLED", "COMPLETED", "EXPIRED", "FAILED"],
@@ -129,7 +135,7 @@ def test_an_operator_move_must_name_its_sources() -> None:
 def test_new_rows_start_where_the_lifecycle_starts() -> None:
     assert REQUEST_INITIAL is R.PENDING_BATCHING
     assert BATCH_INITIAL is B.PENDING_SUBMISSION
-    assert request_sources(REQUEST_INITIAL) == {R.BATCHING_IN_PROGRESS}
+    assert request_sources(REQUEST_INITIAL) == {R.BATCHING_IN_PROGRESS, R.FALLBACK_IN_PROGRESS}
 
 
 ORDER = [B.PENDING_SUBMISSION, B.VALIDATING, B.IN_PROGRESS, B.FINALIZING, B.CANCELLING]

@@ -15,6 +15,7 @@ import orjson
 
 from cli.budgets import BudgetLine, CompanyBudgets
 from cli.costs import Cost
+from cli.fallback_costs import FallbackCost
 from cli.stats import CompanyStats, Stats, dumps, stats_document
 from shared.lifecycle import BatchStatus, RequestStatus
 
@@ -45,12 +46,19 @@ COMPANY_KEYS = {
     "budgets",
     "held_requests",
     "hold_reasons",
+    "fallback",
 }
 BATCH_KEYS = {
     "PENDING_SUBMISSION", "VALIDATING", "IN_PROGRESS", "FINALIZING", "CANCELLING",
     "COMPLETED", "FAILED", "EXPIRED", "CANCELLED", "PROCESSED",
 }  # fmt: skip
-REQUEST_KEYS = {"PENDING_BATCHING", "BATCHING_IN_PROGRESS", "PROCESSING_COMPLETE", "PROCESSING_FAILED"}
+REQUEST_KEYS = {
+    "PENDING_BATCHING",
+    "BATCHING_IN_PROGRESS",
+    "PROCESSING_COMPLETE",
+    "PROCESSING_FAILED",
+    "FALLBACK_IN_PROGRESS",
+}
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -104,7 +112,9 @@ def test_values_have_their_documented_types() -> None:
         "0.200000",
     )
     for company in (acme, beta, doc["totals"]):
-        for key in COMPANY_KEYS - {"batches", "requests", "unpriced_models", "cost_by_provider", "budgets", "hold_reasons"}:
+        for key in COMPANY_KEYS - {
+            "batches", "requests", "unpriced_models", "cost_by_provider", "budgets", "hold_reasons", "fallback"
+        }:
             if key.endswith("_usd"):
                 assert re.fullmatch(r"\d+\.\d{6,}", company[key]), key
             elif key.startswith("oldest_pending"):
@@ -151,3 +161,31 @@ def test_cost_per_provider_is_split_and_summed_in_the_totals() -> None:
     assert doc["companies"]["acme"]["cost_by_provider"] == expected
     assert doc["companies"]["beta"]["cost_by_provider"] == {}
     assert doc["totals"]["cost_by_provider"] == expected
+
+
+def test_the_fallback_object_shows_its_cost_against_the_batch_price_and_sums_in_the_totals() -> None:
+    stats = sample()
+    # 0.3 charged at full price for calls a batch would have run for 0.15 (a 0.5 batch discount).
+    stats.companies["acme"].fallback = FallbackCost(
+        sync_requests=3, sync_answered=2, provider_requests=1, charged=Cost(Decimal("0.3"), Decimal("0.15"))
+    )
+    stats.companies["beta"].fallback = FallbackCost(
+        sync_requests=1, charged=Cost(Decimal("0.1"), Decimal("0.05"))
+    )
+    doc = stats_document(stats)
+    assert doc["companies"]["acme"]["fallback"] == {
+        "sync_requests": 3,
+        "sync_answered": 2,
+        "provider_requests": 1,
+        "fallback_cost_usd": "0.300000",
+        "batch_price_usd": "0.150000",
+        "fallback_extra_usd": "0.150000",
+    }
+    assert doc["totals"]["fallback"] == {
+        "sync_requests": 4,
+        "sync_answered": 2,
+        "provider_requests": 1,
+        "fallback_cost_usd": "0.400000",
+        "batch_price_usd": "0.200000",
+        "fallback_extra_usd": "0.200000",
+    }
