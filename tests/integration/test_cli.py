@@ -26,7 +26,7 @@ def batchline(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
         (
             ("migrate",),
             {"BATCHLINE_BATCH_MAX_REQUESTS": "90000"},
-            "invalid configuration: BATCHLINE_BATCH_MAX_REQUESTS: Input should be less than or equal to 50000",
+            "invalid configuration: BATCHLINE_*: BATCHLINE_BATCH_MAX_REQUESTS exceeds the 50000 requests per file",
         ),
         (
             ("run", "submitter"),
