@@ -3,8 +3,9 @@
 Served by the same app as the OpenAI endpoints so one emulator stands in for both providers. The
 gate follows Anthropic's conventions instead of OpenAI's: the key comes in ``x-api-key`` (or, as
 newer SDKs send it, ``Authorization: Bearer``), checked against the same key ring, so revoking keys
-affects both sides; ``anthropic-version`` is required; and every error is
-``{"type": "error", "error": {"type": ..., "message": ...}}`` with Anthropic's error types.
+affects both sides (a test that revokes only one provider's key removes that key instead);
+``anthropic-version`` is required; and every error is ``{"type": "error", "error": {"type": ...,
+"message": ...}}`` with Anthropic's error types.
 Injected HTTP faults (latency, 429 with ``retry-after``, 500, a lost response) apply as on the
 OpenAI side, plus Anthropic's own 529 ``overloaded_error``; the walls (processing-queue limit, size,
 results expiry) are in :mod:`emulator.anthropic_walls`.
