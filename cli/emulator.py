@@ -57,6 +57,15 @@ def register_emulator(app: typer.Typer) -> None:
         max_storage_bytes: Annotated[
             int | None, typer.Option(help="Bytes the organisation may store.")
         ] = None,
+        anthropic_queue_limit: Annotated[
+            int | None, typer.Option(help="Anthropic: requests per model in the processing queue (429).")
+        ] = None,
+        anthropic_results_ttl_seconds: Annotated[
+            float | None, typer.Option(help="Anthropic: results are gone (404) this long after creation.")
+        ] = None,
+        overloaded_rate: Annotated[
+            float | None, typer.Option(help="Anthropic: share of requests answered 529 overloaded_error.")
+        ] = None,
         answer_mode: Annotated[
             str | None,
             typer.Option(help="'model' (stand-in model, default) or 'fast' (one fixed answer; benchmarks)."),
@@ -106,6 +115,9 @@ def register_emulator(app: typer.Typer) -> None:
             "output_file_ttl_s": output_file_ttl_seconds,
             "max_files": max_files,
             "max_storage_bytes": max_storage_bytes,
+            "anthropic_queue_limit": anthropic_queue_limit,
+            "anthropic_results_ttl_s": anthropic_results_ttl_seconds,
+            "overloaded_rate": overloaded_rate,
             "answer_mode": answer_mode,
             "webhook_url": webhook_url,
             "webhook_secret": webhook_secret,

@@ -3,10 +3,12 @@
 Served by the same app as the OpenAI endpoints so one emulator stands in for both providers. The
 gate follows Anthropic's conventions instead of OpenAI's: the key comes in ``x-api-key`` (or, as
 newer SDKs send it, ``Authorization: Bearer``), checked against the same key ring, so revoking keys
-affects both sides; ``anthropic-version`` is required; and every error is
-``{"type": "error", "error": {"type": ..., "message": ...}}`` with Anthropic's error types.
+affects both sides (a test that revokes only one provider's key removes that key instead);
+``anthropic-version`` is required; and every error is ``{"type": "error", "error": {"type": ...,
+"message": ...}}`` with Anthropic's error types.
 Injected HTTP faults (latency, 429 with ``retry-after``, 500, a lost response) apply as on the
-OpenAI side.
+OpenAI side, plus Anthropic's own 529 ``overloaded_error``; the walls (processing-queue limit, size,
+results expiry) are in :mod:`emulator.anthropic_walls`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from emulator.anthropic_batches import MessageBatches
+from emulator.anthropic_walls import size_refusal
 from emulator.api_errors import ApiError
 from emulator.core import Emulator
 
@@ -78,10 +81,13 @@ class AnthropicApi:
                                   {"retry-after": f"{after:g}"})  # fmt: skip
         if fault.status is not None:
             return error_response(500, "Internal server error")
+        if self.emu.faults.overloaded():
+            after = self.emu.faults.config.retry_after_s
+            return error_response(529, "Overloaded", {"retry-after": f"{after:g}"})
         try:
             response = await self._dispatch(request)
         except ApiError as err:
-            return error_response(err.status, str(err))
+            return error_response(err.status, str(err), err.headers or None)
         if fault.lose_response:
             return error_response(502, "Bad gateway.")
         return response
@@ -91,6 +97,12 @@ class AnthropicApi:
         batch_id = request.path_params.get("batch_id")
         method, tail = request.method, request.url.path.rsplit("/", 1)[-1]
         if batch_id is None and method == "POST":
+            declared = request.headers.get("content-length", "")
+            limit = self.emu.walls.anthropic_max_batch_bytes
+            if declared.isdigit() and (too_large := size_refusal(int(declared), limit)) is not None:
+                async for _ in request.stream():  # drained unkept, so the client reads the answer
+                    pass
+                raise too_large
             raw = await request.body()
             try:
                 payload = orjson.loads(raw)

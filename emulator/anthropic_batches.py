@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from emulator.anthropic_walls import expired_results, queue_refusal, results_expired, size_refusal
 from emulator.api_errors import ApiError
 from emulator.batch_clock import Phase
 from emulator.model import estimate_prompt_tokens
@@ -91,10 +92,12 @@ def _bad(message: str) -> ApiError:
     return ApiError(400, message)
 
 
-def translate(payload: dict[str, Any], size: int) -> tuple[list[str], bytes, str, int]:
-    """(custom_ids, chat-completions JSONL, model, prompt tokens) of a create body, or 400."""
-    if size > MAX_BYTES:
-        raise ApiError(413, f"Request exceeds the maximum size of {MAX_BYTES} bytes.")
+def translate(
+    payload: dict[str, Any], size: int, max_bytes: int = MAX_BYTES
+) -> tuple[list[str], bytes, str, int]:
+    """(custom_ids, chat-completions JSONL, model, prompt tokens) of a create body, or 400/413."""
+    if (too_large := size_refusal(size, max_bytes)) is not None:
+        raise too_large
     requests = payload.get("requests")
     if not isinstance(requests, list) or not 1 <= len(requests) <= MAX_REQUESTS:
         raise _bad(f"requests: must be a list of 1 to {MAX_REQUESTS} items")
@@ -224,8 +227,10 @@ class MessageBatches:
         return rec
 
     def create(self, payload: dict[str, Any], size: int, base_url: str) -> dict[str, Any]:
-        ids, data, model, tokens = translate(payload, size)
         emu = self.emu
+        ids, data, model, tokens = translate(payload, size, emu.walls.anthropic_max_batch_bytes)
+        if (refused := queue_refusal(emu, model, len(ids))) is not None:
+            raise refused
         seq = emu.store.next_number("batch")
         blob_id = f"msgbatch-input-{secrets.token_hex(12)}"
         emu.store.put_blob(blob_id, [data])
@@ -296,6 +301,11 @@ class MessageBatches:
         rec = self._get(batch_id)
         if status_of(self.emu.refresh(rec)) != "ended":
             raise ApiError(404, f"Results of batch {batch_id} are not available yet.", type="not_found_error")
+        ttl = self.emu.walls.anthropic_results_ttl_s
+        files = [self.emu.store.files.get(f) for f in (rec.output_file_id, rec.error_file_id) if f]
+        if results_expired(rec, self.emu.now(), ttl) or any(f is None or f.deleted for f in files):
+            self.emu.counters["message_results_expired"] += 1
+            raise expired_results(batch_id, ttl)
         tools: dict[str, str] = {}
         for _, raw in iter_lines(self.emu.store.read_blob(rec.input_file_id)):
             if (obj := parse_request(raw)) is not None and (tool := obj["body"].get(TOOL_MARK)):

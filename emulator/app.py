@@ -11,7 +11,8 @@ then the handler. Admin endpoints under ``/_emulator`` skip both, so a test can 
 * ``GET  /_emulator/health``  → ``{"ok": true}``
 * ``GET  /_emulator/faults``  → the current :class:`FaultConfig`
 * ``POST /_emulator/faults``  → partial update, e.g. ``{"http_429_next": 2}``; returns the result
-* ``GET  /_emulator/walls``   → the current :class:`WallConfig` (token limits, file TTL, storage cap)
+* ``GET  /_emulator/walls``   → the current :class:`WallConfig` (token limits, file TTL, storage cap,
+  Anthropic's queue limits, results TTL and size limit)
 * ``POST /_emulator/walls``   → partial update, e.g. ``{"enqueued_token_limits": {"gpt-4o": 90000}}``
 * ``GET  /_emulator/keys``    → ``{"mode": "any" | "listed" | "revoked", "keys": [masked, ...]}``
 * ``POST /_emulator/keys``    → ``{"keys": [...]}`` (null = any), ``{"add"|"remove": [...]}``,

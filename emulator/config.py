@@ -67,12 +67,21 @@ class FaultConfig(BaseModel):
     invalid_line_rate: float = Field(
         default=0.0, ge=0, le=1, description="Share of lines that validation rejects (seeded per batch)."
     )
+    # --- Anthropic's /v1/messages/batches only ----------------------------------------------
+    overloaded_next: int = Field(
+        default=0, ge=0, description="The next N Anthropic requests get 529 overloaded_error."
+    )
+    overloaded_rate: float = Field(
+        default=0.0, ge=0, le=1, description="Share of Anthropic requests answered 529 overloaded_error."
+    )
 
 
 class WallConfig(BaseModel):
     """The real service's limits that a client runs into. All unset = no wall (the default).
 
-    Off by default because the pipeline does not react to them yet; tests switch them on.
+    Off by default because the pipeline does not react to them yet; tests switch them on. The
+    exceptions are limits every real account has at one fixed value (Anthropic's 29-day results
+    and 256 MB per batch): they are on at that value, and a test lowers them.
     """
 
     model_config = ConfigDict(validate_assignment=True, extra="forbid")
@@ -95,11 +104,35 @@ class WallConfig(BaseModel):
         default=None, ge=0, description="Bytes the organisation may store, all files together."
     )
 
+    anthropic_queue_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="Anthropic: requests per model in the processing queue; over it = 429 rate_limit_error.",
+    )
+    anthropic_queue_limits: dict[str, PositiveInt] = Field(
+        default_factory=dict,
+        description="Anthropic: per-model queue limits, overriding anthropic_queue_limit.",
+    )
+    anthropic_results_ttl_s: float | None = Field(
+        default=29 * 86_400.0,
+        ge=0,
+        description="Anthropic: results are gone (404) this long after the batch was created; null = never.",
+    )
+    anthropic_max_batch_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1,
+        description="Anthropic: a larger create body = 413 request_too_large.",
+    )
+
     def token_limit(self, model: str | None) -> int | None:
         """The limit of ``model``: its own entry, else the default (limits are per model at OpenAI)."""
         if model is not None and model in self.enqueued_token_limits:
             return self.enqueued_token_limits[model]
         return self.enqueued_token_limit
+
+    def queue_limit(self, model: str) -> int | None:
+        """Anthropic's limit of ``model``'s requests in the processing queue (per model, like OpenAI's)."""
+        return self.anthropic_queue_limits.get(model, self.anthropic_queue_limit)
 
 
 class EmulatorConfig(BaseSettings, WallConfig, FaultConfig):

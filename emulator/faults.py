@@ -43,6 +43,7 @@ class FaultInjector:
         self.config = self.initial
         self.counters: Counter[str] = Counter()
         self._http_rng = random.Random(f"{self.seed}:http")
+        self._overload_rng = random.Random(f"{self.seed}:overloaded")
 
     def update(self, changes: dict[str, Any]) -> FaultConfig:
         """Apply a partial change (validated as a whole) and return the new configuration."""
@@ -74,6 +75,18 @@ class FaultInjector:
             self.counters["lost_response"] += 1
             return HttpFault(delay, lose_response=True)
         return HttpFault(delay)
+
+    def overloaded(self) -> bool:
+        """Whether this Anthropic request gets 529 ``overloaded_error``. Its own generator, so
+        switching it on does not shift the other HTTP faults' draws."""
+        cfg = self.config
+        draw = self._overload_rng.random()
+        if cfg.overloaded_next > 0:
+            self.config = cfg.model_copy(update={"overloaded_next": cfg.overloaded_next - 1})
+        elif draw >= cfg.overloaded_rate:
+            return False
+        self.counters["http_529"] += 1
+        return True
 
     def batch_fault(self) -> BatchFault | None:
         """Consumes one of the batch counters, most severe first."""

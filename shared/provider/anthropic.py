@@ -41,7 +41,14 @@ from shared.provider.base import (
     ProviderNotFound,
     RetryableProviderError,
 )
-from shared.provider.http import ApiKeyAuth, RetryPolicy, error_for_response, error_for_transport, retrying
+from shared.provider.http import (
+    ApiKeyAuth,
+    RetryPolicy,
+    error_for_response,
+    error_for_transport,
+    parse_retry_after,
+    retrying,
+)
 from shared.settings import Settings
 
 T = TypeVar("T")
@@ -280,10 +287,13 @@ class AnthropicBatchProvider:
 
 
 def _error(method: str, path: str, response: httpx.Response, auth: ApiKeyAuth) -> ProviderError:
-    """The shared mapping, plus Anthropic's 529 ``overloaded_error``: capacity, so try again later."""
+    """The shared mapping, plus Anthropic's 529 ``overloaded_error``: capacity, so try again later
+    (after its ``retry-after`` when it sends one, as for a 429)."""
     err = error_for_response(method, path, response, auth)
     if response.status_code == 529 and not isinstance(err, RetryableProviderError):
-        return RetryableProviderError(str(err), status=529, code=err.code)
+        overloaded = RetryableProviderError(str(err), status=529, code=err.code)
+        overloaded.retry_after = parse_retry_after(response.headers)
+        return overloaded
     return err
 
 

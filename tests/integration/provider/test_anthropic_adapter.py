@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -21,7 +22,15 @@ from services.ingester.results import parse_line
 from shared.analysis import SESSION_FIELDS, ProcessingType
 from shared.provider.anthropic import AnthropicBatchProvider
 from shared.provider.anthropic_spool import Spool
-from shared.provider.base import LOCAL_BATCH_ID_KEY, ConfigurationFault, ProviderBatch, ProviderNotFound
+from shared.provider.base import (
+    LOCAL_BATCH_ID_KEY,
+    ConfigurationFault,
+    PermanentProviderError,
+    ProviderBatch,
+    ProviderNotFound,
+    RetryableProviderError,
+)
+from shared.provider.http import RetryPolicy
 from shared.provider.router import RoutingProvider
 from shared.settings import Settings
 from tests.integration.provider.helpers import FAST_RETRY, TEST_KEY, make_input, make_provider, set_faults
@@ -216,3 +225,99 @@ async def test_a_batch_left_at_anthropic_is_still_read_after_its_model_is_routed
     assert done.id == created.id and done.local_batch_id == "kept"
     assert set(router.adapters) == {"openai", "anthropic"}
     await router.aclose()
+
+
+# --- Anthropic's walls: each lands in the class of the error tree the services act on --------------
+
+#: Gives up at the first refusal, so the test sees the error the adapter's own retries would end with.
+NO_WAIT = RetryPolicy(max_total_s=0.05, initial_wait_s=0.01, max_wait_s=0.01, jitter_s=0.0)
+
+
+async def test_a_revoked_key_is_a_configuration_fault_until_restored(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 2, model=MODEL))
+    emulator.emulator.update_keys({"revoked": True})
+    with pytest.raises(ConfigurationFault) as caught:
+        await anthropic.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: "revoked"})
+    assert caught.value.status == 401 and caught.value.code == "authentication_error"
+    assert TEST_KEY not in str(caught.value)
+    emulator.emulator.update_keys({"revoked": False})
+    created = await anthropic.create_batch(uploaded.id, metadata={LOCAL_BATCH_ID_KEY: "revoked"})
+    assert (await ended(anthropic, created.id)).status == "completed"
+
+
+async def test_a_permission_error_is_a_configuration_fault(tmp_path: Path) -> None:
+    body = {"type": "error", "error": {"type": "permission_error", "message": "Your API key lacks access."}}
+    forbidden = httpx.MockTransport(lambda request: httpx.Response(403, json=body))
+    provider = AnthropicBatchProvider(
+        base_url="http://anthropic.invalid", api_key=SecretStr(TEST_KEY), spool_dir=tmp_path,
+        retry=NO_WAIT, transport=forbidden,
+    )  # fmt: skip
+    with pytest.raises(ConfigurationFault) as caught:
+        await provider.retrieve_batch("msgbatch_x")
+    assert caught.value.status == 403 and caught.value.code == "permission_error"
+    await provider.aclose()
+
+
+async def test_the_queue_limit_is_retryable_with_the_providers_retry_after(
+    emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    emulator.emulator.update_walls({"anthropic_queue_limits": {MODEL: 3}})
+    impatient = AnthropicBatchProvider(
+        base_url=emulator.url, api_key=SecretStr(TEST_KEY), spool_dir=tmp_path / "spool", retry=NO_WAIT
+    )
+    first = await impatient.upload_file(make_input(tmp_path / "a.jsonl", 2, model=MODEL))
+    await impatient.create_batch(first.id, metadata={})
+    second = await impatient.upload_file(make_input(tmp_path / "b.jsonl", 2, prefix="b", model=MODEL))
+    with pytest.raises(RetryableProviderError) as caught:
+        await impatient.create_batch(second.id, metadata={LOCAL_BATCH_ID_KEY: "queued"})
+    assert caught.value.status == 429 and caught.value.code == "rate_limit_error"
+    assert caught.value.retry_after is not None and caught.value.retry_after >= 1
+    assert emulator.emulator.counters["message_batches_queue_limited"] == 1
+    await impatient.aclose()
+
+
+async def test_overloaded_is_retryable_with_retry_after_and_retried(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    await set_faults(emulator, overloaded_next=1, retry_after_s=0.2)
+    impatient = AnthropicBatchProvider(
+        base_url=emulator.url, api_key=SecretStr(TEST_KEY), spool_dir=tmp_path / "spool", retry=NO_WAIT
+    )
+    with pytest.raises(RetryableProviderError) as caught:
+        await anext(impatient.list_batches())
+    assert caught.value.status == 529 and caught.value.code == "overloaded_error"
+    assert caught.value.retry_after == 0.2
+    await impatient.aclose()
+
+    await set_faults(emulator, overloaded_next=2, retry_after_s=0.05)
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 2, model=MODEL))
+    created = await anthropic.create_batch(uploaded.id, metadata={})  # FAST_RETRY outlasts two 529s
+    assert created.status == "in_progress"
+    assert emulator.emulator.faults.counters["http_529"] == 3
+
+
+async def test_expired_results_are_not_found(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 2, model=MODEL))
+    done = await ended(anthropic, (await anthropic.create_batch(uploaded.id, metadata={})).id)
+    assert done.output_file_id is not None
+    assert len([line async for line in anthropic.iter_file_lines(done.output_file_id)]) == 2
+    emulator.emulator.advance_clock(29 * 86_400)
+    with pytest.raises(ProviderNotFound) as caught:
+        _ = [line async for line in anthropic.iter_file_lines(done.output_file_id)]
+    assert caught.value.status == 404 and caught.value.code == "not_found_error"
+    assert (await anthropic.retrieve_batch(done.id)).status == "completed"  # the batch itself stays
+
+
+async def test_a_batch_over_the_size_limit_is_a_permanent_error_not_a_configuration_fault(
+    anthropic: AnthropicBatchProvider, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    emulator.emulator.update_walls({"anthropic_max_batch_bytes": 1_000})
+    uploaded = await anthropic.upload_file(make_input(tmp_path / "in.jsonl", 5, model=MODEL))
+    with pytest.raises(PermanentProviderError) as caught:
+        await anthropic.create_batch(uploaded.id, metadata={})
+    assert type(caught.value) is PermanentProviderError
+    assert caught.value.status == 413 and caught.value.code == "request_too_large"

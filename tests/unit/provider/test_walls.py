@@ -121,6 +121,11 @@ def test_walls_off_by_default() -> None:
         "output_file_ttl_s": None,
         "max_files": None,
         "max_storage_bytes": None,
+        "anthropic_queue_limit": None,
+        "anthropic_queue_limits": {},
+        # Anthropic's limits that every account has, at their documented values (29 days, 256 MB).
+        "anthropic_results_ttl_s": 2_505_600.0,
+        "anthropic_max_batch_bytes": 268_435_456,
     }
     assert EmulatorConfig().keys() is None
 
