@@ -113,8 +113,15 @@ async def test_every_service_answers_its_probes_and_metrics_of_a_finished_run(
             assert (await client.get(f"http://127.0.0.1:{port}/nowhere")).status_code == 404
         await publish(settings, [event(i) for i in range(6)])
         await wait_until_terminal(engine, expected_requests=6, timeout_s=90)
-        batches = {r.status: r.n for r in await rows(
-            engine, "SELECT status, count(*) AS n FROM provider_batches GROUP BY status")}  # fmt: skip
+        # The requests resolve in the ingest's transaction; the batch turns PROCESSED a step later.
+        deadline = time.monotonic() + 60
+        while True:
+            batches = {r.status: r.n for r in await rows(
+                engine, "SELECT status, count(*) AS n FROM provider_batches GROUP BY status")}  # fmt: skip
+            if set(batches) == {"PROCESSED"} or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert set(batches) == {"PROCESSED"}, batches
         pages = {name: (await client.get(f"http://127.0.0.1:{p}/metrics")).text for name, p in ports.items()}
     for name, page in pages.items():
         # the deployment's state, read from the database at the scrape (every status, zeros included)
