@@ -2,20 +2,21 @@
 
 One server-side cursor walks the batch's requests, each with its messages aggregated in order by the
 server; each request becomes one line written as soon as it is read, so memory holds one
-conversation at a time (and the cursor's prefetch of ``FETCH_ROWS`` requests). The cursor is
+conversation at a time (and the cursor's fetch of ``FETCH_ROWS`` requests). The cursor is
 asyncpg's own, on the connection under SQLAlchemy's: SQLAlchemy's streamed result cost more per row
 than encoding the line. The
 byte limit is enforced on the real encoded size: requests that would push the file over it are
 returned as overflow (the caller gives them back to pending) instead of breaking the file.
 
-:func:`write_lines` is the rule, fed by any stream of rows; :func:`write_batch_file` feeds it from the
-database, the in-memory store of the orchestration tests from a list, so both build the same file.
+:func:`write_chunks` is the rule, fed by any stream of chunks of rows; :func:`write_batch_file` feeds it
+from the database a fetch at a time, :func:`write_lines` (the in-memory store of the orchestration
+tests, B5) a row at a time, so both build the same file.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -59,7 +60,7 @@ _ROWS_COMPILED = _ROWS.compile(dialect=asyncpg_dialect())  # type: ignore[no-unt
 _ROWS_SQL, _ROWS_PARAMS = str(_ROWS_COMPILED), tuple(_ROWS_COMPILED.positiontup or ())
 #: The file's sort of the batch's request keys, in memory, for the rest of its transaction only.
 _FILE_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
-#: Requests the cursor prefetches per round trip (one conversation each; bounded memory).
+#: Requests fetched from the cursor per round trip (one conversation each; bounded memory).
 FETCH_ROWS = 2_000
 #: The file's write buffer: lines are small, writes of a megabyte are not.
 WRITE_BUFFER = 1 << 20
@@ -172,25 +173,38 @@ async def write_batch_file(
     if raw is None:
         raise RuntimeError("the connection has no driver connection")
     values = {"bid": batch_id, "claimed": CLAIMED}
-    cursor = raw.cursor(_ROWS_SQL, *(values[name] for name in _ROWS_PARAMS), prefetch=FETCH_ROWS)
+    cursor = await raw.cursor(_ROWS_SQL, *(values[name] for name in _ROWS_PARAMS))
 
-    async def rows() -> AsyncIterable[FileRow]:
-        async for row in cursor:
-            roles, contents = row[3], row[4]
-            messages = list(zip(roles, contents, strict=True)) if roles else []
-            yield FileRow(row[0], row[1], row[2], messages)
+    async def chunks() -> AsyncIterable[list[FileRow]]:
+        # One await per ``FETCH_ROWS`` requests: awaiting the cursor per row cost more than its line.
+        while records := await cursor.fetch(FETCH_ROWS):
+            yield [
+                FileRow(r[0], r[1], r[2], list(zip(r[3], r[4], strict=True)) if r[3] else [])
+                for r in records
+            ]
 
-    return await write_lines(rows(), path, limits)
+    return await write_chunks(chunks(), path, limits)
 
 
 async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimits) -> BuiltFile:
     """Write one JSONL line per request of ``rows``, in their order."""
+
+    async def chunks() -> AsyncIterable[list[FileRow]]:
+        async for row in rows:
+            yield [row]
+
+    return await write_chunks(chunks(), path, limits)
+
+
+async def write_chunks(chunks: AsyncIterable[Iterable[FileRow]], path: Path, limits: FileLimits) -> BuiltFile:
+    """Write one JSONL line per request of each chunk of rows, in their order (the rule of both)."""
     built = BuiltFile(path=path)
     bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
     encoder = LineEncoder()
     with path.open("wb", buffering=WRITE_BUFFER) as out:
-        async for row in rows:
-            _emit(out, built, row, bounds, encoder)
+        async for chunk in chunks:
+            for row in chunk:
+                _emit(out, built, row, bounds, encoder)
     return built
 
 
