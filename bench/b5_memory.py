@@ -82,13 +82,11 @@ async def _child_build(out: str, requests: int) -> dict[str, float]:
         :MESSAGE_CHARS
     ]
 
+    messages = [("user" if m % 2 == 0 else "assistant", text) for m in range(10)]
+
     async def rows() -> AsyncIterator[FileRow]:
         for _ in range(requests):
-            rid = uuid.uuid4()
-            for m in range(10):
-                yield FileRow(
-                    rid, "full_analysis", "gpt-4o-mini", "user" if m % 2 == 0 else "assistant", text
-                )
+            yield FileRow(uuid.uuid4(), "full_analysis", "gpt-4o-mini", list(messages))
 
     limits = FileLimits(
         max_bytes=PROVIDER_MAX_FILE_BYTES + (16 << 20), max_requests=requests, max_conversation_chars=50_000

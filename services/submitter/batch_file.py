@@ -2,24 +2,28 @@
 
 One server-side cursor walks the batch's requests, each with its messages aggregated in order by the
 server; each request becomes one line written as soon as it is read, so memory holds one
-conversation at a time (and the cursor's fetch of ``FETCH_ROWS`` requests). The
+conversation at a time (and the cursor's fetch of ``FETCH_ROWS`` requests). The cursor is
+asyncpg's own, on the connection under SQLAlchemy's: SQLAlchemy's streamed result cost more per row
+than encoding the line. The
 byte limit is enforced on the real encoded size: requests that would push the file over it are
 returned as overflow (the caller gives them back to pending) instead of breaking the file.
 
-:func:`write_lines` is the rule, fed by any stream of rows; :func:`write_batch_file` feeds it from the
-database, the in-memory store of the orchestration tests from a list, so both build the same file.
+:func:`write_chunks` is the rule, fed by any stream of chunks of rows; :func:`write_batch_file` feeds it
+from the database a fetch at a time, :func:`write_lines` (the in-memory store of the orchestration
+tests, B5) a row at a time, so both build the same file.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, NamedTuple
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.analysis import ProcessingType, format_conversation
@@ -28,21 +32,38 @@ from shared.provider.lines import LineShape, default_shape
 
 #: Only requests still claimed by this batch go into its file (a released one is no longer its own).
 CLAIMED = RequestStatus.BATCHING_IN_PROGRESS.value
+#: The batch's requests are put in file order first (narrow rows: the sort stays in memory), then each
+#: one's messages are aggregated from the session's index, already in order. Grouping the joined
+#: messages instead sorted every message of the batch (500,000 rows at 50,000 requests) on disk, twice.
+#: A request without messages has NULL arrays (an aggregate over no rows).
 _ROWS = text(
     """
-    SELECT r.id, r.processing_type, r.model,
-           array_agg(m.role ORDER BY m."order") FILTER (WHERE m.role IS NOT NULL) AS roles,
-           array_agg(coalesce(m.content, '') ORDER BY m."order") FILTER (WHERE m.role IS NOT NULL) AS contents
-    FROM ai_processing_requests r
-    JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
-    LEFT JOIN session_messages m ON m.company_id = r.company_id AND m.session_id = r.session_id
-    WHERE r.batch_id = :bid AND r.status = :claimed
-    GROUP BY r.requested_at, r.id, r.processing_type, r.model
+    SELECT r.id, r.processing_type, r.model, m.roles, m.contents
+    FROM (
+        SELECT r.id, r.company_id, r.session_id, r.processing_type, r.model, r.requested_at
+        FROM ai_processing_requests r
+        JOIN ai_batch_items i ON i.request_id = r.id AND i.batch_id = :bid
+        WHERE r.batch_id = :bid AND r.status = :claimed
+        ORDER BY r.requested_at, r.id
+    ) r
+    CROSS JOIN LATERAL (
+        SELECT array_agg(m.role ORDER BY m."order") AS roles,
+               array_agg(coalesce(m.content, '') ORDER BY m."order") AS contents
+        FROM session_messages m
+        WHERE m.company_id = r.company_id AND m.session_id = r.session_id
+    ) m
     ORDER BY r.requested_at, r.id
     """
 )
-#: Requests fetched from the cursor per round trip (one conversation each).
-FETCH_ROWS = 1_000
+#: ``_ROWS`` as asyncpg takes it (``$n`` placeholders), with the order of its parameters.
+_ROWS_COMPILED = _ROWS.compile(dialect=asyncpg_dialect())  # type: ignore[no-untyped-call]
+_ROWS_SQL, _ROWS_PARAMS = str(_ROWS_COMPILED), tuple(_ROWS_COMPILED.positiontup or ())
+#: The file's sort of the batch's request keys, in memory, for the rest of its transaction only.
+_FILE_WORK_MEM = text("SET LOCAL work_mem = '64MB'")
+#: Requests fetched from the cursor per round trip (one conversation each; bounded memory).
+FETCH_ROWS = 2_000
+#: The file's write buffer: lines are small, writes of a megabyte are not.
+WRITE_BUFFER = 1 << 20
 
 
 class FileRow(NamedTuple):
@@ -150,26 +171,45 @@ async def write_batch_file(
         max_conversation_chars=max_conversation_chars,
         shape_of=shape_of,
     )
-    result = await conn.stream(
-        _ROWS.execution_options(yield_per=FETCH_ROWS), {"bid": batch_id, "claimed": CLAIMED}
-    )
+    # Through SQLAlchemy first: it opens the transaction the cursor needs (a server-side cursor lives
+    # in one), and the setting lasts until that transaction ends.
+    await conn.execute(_FILE_WORK_MEM)
+    raw = (await conn.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the connection has no driver connection")
+    values = {"bid": batch_id, "claimed": CLAIMED}
+    cursor = await raw.cursor(_ROWS_SQL, *(values[name] for name in _ROWS_PARAMS))
 
-    async def rows() -> AsyncIterable[FileRow]:
-        async for row in result:
-            messages = list(zip(row.roles, row.contents, strict=True)) if row.roles else []
-            yield FileRow(row.id, row.processing_type, row.model, messages)
+    async def chunks() -> AsyncIterable[list[FileRow]]:
+        # One await per ``FETCH_ROWS`` requests: awaiting the cursor per row cost more than its line.
+        while records := await cursor.fetch(FETCH_ROWS):
+            yield [
+                FileRow(r[0], r[1], r[2], list(zip(r[3], r[4], strict=True)) if r[3] else [])
+                for r in records
+            ]
 
-    return await write_lines(rows(), path, limits)
+    return await write_chunks(chunks(), path, limits)
 
 
 async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimits) -> BuiltFile:
     """Write one JSONL line per request of ``rows``, in their order."""
+
+    async def chunks() -> AsyncIterable[list[FileRow]]:
+        async for row in rows:
+            yield [row]
+
+    return await write_chunks(chunks(), path, limits)
+
+
+async def write_chunks(chunks: AsyncIterable[Iterable[FileRow]], path: Path, limits: FileLimits) -> BuiltFile:
+    """Write one JSONL line per request of each chunk of rows, in their order (the rule of both)."""
     built = BuiltFile(path=path)
     bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
     encoder = LineEncoder(limits.shape_of)
-    with path.open("wb") as out:
-        async for row in rows:
-            _emit(out, built, row, bounds, encoder)
+    with path.open("wb", buffering=WRITE_BUFFER) as out:
+        async for chunk in chunks:
+            for row in chunk:
+                _emit(out, built, row, bounds, encoder)
     return built
 
 

@@ -148,12 +148,14 @@ class ProcessingRequest(Base):
         ),
         CheckConstraint(status_in(*RequestStatus), name="status"),
         CheckConstraint("attempt >= 1", name="attempt"),
-        # What the submitter scans: pending, unbatched requests of one (company, model), oldest first.
+        # What the submitter scans: pending, unbatched requests of one (company, model), oldest first;
+        # ``id`` is the claim's tie-breaker, so the index walk is the claim order (no sort).
         Index(
             "ix_requests_pending",
             "company_id",
             "model",
             "requested_at",
+            "id",
             postgresql_where=and_(status_in(RequestStatus.PENDING_BATCHING), column("batch_id").is_(None)),
         ),
         # ``batchline requests retry``: the failed requests of a company (few rows, a large table).

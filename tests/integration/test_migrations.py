@@ -527,3 +527,34 @@ async def test_0006f_adds_the_fallback_state_and_calls_keeping_rows_and_downgrad
     assert back[1]["batch_id"] is None
     with pytest.raises(asyncpg.CheckViolationError):
         await _run(empty_database, "UPDATE ai_processing_requests SET status = 'FALLBACK_IN_PROGRESS'")
+
+
+async def test_0006q_puts_the_claim_order_in_the_pending_index_keeping_rows_and_downgrades(
+    empty_database: str,
+) -> None:
+    cfg = alembic_config(empty_database)
+    await asyncio.to_thread(command.upgrade, cfg, "0006f")
+    await _run(
+        empty_database,
+        "INSERT INTO sessions (id, company_id, started_at, content_hash, message_count) "
+        "VALUES ('s-1', 'acme', now(), 'h', 1)",
+    )
+    await _run(
+        empty_database,
+        "INSERT INTO ai_processing_requests (id, session_id, company_id, processing_type, model, revision, "
+        "status, attempt, approx_bytes) VALUES ('00000000-0000-0000-0000-000000000008', 's-1', 'acme', "
+        "'summary', 'm', 'initial', 'PENDING_BATCHING', 1, 10)",
+    )
+    index = "SELECT indexdef AS d FROM pg_indexes WHERE indexname = 'ix_requests_pending'"
+
+    await asyncio.to_thread(command.upgrade, cfg, "0006q")
+    (after,) = await _run(empty_database, index)
+    assert "(company_id, model, requested_at, id) WHERE" in after["d"]
+    assert "PENDING_BATCHING" in after["d"] and "batch_id IS NULL" in after["d"]
+    (row,) = await _run(empty_database, "SELECT id::text AS id, status FROM ai_processing_requests")
+    assert tuple(row) == ("00000000-0000-0000-0000-000000000008", "PENDING_BATCHING")
+
+    await asyncio.to_thread(command.downgrade, cfg, "0006f")
+    (before,) = await _run(empty_database, index)
+    assert "(company_id, model, requested_at) WHERE" in before["d"]
+    assert len(await _run(empty_database, "SELECT 1 FROM ai_processing_requests")) == 1
