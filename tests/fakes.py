@@ -142,7 +142,7 @@ class FakeBatchProvider:
         self.set_status(batch_id, self.cancel_status)
         return self.batches[batch_id]
 
-    async def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
+    async def list_batches(self, *, page_size: int = 100, model: str | None = None) -> AsyncIterator[ProviderBatch]:
         self._enter("list_batches", str(page_size))
         for batch in sorted(self.batches.values(), key=lambda b: b.created_at, reverse=True):
             yield batch

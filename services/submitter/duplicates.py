@@ -84,7 +84,8 @@ class Duplicates:
         """The provider batch to record for ``batch`` (None: none exists); duplicates are cancelled."""
         oldest = batch.created_at.timestamp() - LOOKUP_SLACK_S
         copies: list[ProviderBatch] = []
-        async for candidate in self._provider.list_batches():
+        # Only the API that runs the model: a revoked key at another provider must not pause this one.
+        async for candidate in self._provider.list_batches(model=batch.model):
             if candidate.local_batch_id == str(batch.id):
                 copies.append(candidate)
             if candidate.created_at < oldest:

@@ -272,7 +272,9 @@ class AnthropicBatchProvider:
     async def cancel_batch(self, batch_id: str) -> ProviderBatch:
         return self._batch(await self._json("POST", f"{BATCHES}/{batch_id}/cancel"))
 
-    async def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
+    async def list_batches(
+        self, *, page_size: int = 100, model: str | None = None
+    ) -> AsyncIterator[ProviderBatch]:
         """All batches, newest first, following ``after_id`` until ``has_more`` is false."""
         after: str | None = None
         while True:

@@ -157,8 +157,11 @@ class BatchProvider(Protocol):
 
     async def cancel_batch(self, batch_id: str) -> ProviderBatch: ...
 
-    def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
-        """All batches, newest first, following ``after`` cursors until ``has_more`` is false."""
+    def list_batches(self, *, page_size: int = 100, model: str | None = None) -> AsyncIterator[ProviderBatch]:
+        """All batches, newest first, following ``after`` cursors until ``has_more`` is false.
+
+        ``model`` narrows a listing over several APIs to the one that runs that model, so looking for
+        one batch never depends on (or fails with) another provider; a single adapter ignores it."""
 
     def iter_file_lines(self, file_id: str) -> AsyncIterator[bytes]:
         """The file's content as a stream of non-empty lines (without newline), bounded memory."""

@@ -64,8 +64,8 @@ class CountedProvider:
     async def cancel_batch(self, batch_id: str) -> ProviderBatch:
         return await self._counted("cancel_batch", self.inner.cancel_batch(batch_id))
 
-    def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
-        return self._counted_stream("list_batches", self.inner.list_batches(page_size=page_size))
+    def list_batches(self, *, page_size: int = 100, model: str | None = None) -> AsyncIterator[ProviderBatch]:
+        return self._counted_stream("list_batches", self.inner.list_batches(page_size=page_size, model=model))
 
     def iter_file_lines(self, file_id: str) -> AsyncIterator[bytes]:
         return self._counted_stream("iter_file_lines", self.inner.iter_file_lines(file_id))

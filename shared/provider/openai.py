@@ -350,7 +350,9 @@ class OpenAIBatchProvider:
     async def cancel_batch(self, batch_id: str) -> ProviderBatch:
         return self._batch(await self._json("POST", f"/batches/{self._bare(batch_id)}/cancel"))
 
-    async def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
+    async def list_batches(
+        self, *, page_size: int = 100, model: str | None = None
+    ) -> AsyncIterator[ProviderBatch]:
         """All batches, newest first; each page is its own retried call."""
         async for item in self._paged("/batches", {"limit": str(page_size)}):
             yield self._batch(item)

@@ -129,8 +129,15 @@ class RoutingProvider:
     async def delete_file(self, file_id: str) -> bool:
         return await self._by_id(file_id).delete_file(file_id)
 
-    async def list_batches(self, *, page_size: int = 100) -> AsyncIterator[ProviderBatch]:
-        """Every adapter's batches merged newest first (each listing is newest first)."""
+    async def list_batches(
+        self, *, page_size: int = 100, model: str | None = None
+    ) -> AsyncIterator[ProviderBatch]:
+        """Every adapter's batches merged newest first (each listing is newest first); with ``model``,
+        only the batches of the API that runs it (an outage elsewhere must not stop its lookups)."""
+        if model is not None:
+            async for found in self.for_model(model).list_batches(page_size=page_size):
+                yield found
+            return
         streams = [a.list_batches(page_size=page_size) for a in self.adapters.values()]
         heads: list[ProviderBatch | None] = [await anext(s, None) for s in streams]
         while any(h is not None for h in heads):
