@@ -182,7 +182,8 @@ async def write_batch_file(
 
     async def chunks() -> AsyncIterable[list[FileRow]]:
         # One await per ``FETCH_ROWS`` requests: awaiting the cursor per row cost more than its line.
-        while records := await cursor.fetch(FETCH_ROWS):
+        # (``n`` by name: the cursor's fetch takes a row count, not SQL, which the SQL scan can see.)
+        while records := await cursor.fetch(n=FETCH_ROWS):
             yield [
                 FileRow(r[0], r[1], r[2], list(zip(r[3], r[4], strict=True)) if r[3] else [])
                 for r in records
