@@ -87,9 +87,13 @@ async def upsert_sessions(
 ) -> None:
     """Insert new sessions, update changed ones; analysis fields are never touched here.
 
-    Keyed by (company_id, id): an event writes its own company's session only."""
+    Keyed by (company_id, id): an event writes its own company's session only. Rows go in
+    (company_id, id) order, the order ``lock_sessions`` locks in: two producers inserting the same
+    *new* sessions in their arrival orders each waited on a row the other had just inserted (a
+    deadlock the database broke by failing one batch)."""
     if not events:
         return
+    events = sorted(events, key=lambda e: (e.company_id, e.session_id))
     await conn.execute(
         text(
             """
@@ -171,6 +175,10 @@ async def insert_requests(conn: AsyncConnection, planned: Sequence[PlannedReques
     """
     if not planned:
         return []
+    # In unique-key order, for the reason ``upsert_sessions`` sorts its rows.
+    planned = sorted(
+        planned, key=lambda p: (p.company_id, p.session_id, p.processing_type.value, p.model, p.revision)
+    )
     rows = await conn.execute(
         text(
             """
