@@ -179,7 +179,7 @@ async def test_the_index_check_sees_a_sequential_scan(engine: AsyncEngine) -> No
 
 
 async def test_every_index_of_the_models_exists_after_the_migrations(engine: AsyncEngine) -> None:
-    """shared/db/models.py mirrors the migrations: an index declared there is one the database has."""
+    """shared/db/models/ mirrors the migrations: an index declared there is one the database has."""
     declared = {index.name for table in Base.metadata.tables.values() for index in table.indexes}
     async with engine.connect() as conn:
         present = {r.indexname for r in await conn.execute(text("SELECT indexname FROM pg_indexes"))}
