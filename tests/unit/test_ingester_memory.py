@@ -1,32 +1,63 @@
-"""The ingester's download step keeps memory flat: outcomes go to a temporary file, not a list."""
+"""The ingester keeps memory flat: outcomes are written in chunks as they are read, never all held;
+the chunks go out in order, one write at a time, and a failed write stops the ones after it."""
 
 from __future__ import annotations
 
+import asyncio
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import orjson
+import pytest
 
-from services.ingester.results import LineOutcome, Usage
+from services.ingester.chunks import ChunkWriter, chunked
 from services.ingester.service import Ingester, IngesterConfig
-from services.ingester.spool import OutcomeSpool
 from shared.analysis import ProcessingType
 from shared.lifecycle import BatchStatus, RequestStatus
 from tests.fakes import FakeIngestStore
 
 
-def test_outcomes_come_back_in_order_and_in_chunks() -> None:
-    written = [
-        LineOutcome("a", {"summary": "line one\nline two \u2603"}, None, Usage(1, 2, 3)),
-        LineOutcome("b", None, "invalid_answer: x", Usage()),
-        LineOutcome("c", {"sentiment": "POSITIVE"}, None, Usage(0, 0, 7)),
-    ]
-    with OutcomeSpool() as spool:
-        for o in written:
-            spool.add(o)
-        assert spool.count == 3
-        assert [[o.custom_id for o in c] for c in spool.chunks(2)] == [["a", "b"], ["c"]]
-        assert [o for c in spool.chunks(5) for o in c] == written  # readable again, unchanged
+async def numbers(n: int) -> AsyncIterator[int]:
+    for i in range(n):
+        yield i
+
+
+async def test_chunks_come_in_order_and_are_written_one_at_a_time() -> None:
+    written: list[list[int]] = []
+    running = 0
+
+    async def write(chunk: Sequence[int]) -> None:
+        nonlocal running
+        running += 1
+        assert running == 1, "two chunk writes overlapped"
+        await asyncio.sleep(0)
+        written.append(list(chunk))
+        running -= 1
+
+    writer = ChunkWriter(write)
+    async for chunk in chunked(numbers(5), 2):
+        await writer.submit(chunk)
+    await writer.close()
+    assert written == [[0, 1], [2, 3], [4]]
+
+
+async def test_a_failed_write_is_raised_and_no_later_chunk_is_written() -> None:
+    written: list[list[int]] = []
+
+    async def write(chunk: Sequence[int]) -> None:
+        if chunk[0] == 2:
+            raise RuntimeError("database gone")
+        written.append(list(chunk))
+
+    async def run() -> None:
+        writer = ChunkWriter(write)
+        async for chunk in chunked(numbers(8), 2):
+            await writer.submit(chunk)
+        await writer.close()
+
+    with pytest.raises(RuntimeError, match="database gone"):
+        await run()
+    assert written == [[0, 1]]
 
 
 class PaddedFiles:
