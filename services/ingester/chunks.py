@@ -1,15 +1,21 @@
-"""Writing outcomes in chunks while the files are still being read: one chunk in flight, one filling.
+"""Writing outcomes in chunks while the files are still being read, a bounded number in flight.
 
-Reading and validating the files is this process's CPU; writing a chunk is mostly waiting for the
-database. Done one after the other (the whole download parked on disk, then every chunk), a batch
-took their sum; overlapped, it takes about the larger of the two. Each chunk is still one short
-transaction of its own that never waits on the network (the file is read outside it), chunks are
-written one at a time and in file order, and memory holds at most two chunks of outcomes, whatever
-the file's size.
+Reading and validating the files is this process's CPU; writing a chunk is mostly the database's.
+Done one after the other (the whole download parked on disk, then every chunk), a batch took their
+sum; overlapped, it takes about the larger of the two, and with two chunks in flight the database
+works on one while it waits for the next one's round trips and commit. Each chunk is still one short
+transaction of its own that never waits on the network (the file is read outside it), started in
+file order; memory holds ``in_flight + 1`` chunks of outcomes at most, whatever the file's size.
 
-Failures: a failed write is raised to the reader at its next ``submit`` (or at ``close``), so no
-later chunk is written after it; when the reading fails, the chunk in flight is let finish (like a
-crash between chunks, a re-ingest completes the rest) and the reading's error is the one raised.
+Concurrent chunks cannot deadlock each other or the producer: each locks its sessions in the one
+global order before touching any row (``repository``), and a request is in one chunk only (the
+first line of a request decides it). What must come after every line's outcome (the failures of
+named lines, ``lines``) is written once the lines' chunks are all done.
+
+Failures: a failed write is raised to the reader at the next ``submit`` after it failed (or at the
+end), and no chunk is started after that; the chunks already in flight, and those in flight when
+the reading fails, are let finish (like a crash between chunks, a re-ingest completes the rest) and
+the first error is the one raised.
 """
 
 from __future__ import annotations
@@ -40,26 +46,47 @@ async def chunked(items: AsyncIterable[T], size: int) -> AsyncIterator[list[T]]:
 
 
 class ChunkWriter(Generic[T]):
-    """Runs ``write`` on each submitted chunk in the background, one at a time, in submission order."""
+    """Runs ``write`` on each submitted chunk in the background, at most ``in_flight`` at a time,
+    started in submission order."""
 
-    def __init__(self, write: Callable[[Sequence[T]], Awaitable[None]]) -> None:
+    def __init__(self, write: Callable[[Sequence[T]], Awaitable[None]], in_flight: int = 1) -> None:
+        if in_flight < 1:
+            raise ValueError("at least one chunk must be in flight")
         self._write = write
-        self._task: asyncio.Task[None] | None = None
+        self._in_flight = in_flight
+        self._tasks: list[asyncio.Future[None]] = []
+
+    async def write_all(self, items: AsyncIterable[T], after: Sequence[T], size: int) -> None:
+        """Every item, then (once their writes are done) every one of ``after``, in chunks of ``size``."""
+        try:
+            async for chunk in chunked(items, size):
+                await self.submit(chunk)
+            await self.close()
+            for start in range(0, len(after), size):
+                await self.submit(after[start : start + size])
+            await self.close()
+        except BaseException:
+            await self.abandon()
+            raise
 
     async def submit(self, chunk: Sequence[T]) -> None:
-        """Wait for the previous chunk's write (raising its error), then start this one's."""
-        await self.close()
-        self._task = asyncio.ensure_future(self._write(chunk))
+        """Start this chunk's write once fewer than ``in_flight`` are running; if one has failed
+        meanwhile, its error is raised instead (after the earlier ones finish)."""
+        if any(t.done() and not t.cancelled() and t.exception() is not None for t in self._tasks):
+            await self.close()
+        while len(self._tasks) >= self._in_flight:
+            await self._tasks.pop(0)
+        self._tasks.append(asyncio.ensure_future(self._write(chunk)))
 
     async def close(self) -> None:
-        """Wait for the chunk in flight, if any; its error is raised here."""
-        if self._task is not None:
-            task, self._task = self._task, None
-            await task
+        """Wait for every chunk in flight; the first failed one's error is raised here."""
+        while self._tasks:
+            await self._tasks.pop(0)
 
     async def abandon(self) -> None:
-        """The reader failed: let the chunk in flight finish, log (not raise) its own error."""
-        try:
-            await self.close()
-        except Exception as exc:
-            log.warning("a chunk write failed while the ingest was failing anyway", error=repr(exc)[:300])
+        """Something failed: let the chunks in flight finish, log (not raise) their own errors."""
+        while self._tasks:
+            try:
+                await self._tasks.pop(0)
+            except Exception as exc:
+                log.warning("a chunk write failed while the ingest was failing anyway", error=repr(exc)[:300])

@@ -8,14 +8,14 @@ blocked the producer and could deadlock with it. So the work comes in three step
    the output file, then the error file, are streamed line by line, each line parsed and validated
    by ``results.parse_line`` as it arrives (``download`` has the rules: the first attributable line
    of a request decides it, unreadable lines are counted). Memory holds a line, the batch's member
-   list and two chunks of outcomes, never a file.
+   list and a few chunks of outcomes, never a file.
 2. Apply in chunks of ``chunk_size`` outcomes, one transaction each, sorted by session id, written
-   while the next chunk is read (``chunks``: one chunk in flight, in file order); the store locks
-   the chunk's sessions in the producer's order before writing. A chunk's transaction never waits on
-   the network. Good answers complete their
-   request and write its session fields; failed lines are decided by ``lifecycle.resolve_request``
-   (back to pending at attempt + 1, or failed at ``max_attempts``), and the retries are announced on
-   ``request.pending`` through the outbox in the same transaction.
+   while the next chunks are read (``chunks``: ``chunks_in_flight`` at once); the store locks
+   the chunk's sessions in the producer's order before writing, and a chunk's transaction never
+   waits on the network. Good answers complete their request and write its session fields; failed
+   lines are decided by ``lifecycle.resolve_request`` (back to pending at attempt + 1, or failed at
+   ``max_attempts``), and the retries are announced on ``request.pending`` through the outbox in the
+   same transaction.
 3. Finish in one short transaction under the batch's row lock: the requests no line resolved (absent
    from both files, or never run by a failed, expired or cancelled batch) are decided by
    ``lifecycle.unfinished_reason`` and ``resolve_request`` and announced when retried; the batch
@@ -55,7 +55,7 @@ from decimal import Decimal
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.ingester.chunks import ChunkWriter, chunked
+from services.ingester.chunks import ChunkWriter
 from services.ingester.download import Downloaded, read_outcomes
 from services.ingester.fallback import FALLBACK_STATUSES, Fallback, HandedOver, capped_reason, never_ran
 from services.ingester.lines import named_requests, untried_outcome
@@ -96,6 +96,8 @@ class IngesterConfig:
     request_pending_topic: str
     #: Outcomes per write transaction (and rows per statement in the final step).
     chunk_size: int = 2_000
+    #: Chunk transactions running at once while the files are read (``chunks``).
+    chunks_in_flight: int = 2
     #: A batch the sweep failed to ingest waits this long, doubling per consecutive failure, up to the cap.
     setback_base_s: float = 300.0
     setback_cap_s: float = 6 * 3600.0
@@ -197,24 +199,18 @@ class Ingester:
             async for outcome in read_outcomes(self._provider, batch, members, found):
                 if not (defer and never_ran(outcome)):
                     yield outcome
-            for cid, why in (named or {}).items():
-                if members[cid].open:  # resolved already by an ingest a crash interrupted
-                    yield LineOutcome(cid, None, why, Usage())
 
         async def write(chunk: Sequence[LineOutcome]) -> None:
             await self._apply(batch_id, chunk, members, announce, report)
 
-        writer = ChunkWriter(write)
+        # A named request resolved already by an ingest a crash interrupted is left alone.
+        failures = [LineOutcome(c, None, why, Usage()) for c, why in (named or {}).items() if members[c].open]
+        writer = ChunkWriter(write, self._config.chunks_in_flight)
         try:
-            async for chunk in chunked(kept(), self._config.chunk_size):
-                await writer.submit(chunk)
-        except BaseException:
-            await writer.abandon()
-            raise
+            await writer.write_all(kept(), failures, self._config.chunk_size)
         finally:
             report.unreadable_lines += found.unreadable_lines
             report.unreadable_files += found.unreadable_files
-        await writer.close()
         problems, lines = found.problems, found.usage
 
         handed = HandedOver()

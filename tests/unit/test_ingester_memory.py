@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 import orjson
 import pytest
 
-from services.ingester.chunks import ChunkWriter, chunked
+from services.ingester.chunks import ChunkWriter
 from services.ingester.service import Ingester, IngesterConfig
 from shared.analysis import ProcessingType
 from shared.lifecycle import BatchStatus, RequestStatus
@@ -22,42 +22,54 @@ async def numbers(n: int) -> AsyncIterator[int]:
         yield i
 
 
-async def test_chunks_come_in_order_and_are_written_one_at_a_time() -> None:
-    written: list[list[int]] = []
-    running = 0
+async def test_chunks_start_in_order_and_no_more_than_in_flight_run_at_once() -> None:
+    started: list[list[int]] = []
+    running = most = 0
 
     async def write(chunk: Sequence[int]) -> None:
-        nonlocal running
+        nonlocal running, most
+        started.append(list(chunk))
         running += 1
-        assert running == 1, "two chunk writes overlapped"
-        await asyncio.sleep(0)
-        written.append(list(chunk))
+        most = max(most, running)
+        for _ in range(3 - len(started) % 3):  # uneven durations: later chunks may finish first
+            await asyncio.sleep(0)
         running -= 1
 
-    writer = ChunkWriter(write)
-    async for chunk in chunked(numbers(5), 2):
-        await writer.submit(chunk)
-    await writer.close()
-    assert written == [[0, 1], [2, 3], [4]]
+    for in_flight in (1, 2):
+        started.clear()
+        most = 0
+        writer: ChunkWriter[int] = ChunkWriter(write, in_flight)
+        await writer.write_all(numbers(7), [7, 8], 2)
+        assert started == [[0, 1], [2, 3], [4, 5], [6], [7, 8]]
+        assert most == in_flight
 
 
-async def test_a_failed_write_is_raised_and_no_later_chunk_is_written() -> None:
-    written: list[list[int]] = []
+async def test_what_comes_after_starts_once_every_earlier_write_is_done() -> None:
+    done: list[int] = []
 
     async def write(chunk: Sequence[int]) -> None:
+        if chunk[0] == 99:
+            assert sorted(done) == [0, 2], "a later chunk started before the earlier ones were written"
+        await asyncio.sleep(0.01 if chunk[0] == 0 else 0)
+        done.append(chunk[0])
+
+    await ChunkWriter(write, 2).write_all(numbers(4), [99], 2)
+    assert sorted(done) == [0, 2, 99]
+
+
+async def test_a_failed_write_is_raised_and_no_chunk_starts_after_it() -> None:
+    started: list[list[int]] = []
+
+    async def write(chunk: Sequence[int]) -> None:
+        started.append(list(chunk))
+        await asyncio.sleep(0)
         if chunk[0] == 2:
             raise RuntimeError("database gone")
-        written.append(list(chunk))
-
-    async def run() -> None:
-        writer = ChunkWriter(write)
-        async for chunk in chunked(numbers(8), 2):
-            await writer.submit(chunk)
-        await writer.close()
 
     with pytest.raises(RuntimeError, match="database gone"):
-        await run()
-    assert written == [[0, 1]]
+        await ChunkWriter(write, 2).write_all(numbers(20), [], 2)
+    # The failing chunk's neighbour was in flight already and finishes; nothing starts after.
+    assert started == [[0, 1], [2, 3], [4, 5]]
 
 
 class PaddedFiles:
