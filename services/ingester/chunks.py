@@ -85,8 +85,7 @@ class ChunkWriter(Generic[T]):
 
     async def abandon(self) -> None:
         """Something failed: let the chunks in flight finish, log (not raise) their own errors."""
-        while self._tasks:
-            try:
-                await self._tasks.pop(0)
-            except Exception as exc:
-                log.warning("a chunk write failed while the ingest was failing anyway", error=repr(exc)[:300])
+        tasks, self._tasks = self._tasks, []
+        for result in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(result, BaseException):
+                log.warning("a chunk write failed while the ingest failed anyway", error=repr(result)[:300])

@@ -72,6 +72,23 @@ async def test_a_failed_write_is_raised_and_no_chunk_starts_after_it() -> None:
     assert started == [[0, 1], [2, 3], [4, 5]]
 
 
+async def test_when_the_reading_fails_the_write_in_flight_finishes_and_the_readings_error_is_raised() -> None:
+    written: list[list[int]] = []
+
+    async def write(chunk: Sequence[int]) -> None:
+        await asyncio.sleep(0.01)
+        written.append(list(chunk))
+
+    async def broken() -> AsyncIterator[int]:
+        for i in range(3):
+            yield i
+        raise ConnectionResetError("file stream cut")
+
+    with pytest.raises(ConnectionResetError, match="file stream cut"):
+        await ChunkWriter(write, 2).write_all(broken(), [99], 2)
+    assert written == [[0, 1]]  # written in full; the half chunk and what comes after are not
+
+
 class PaddedFiles:
     """Serves an output file of ``n`` 4 KB lines, generated one at a time (never held whole)."""
 
