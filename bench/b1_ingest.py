@@ -4,8 +4,8 @@ Three figures of one run, on one scratch database and one emulator process:
 
 * **real path**: ``Ingester.ingest`` of a COMPLETED batch of ``--lines`` requests, its output file
   streamed over HTTP from the emulator by ``OpenAIBatchProvider``, every line parsed and validated,
-  the outcomes spooled, then written in chunk transactions (sessions locked in the producer's order)
-  and the batch finished: download to PROCESSED, as in production.
+  then written in chunk transactions while the next chunk is read (sessions locked in the producer's
+  order) and the batch finished: download to PROCESSED, as in production.
 * **seed path**: what the seed's ``processBatchResults`` did (its TypeScript is the project's
   starting point): download the whole file as text, split it, and per line parse it, then
   ``UPDATE`` the request, read it back with its session (Prisma's ``include``: two ``SELECT``\\ s),
@@ -16,7 +16,8 @@ Three figures of one run, on one scratch database and one emulator process:
 * **COPY limit**: the same rows' writes at the database's physical limit: ``COPY`` into a temporary
   table, then ``UPDATE ... FROM`` of the requests and of their sessions, one transaction, no parsing.
 
-Run: ``python -m bench.b1_ingest`` (``BATCHLINE_DATABASE_URL`` names the server; a scratch database is
+Run: ``python -m bench.b1_ingest [--lines 50000] [--chunk 2000] [--profile out.html]`` (the profile
+needs pyinstrument; ``BATCHLINE_DATABASE_URL`` names the server; a scratch database is
 created and dropped). :func:`measure` is also the smoke test's entry (small sizes, correctness only).
 """
 
@@ -24,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -57,6 +60,9 @@ class PathRun:
     seconds: float
     #: How the batch's requests ended (``stage.resolved``).
     outcome: dict[str, int]
+    #: CPU seconds of this process during the run (the emulator and PostgreSQL excluded): steadier
+    #: than wall-clock when other work shares the machine.
+    cpu_s: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -108,17 +114,26 @@ class B1Result:
 
 
 async def real_path(
-    engine: AsyncEngine, base_url: str, staged: StagedBatch, chunk: int
+    engine: AsyncEngine, base_url: str, staged: StagedBatch, chunk: int, profile: Path | None = None
 ) -> tuple[PathRun, IngestReport]:
     config = IngesterConfig(
         max_attempts=3, retry_backoff_s=0, request_pending_topic="bench.request.pending", chunk_size=chunk
     )
+    # pyinstrument is a profiling aid installed by hand, not a dependency: imported only when asked.
+    profiler = importlib.import_module("pyinstrument").Profiler(async_mode="disabled") if profile else None
     async with provider(base_url) as client:
         ingester = Ingester(engine, client, config, on_commit=lambda: None)
-        started = time.perf_counter()
+        if profiler is not None:
+            profiler.start()
+        started, cpu = time.perf_counter(), time.process_time()
         report = await ingester.ingest(staged.batch_id)
-        seconds = time.perf_counter() - started
-    return PathRun(len(staged.request_ids), seconds, await resolved(engine, staged.batch_id)), report
+        seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None and profile is not None:
+            profiler.stop()
+            await asyncio.to_thread(profile.write_text, profiler.output_html())
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
+    outcome = await resolved(engine, staged.batch_id)
+    return PathRun(len(staged.request_ids), seconds, outcome, cpu_s), report
 
 
 async def seed_path(engine: AsyncEngine, url: str, base_url: str, staged: StagedBatch) -> PathRun:
@@ -217,7 +232,9 @@ async def copy_limit(engine: AsyncEngine, url: str, staged: StagedBatch) -> Path
     return PathRun(len(staged.request_ids), seconds, await resolved(engine, staged.batch_id))
 
 
-async def measure(url: str, base_url: str, *, lines: int, seed_lines: int, chunk: int = 2_000) -> B1Result:
+async def measure(
+    url: str, base_url: str, *, lines: int, seed_lines: int, chunk: int = 2_000, profile: Path | None = None
+) -> B1Result:
     """The three paths on ``url``'s database (migrated, any other rows left alone), each on its own
     batch, with the emulator at ``base_url``."""
     engine = make_engine(url)
@@ -227,18 +244,23 @@ async def measure(url: str, base_url: str, *, lines: int, seed_lines: int, chunk
         copy_batch = await stage_batch(engine, None, lines, "copy")
         seed = await seed_path(engine, url, base_url, seed_batch)
         copy = await copy_limit(engine, url, copy_batch)
-        real, report = await real_path(engine, base_url, real_batch, chunk)
+        real, report = await real_path(engine, base_url, real_batch, chunk, profile)
     finally:
         await engine.dispose()
     return B1Result(real, report, seed, copy, real_batch.file_bytes)
 
 
-async def main(lines: int, seed_lines: int, chunk: int) -> None:
+async def main(lines: int, seed_lines: int, chunk: int, profile: Path | None) -> None:
     with emulator_process() as base_url:
         async with scratch_database() as url:
-            result = await measure(url, base_url, lines=lines, seed_lines=seed_lines, chunk=chunk)
+            result = await measure(
+                url, base_url, lines=lines, seed_lines=seed_lines, chunk=chunk, profile=profile
+            )
     for name, run in (("real", result.real), ("seed", result.seed), ("copy", result.copy)):
-        print(f"{name:5} {run.lines:7,} lines {run.seconds:7.2f} s {run.rate:9,.0f} /s  {run.outcome}")
+        print(
+            f"{name:5} {run.lines:7,} lines {run.seconds:7.2f} s {run.rate:9,.0f} /s "
+            f"cpu {run.cpu_s:6.2f} s  {run.outcome}"
+        )
     save("b1_ingest", result.rows())
 
 
@@ -247,5 +269,6 @@ if __name__ == "__main__":
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--seed-lines", type=int, default=5_000)
     parser.add_argument("--chunk", type=int, default=2_000)
+    parser.add_argument("--profile", type=Path, default=None, help="pyinstrument HTML of the real path")
     args = parser.parse_args()
-    asyncio.run(main(args.lines, args.seed_lines, args.chunk))
+    asyncio.run(main(args.lines, args.seed_lines, args.chunk, args.profile))

@@ -1,19 +1,21 @@
-"""Resolving every request of a finished batch: download first, then short transactions.
+"""Resolving every request of a finished batch: files read outside transactions, short ones to write.
 
 A batch's output and error files can hold 50,000 lines and 200 MB. Streaming them inside the
 transaction that row-locks the batch and writes thousands of sessions made one long transaction that
 blocked the producer and could deadlock with it. So the work comes in three steps:
 
-1. Download and validate with no transaction open. The batch and its members are read (no lock);
+1. Download and validate outside any transaction: the batch and its members are read (no lock);
    the output file, then the error file, are streamed line by line, each line parsed and validated
-   by ``results.parse_line`` as it arrives, and the outcome parked in a temporary file
-   (``spool.OutcomeSpool``). The first attributable line of a request decides it; unreadable lines
-   are counted. Memory holds one line and the batch's member list, never a file.
-2. Apply in chunks of ``chunk_size`` outcomes, one transaction each, sorted by session id; the store
-   locks the chunk's sessions in the producer's order before writing. Good answers complete their
-   request and write its session fields; failed lines are decided by ``lifecycle.resolve_request``
-   (back to pending at attempt + 1, or failed at ``max_attempts``), and the retries are announced on
-   ``request.pending`` through the outbox in the same transaction.
+   by ``results.parse_line`` as it arrives (``download`` has the rules: the first attributable line
+   of a request decides it, unreadable lines are counted). Memory holds a line, the batch's member
+   list and a few chunks of outcomes, never a file.
+2. Apply in chunks of ``chunk_size`` outcomes, one transaction each, sorted by session id, written
+   while the next chunks are read (``chunks``: ``chunks_in_flight`` at once); the store locks
+   the chunk's sessions in the producer's order before writing, and a chunk's transaction never
+   waits on the network. Good answers complete their request and write its session fields; failed
+   lines are decided by ``lifecycle.resolve_request`` (back to pending at attempt + 1, or failed at
+   ``max_attempts``), and the retries are announced on ``request.pending`` through the outbox in the
+   same transaction.
 3. Finish in one short transaction under the batch's row lock: the requests no line resolved (absent
    from both files, or never run by a failed, expired or cancelled batch) are decided by
    ``lifecycle.unfinished_reason`` and ``resolve_request`` and announced when retried; the batch
@@ -25,11 +27,12 @@ A batch the provider failed for errors on named input lines is the exception (``
 requests on those lines are failed lines of step 2, the others go back uncharged in step 3.
 
 Replays, crashes and duplicates: every write is guarded by the batch id and the claimed status, so
-a chunk applied again (a re-ingest after a crash between chunks, or two ingesters handed the same
-``batch.completed``) changes nothing, and an event is written only by the transaction that moved its
-request. The final step re-checks the batch under its lock: whoever comes second finds it PROCESSED.
-Re-ingesting a PROCESSED batch changes nothing. The database is reached only through the
-``ports.IngestStore`` port, so these rules are unit-tested against an in-memory store.
+a chunk applied again (a re-ingest after a crash between chunks or a download that failed midway,
+or two ingesters handed the same ``batch.completed``) changes nothing, and an event is written only
+by the transaction that moved its request. The final step re-checks the batch under its lock:
+whoever comes second finds it PROCESSED. Re-ingesting a PROCESSED batch changes nothing. The
+database is reached only through the ``ports.IngestStore`` port, so these rules are unit-tested
+against an in-memory store.
 
 Failures (``faults`` has the rules): a file that cannot be read for good is resolved like missing
 lines, and the batch is finished; any other failure of a batch in the recovery sweep is recorded on
@@ -45,13 +48,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.ingester.chunks import ChunkWriter
+from services.ingester.download import Downloaded, read_outcomes
 from services.ingester.fallback import FALLBACK_STATUSES, Fallback, HandedOver, capped_reason, never_ran
 from services.ingester.lines import named_requests, untried_outcome
 from services.ingester.ports import (
@@ -65,15 +70,8 @@ from services.ingester.ports import (
     Repending,
 )
 from services.ingester.repository import PostgresIngestStore
-from services.ingester.results import LineOutcome, UnreadableLine, Usage, parse_line
-from services.ingester.setbacks import (
-    SetbackPolicy,
-    is_infrastructure,
-    unreadable_file_reason,
-    unreadable_for_good,
-    unresolved_outcome,
-)
-from services.ingester.spool import OutcomeSpool
+from services.ingester.results import LineOutcome, Usage
+from services.ingester.setbacks import SetbackPolicy, is_infrastructure, unresolved_outcome
 from shared.events import pending_event
 from shared.lifecycle import (
     BATCH_TERMINAL,
@@ -98,6 +96,8 @@ class IngesterConfig:
     request_pending_topic: str
     #: Outcomes per write transaction (and rows per statement in the final step).
     chunk_size: int = 2_000
+    #: Chunk transactions running at once while the files are read (``chunks``).
+    chunks_in_flight: int = 2
     #: A batch the sweep failed to ingest waits this long, doubling per consecutive failure, up to the cap.
     setback_base_s: float = 300.0
     setback_cap_s: float = 6 * 3600.0
@@ -191,16 +191,27 @@ class Ingester:
         members = await self._store.members(batch_id)
         announce = self._announcer(batch_id)
         named = named_requests(batch.status, batch.validation_errors, members)
-        with OutcomeSpool() as spool:
-            problems, lines = await self._download(batch, members, spool, report)
-            for cid, why in (named or {}).items():
-                if members[cid].open:  # resolved already by an ingest a crash interrupted
-                    spool.add(LineOutcome(cid, None, why, Usage()))
-            # With a fallback, a line the batch never ran (``batch_expired``) leaves its request open for it.
-            defer = self._fallback is not None and named is None and batch.status in FALLBACK_STATUSES
-            for chunk in spool.chunks(self._config.chunk_size):
-                kept = [o for o in chunk if not (defer and never_ran(o))]
-                await self._apply(batch_id, kept, members, announce, report)
+        # With a fallback, a line the batch never ran (``batch_expired``) leaves its request open for it.
+        defer = self._fallback is not None and named is None and batch.status in FALLBACK_STATUSES
+        found = Downloaded()
+
+        async def kept() -> AsyncIterator[LineOutcome]:
+            async for outcome in read_outcomes(self._provider, batch, members, found):
+                if not (defer and never_ran(outcome)):
+                    yield outcome
+
+        async def write(chunk: Sequence[LineOutcome]) -> None:
+            await self._apply(batch_id, chunk, members, announce, report)
+
+        # A named request resolved already by an ingest a crash interrupted is left alone.
+        failures = [LineOutcome(c, None, why, Usage()) for c, why in (named or {}).items() if members[c].open]
+        writer = ChunkWriter(write, self._config.chunks_in_flight)
+        try:
+            await writer.write_all(kept(), failures, self._config.chunk_size)
+        finally:
+            report.unreadable_lines += found.unreadable_lines
+            report.unreadable_files += found.unreadable_files
+        problems, lines = found.problems, found.usage
 
         handed = HandedOver()
         if named is not None:
@@ -307,43 +318,6 @@ class Ingester:
             lines_cached_tokens=lines.cached_tokens,
             lines_output_tokens=lines.completion_tokens,
         )
-
-    async def _download(
-        self, batch: BatchRow, members: dict[str, Member], spool: OutcomeSpool, report: IngestReport
-    ) -> tuple[list[str], Usage]:
-        """Both files into ``spool``, validated, one outcome per open request at most; returns the
-        reasons of files that could not be read for good (lines read before such an error count) and
-        the usage summed over every request's deciding line, resolved requests' included (the batch's
-        bill does not depend on which lines an earlier ingest already wrote)."""
-        types = {cid: m.processing_type for cid, m in members.items()}
-        seen: set[str] = set()
-        problems: list[str] = []
-        lines = Usage()
-        for role, file_id in (("output", batch.output_file_id), ("error", batch.error_file_id)):
-            if not file_id:
-                continue
-            try:
-                async for raw in self._provider.iter_file_lines(file_id):
-                    try:
-                        outcome = parse_line(raw, types)
-                    except UnreadableLine:
-                        report.unreadable_lines += 1
-                        continue
-                    if outcome.custom_id in seen:
-                        continue  # a duplicated line must not count twice: the first one decides
-                    seen.add(outcome.custom_id)
-                    lines = lines.plus(outcome.usage)
-                    if members[outcome.custom_id].open:  # resolved before a crash or by a duplicate
-                        spool.add(outcome)
-            except Exception as exc:
-                if not unreadable_for_good(exc):
-                    raise
-                problems.append(unreadable_file_reason(role, file_id, exc))
-                report.unreadable_files += 1
-                log.warning(
-                    "file unreadable for good", batch_id=str(batch.id), file_id=file_id, error=str(exc)
-                )
-        return problems, lines
 
     async def _delete_files(self, batch: BatchRow) -> None:
         """Best effort, after the commit: a failure is logged and counted, never raised."""

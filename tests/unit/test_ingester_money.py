@@ -6,6 +6,7 @@ prompt cache (a repeated system prompt is reported cached), whose batch usage is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +14,9 @@ import orjson
 
 from emulator.output_files import build_results
 from emulator.state import BatchRecord
-from services.ingester.results import LineOutcome, Usage, parse_line
+from services.ingester.download import Downloaded, read_outcomes
+from services.ingester.results import Usage, parse_line
 from services.ingester.service import Ingester, IngesterConfig
-from services.ingester.spool import OutcomeSpool
 from shared.analysis import ProcessingType, chat_body
 from shared.lifecycle import BatchStatus
 from shared.provider.base import BatchUsage
@@ -53,11 +54,18 @@ def test_a_lines_cached_tokens_are_read_and_capped_to_its_prompt() -> None:
     assert parse_line(usage_line("r", 120, 30, {"cached_tokens": -3}), types).usage.cached_tokens == 0
 
 
-def test_the_spool_keeps_cached_tokens() -> None:
-    with OutcomeSpool() as spool:
-        spool.add(LineOutcome("a", dict(GOOD), None, Usage(10, 2, 12, 8)))
-        (chunk,) = spool.chunks(10)
-    assert chunk[0].usage == Usage(10, 2, 12, 8)
+async def test_the_batchs_usage_sums_cached_tokens_of_resolved_requests_too() -> None:
+    store, provider = FakeIngestStore(), FakeBatchProvider()
+    bid = store.add_batch(BatchStatus.COMPLETED)
+    a, b = store.add_request(bid, "s-a"), store.add_request(bid, "s-b")
+    provider.files["file-out"] = [usage_line(a, 10, 2, {"cached_tokens": 8}), usage_line(b, 20, 3)]
+    members = await store.members(bid)
+    members[b] = replace(members[b], open=False)  # resolved by an earlier, interrupted ingest
+    found = Downloaded()
+    yielded = [o async for o in read_outcomes(provider, store.batches[bid], members, found)]
+    assert [o.custom_id for o in yielded] == [a]
+    assert yielded[0].usage == Usage(10, 2, 12, 8)
+    assert found.usage == Usage(30, 5, 35, 8)
 
 
 def test_the_providers_batch_usage_is_parsed_or_absent() -> None:
