@@ -15,8 +15,10 @@ tests, B5) a row at a time, so both build the same file.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
-from collections.abc import AsyncIterable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -187,13 +189,26 @@ async def write_batch_file(
     values = {"bid": batch_id, "claimed": CLAIMED}
     cursor = await raw.cursor(_ROWS_SQL, *(values[name] for name in _ROWS_PARAMS))
 
-    async def chunks() -> AsyncIterable[list[FileRow]]:
+    async def chunks() -> AsyncGenerator[list[FileRow]]:
         # One await per ``FETCH_ROWS`` requests: awaiting the cursor per row cost more than its line.
         # (``n`` by name: the cursor's fetch takes a row count, not SQL, which the SQL scan can see.)
-        while records := await cursor.fetch(n=FETCH_ROWS):
-            yield records
+        # The next fetch is sent before a chunk is encoded, so the server builds it meanwhile (on the
+        # other core) instead of each side waiting for the other; memory holds two fetches.
+        ahead = asyncio.ensure_future(cursor.fetch(n=FETCH_ROWS))
+        try:
+            while records := await ahead:
+                ahead = asyncio.ensure_future(cursor.fetch(n=FETCH_ROWS))
+                await asyncio.sleep(0)  # the fetch's request goes out before the encoding holds the loop
+                yield records
+        finally:
+            if not ahead.done():  # the writer stopped early: the connection must not stay busy
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
 
-    return await write_chunks(chunks(), path, limits)
+    # Closed on the way out, even when the writer fails: its fetch ahead ends before the transaction.
+    async with contextlib.aclosing(chunks()) as rows:
+        return await write_chunks(rows, path, limits)
 
 
 async def write_lines(rows: AsyncIterable[FileRow], path: Path, limits: FileLimits) -> BuiltFile:
