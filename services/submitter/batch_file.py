@@ -227,9 +227,23 @@ async def write_chunks(chunks: AsyncIterable[Iterable[FileRow]], path: Path, lim
     bounds = (limits.max_bytes, limits.max_requests, limits.max_conversation_chars)
     encoder = LineEncoder(limits.shape_of)
     with path.open("wb", buffering=WRITE_BUFFER) as out:
-        async for chunk in chunks:
-            # One write per chunk: a write call per line cost about as much as encoding it.
-            out.write(b"".join([line for row in chunk if (line := _emit(built, row, bounds, encoder))]))
+        # A chunk's bytes past the buffer size go to disk in a thread while the next chunk is encoded
+        # (one write at a time, in order): inline, writing 112 MB took about half the build's time.
+        writing: asyncio.Future[int] | None = None
+        try:
+            async for chunk in chunks:
+                # One write per chunk: a write call per line cost about as much as encoding it.
+                data = b"".join([line for row in chunk if (line := _emit(built, row, bounds, encoder))])
+                if writing is not None:
+                    await writing
+                if len(data) < WRITE_BUFFER:
+                    out.write(data)
+                    writing = None
+                else:
+                    writing = asyncio.ensure_future(asyncio.to_thread(out.write, data))
+        finally:
+            if writing is not None:  # the file closes only after its last write
+                await writing
     return built
 
 
