@@ -392,7 +392,11 @@ class ProviderCircuit(Base):
 
 
 class BatchItem(Base):
-    """Which requests went into which batch, kept after a request moves on (audit, accounting)."""
+    """Which requests went into which batch, kept after a request moves on (audit, accounting).
+
+    Stored at ``fillfactor = 50`` (migration 0007s): the line written after the upload then updates
+    each item in place (HOT) instead of adding a tuple and two index entries.
+    """
 
     __tablename__ = "ai_batch_items"
     __table_args__ = (

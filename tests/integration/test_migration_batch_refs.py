@@ -24,6 +24,8 @@ FOREIGN_KEYS = (
     "'fk_ai_batch_items_request_id_ai_processing_requests')"
 )
 
+RELOPTIONS = "SELECT reloptions AS o FROM pg_class WHERE relname = 'ai_batch_items'"
+
 
 @pytest.fixture
 async def empty_database(infra: Infra) -> AsyncIterator[str]:
@@ -83,6 +85,8 @@ async def test_0007s_keeps_rows_refuses_dangling_references_cascades_and_downgra
     await _seed(empty_database)
     await asyncio.to_thread(command.upgrade, cfg, "0007s")
     assert await _run(empty_database, FOREIGN_KEYS) == []
+    (options,) = await _run(empty_database, RELOPTIONS)
+    assert options["o"] == ["fillfactor=50"]  # room on each page for the line's in-place update
     assert len(await _run(empty_database, "SELECT 1 FROM ai_batch_items")) == 2
 
     # Every write naming a batch or request that does not exist is refused, as a foreign key refuses it.
@@ -125,6 +129,8 @@ async def test_0007s_keeps_rows_refuses_dangling_references_cascades_and_downgra
 
     await asyncio.to_thread(command.downgrade, cfg, "0006q")
     assert len(await _run(empty_database, FOREIGN_KEYS)) == 3
+    (options,) = await _run(empty_database, RELOPTIONS)
+    assert options["o"] is None
     with pytest.raises(asyncpg.ForeignKeyViolationError):
         await _run(empty_database, _item(MISSING, REQUESTS[1]))
     assert len(await _run(empty_database, "SELECT 1 FROM ai_batch_items")) == 1
