@@ -76,6 +76,7 @@ async def _child_ingest(url: str, base_url: str, batch_id: str) -> dict[str, flo
 
 async def _child_build(out: str, requests: int) -> dict[str, float]:
     from services.submitter.batch_file import FileLimits, FileRow, write_lines
+    from shared.analysis import conversation_text
     from shared.settings import PROVIDER_MAX_FILE_BYTES
 
     text = ("I would like to swap my shift on Tuesday, and ask about my leave in August. " * 6)[
@@ -86,7 +87,7 @@ async def _child_build(out: str, requests: int) -> dict[str, float]:
 
     async def rows() -> AsyncIterator[FileRow]:
         for _ in range(requests):
-            yield FileRow(uuid.uuid4(), "full_analysis", "gpt-4o-mini", list(messages))
+            yield FileRow(uuid.uuid4(), "full_analysis", "gpt-4o-mini", conversation_text(messages))
 
     limits = FileLimits(
         max_bytes=PROVIDER_MAX_FILE_BYTES + (16 << 20), max_requests=requests, max_conversation_chars=50_000

@@ -20,7 +20,7 @@ detail that leaves no doubt about what the model meant.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
@@ -229,7 +229,20 @@ def format_conversation(messages: list[tuple[str, str]], max_chars: int) -> str:
     from the start and the last third from the end, joined by a marker line. The opening states the
     question and the end how it was resolved, which is what sentiment, category and summary need.
     """
-    text = "\n".join(f"{role}: {content}" for role, content in messages)
+    return truncate_conversation(conversation_text(messages), max_chars)
+
+
+def conversation_text(messages: Iterable[tuple[str, str]]) -> str:
+    """The whole conversation as ``role: content`` lines, before :func:`format_conversation` cuts it.
+
+    The submitter has PostgreSQL build the same text (``string_agg``), so its file never holds a
+    Python object per message; this is the one definition both must match.
+    """
+    return "\n".join(f"{role}: {content}" for role, content in messages)
+
+
+def truncate_conversation(text: str, max_chars: int) -> str:
+    """:func:`format_conversation`'s cut, on the text of :func:`conversation_text`."""
     if len(text) <= max_chars:
         return text
     marker = f"\n[... {len(text) - max_chars} characters omitted ...]\n"

@@ -33,6 +33,7 @@ from services.submitter.token_budget import (
     too_large_reason,
 )
 from services.submitter.token_sql import FAIL_UNADMITTABLE, FINISHED, HOLDING, REJECTION_CODE
+from shared.analysis import conversation_text
 from shared.circuit import Circuit
 from shared.lifecycle import BATCH_INITIAL, IN_FLIGHT, REQUEST_INITIAL, BatchStatus, Move
 from shared.outbox import OutgoingEvent
@@ -278,7 +279,7 @@ class FakeSubmitterStore:
         async def rows() -> AsyncIterator[FileRow]:
             for r in self.of_batch(batch_id):
                 if r.status == CLAIM.target and r.conversation:
-                    yield FileRow(r.id, r.processing_type, r.model, list(r.conversation))
+                    yield FileRow(r.id, r.processing_type, r.model, conversation_text(r.conversation))
 
         built = await write_lines(rows(), path, limits)
         for rid in built.oversized:

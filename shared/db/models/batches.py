@@ -134,7 +134,11 @@ class Batch(Base):
 
 
 class BatchItem(Base):
-    """Which requests went into which batch, kept after a request moves on (audit, accounting)."""
+    """Which requests went into which batch, kept after a request moves on (audit, accounting).
+
+    Stored at ``fillfactor = 50`` (migration 0007s): the line written after the upload then updates
+    each item in place (HOT) instead of adding a tuple and two index entries.
+    """
 
     __tablename__ = "ai_batch_items"
     __table_args__ = (
@@ -142,8 +146,10 @@ class BatchItem(Base):
         Index("ix_batch_items_request", "request_id"),
     )
 
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("provider_batches.id", ondelete="CASCADE"))
-    request_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ai_processing_requests.id", ondelete="CASCADE"))
+    #: Both reference their tables (deleting either deletes the item) through per-statement triggers of
+    #: migration 0007s instead of foreign keys: the claim inserts one item per claimed request.
+    batch_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    request_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     attempt: Mapped[int] = mapped_column(Integer)
     #: The request's 1-based line in the batch's input file, written with the uploaded file's id.
     line: Mapped[int | None] = mapped_column(Integer)

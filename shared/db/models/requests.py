@@ -79,7 +79,9 @@ class ProcessingRequest(Base):
     #: "initial", or the content hash a re-analysis was requested for.
     revision: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32), default=RequestStatus.PENDING_BATCHING.value)
-    batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("provider_batches.id"))
+    #: References ``provider_batches.id``, enforced per statement by triggers (migration 0007s), not a
+    #: foreign key: the claim sets it on 50,000 rows at once and a per-row check cost more than the rest.
+    batch_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     approx_bytes: Mapped[int] = mapped_column(Integer, default=0)
     #: Input-token estimate from ``approx_bytes`` at the model's calibrated rate, written at its claim.
