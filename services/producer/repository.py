@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -122,7 +122,11 @@ async def upsert_sessions(
     )
 
 
-async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]) -> None:
+async def replace_messages(
+    conn: AsyncConnection,
+    events: Sequence[SessionEvent],
+    ordered: Callable[[SessionEvent], list[tuple[int, str, str]]] = SessionEvent.ordered_messages,
+) -> None:
     """Store each event's conversation as the session's messages (events carry whole conversations).
 
     The old messages are deleted first, always: a session another producer created after our lock
@@ -140,7 +144,7 @@ async def replace_messages(conn: AsyncConnection, events: Sequence[SessionEvent]
     records = [
         (e.company_id, e.session_id, role, content, order)
         for e in events
-        for order, role, content in e.ordered_messages()
+        for order, role, content in ordered(e)
     ]
     # COPY on the driver's connection, inside this transaction: binding five text arrays of a whole
     # batch (checked element by element by the driver) and unnesting them cost more than the write.

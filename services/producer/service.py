@@ -90,12 +90,13 @@ class SessionEventsHandler:
             events, {key: (s.message_count, s.content_hash) for key, s in stored.items()}, hash_of
         )
         await repo.upsert_sessions(conn, to_write, hash_of)
-        await repo.replace_messages(conn, to_write)
+        await repo.replace_messages(conn, to_write, hash_of.ordered)
         planned = plan_requests(
             events,
             default_model=self._config.default_model,
             max_conversation_chars=self._config.max_conversation_chars,
             hash_of=hash_of,
+            size_of=hash_of.approx_bytes,
         )
         created = await repo.insert_requests(conn, planned)
         pending = [pending_event(c, "created") for c in created]
