@@ -55,6 +55,7 @@ class SessionEventsHandler:
         accepted_ids: set[str] = set()
         sessions = requests = 0
         async with self._engine.begin() as conn:
+            await repo.reuse_plans(conn)
             fresh_ids = await repo.first_seen(
                 conn, self._config.group_id, (d.event.event_id for d in deliveries)
             )
