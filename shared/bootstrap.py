@@ -69,7 +69,8 @@ class ServiceContext:
         *,
         max_records: int | None = None,
     ) -> ConsumerLoop[E]:
-        """The service's consumer loop; ``max_records`` overrides ``consumer_max_records``."""
+        """The service's consumer loop. ``max_records`` overrides ``consumer_max_records`` for a handler
+        whose batch costs little more in bulk (the producer's is one transaction whatever its size)."""
         group = self.settings.group_id(self.service)
         loop: ConsumerLoop[E] = ConsumerLoop(
             consumer=make_consumer(client_options(self.settings), group, client_id=f"{group}-consumer"),
