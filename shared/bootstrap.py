@@ -62,8 +62,15 @@ class ServiceContext:
     metrics: ServiceMetrics
 
     def consumer_loop(
-        self, topics: Sequence[str], event_type: type[E], handle: Handler[E]
+        self,
+        topics: Sequence[str],
+        event_type: type[E],
+        handle: Handler[E],
+        *,
+        max_records: int | None = None,
     ) -> ConsumerLoop[E]:
+        """The service's consumer loop. ``max_records`` overrides ``consumer_max_records`` for a handler
+        whose batch costs little more in bulk (the producer's is one transaction whatever its size)."""
         group = self.settings.group_id(self.service)
         loop: ConsumerLoop[E] = ConsumerLoop(
             consumer=make_consumer(client_options(self.settings), group, client_id=f"{group}-consumer"),
@@ -72,7 +79,7 @@ class ServiceContext:
             group_id=group,
             decode=partial(decode, event_type),
             handle=handle,
-            max_records=self.settings.consumer_max_records,
+            max_records=max_records or self.settings.consumer_max_records,
         )
         self.metrics.add_source("consumer", lambda: loop.stats)
         self.metrics.add_histogram(loop.latency_metric())

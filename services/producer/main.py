@@ -26,7 +26,9 @@ async def run(settings: Settings, stop: asyncio.Event) -> None:
             ),
             on_commit=ctx.relay.wake,
         )
-        loop = ctx.consumer_loop([settings.topics.session_events], SessionEvent, handler)
+        loop = ctx.consumer_loop(
+            [settings.topics.session_events], SessionEvent, handler, max_records=settings.producer_max_records
+        )
 
         async def pruning(stop: asyncio.Event) -> None:
             await prune_forever(ctx.engine, stop, older_than_s=settings.processed_events_retention_s)

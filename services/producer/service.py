@@ -55,6 +55,7 @@ class SessionEventsHandler:
         accepted_ids: set[str] = set()
         sessions = requests = 0
         async with self._engine.begin() as conn:
+            await repo.reuse_plans(conn)
             fresh_ids = await repo.first_seen(
                 conn, self._config.group_id, (d.event.event_id for d in deliveries)
             )
@@ -90,12 +91,13 @@ class SessionEventsHandler:
             events, {key: (s.message_count, s.content_hash) for key, s in stored.items()}, hash_of
         )
         await repo.upsert_sessions(conn, to_write, hash_of)
-        await repo.replace_messages(conn, to_write)
+        await repo.replace_messages(conn, to_write, hash_of.ordered)
         planned = plan_requests(
             events,
             default_model=self._config.default_model,
             max_conversation_chars=self._config.max_conversation_chars,
             hash_of=hash_of,
+            size_of=hash_of.approx_bytes,
         )
         created = await repo.insert_requests(conn, planned)
         pending = [pending_event(c, "created") for c in created]

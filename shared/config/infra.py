@@ -51,6 +51,14 @@ class KafkaSettings(BaseModel):
     topic_partitions: int = Field(default=6, ge=1, description="Partitions per topic at creation.")
     topic_replication_factor: int = Field(default=1, ge=1, description="Replicas per topic at creation.")
     consumer_max_records: int = Field(default=500, ge=1, description="Records per `getmany` call.")
+    producer_max_records: int = Field(
+        default=2_000,
+        ge=1,
+        description=(
+            "Records per `getmany` call of the producer (session events): one handler transaction and "
+            "one offset commit each, so larger batches share their round trips (B2 in `bench/PROFILES.md`)."
+        ),
+    )
 
     @field_validator("topic_prefix")
     @classmethod
