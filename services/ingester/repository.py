@@ -12,6 +12,14 @@ statement shape (``ORDER BY company_id, id FOR UPDATE``, same columns, same coll
 request and session rows. Sessions are thus always locked in one global order by everyone who locks
 several, and no request row is held while waiting for a session: no deadlock with the producer (which
 holds sessions while it inserts requests) nor with another ingester of the same batch.
+
+Plans: a chunk's statements reach its requests through the primary key only, never through the
+batch, whatever the planner knows. Without statistics for the batch id (a batch new to them, a
+scratch database) the planner estimated ``batch_id = :bid`` at a few dozen rows and scanned the
+batch's 50,000 through ``ix_requests_batch`` for every chunk of 2,000. So the lock looks each id up
+in a ``LATERAL`` subquery kept unflattened (``OFFSET 0``), and the writes match ``id = ANY(ARRAY(...))``
+(an array the planner cannot size: estimated small, it takes the primary key) with the batch guard
+written ``(batch_id = :bid) IS TRUE``, the same test that no index can serve.
 """
 
 from __future__ import annotations
@@ -98,15 +106,22 @@ async def lock_sessions(
     conn: AsyncConnection, batch_id: uuid.UUID, custom_ids: Sequence[str], *, open_: Sequence[str] = OPEN
 ) -> int:
     """Lock the sessions of the chunk's open requests in the producer's order (see the module doc);
-    ``open_`` is the status set the writer resolves (the fallback worker passes its own)."""
+    ``open_`` is the status set the writer resolves (the fallback worker passes its own).
+
+    Each id is looked up by primary key in a ``LATERAL`` subquery that ``OFFSET 0`` keeps from being
+    flattened into a join: the plan cannot depend on statistics. Without them (a new batch, a scratch
+    database) the planner took ``batch_id = :bid`` as selective and scanned the batch's 50,000 rows
+    through ``ix_requests_batch`` for each chunk of 2,000."""
     rows = await conn.execute(
         text(
             """
             SELECT s.id FROM sessions s
             WHERE (s.company_id, s.id) IN (
-                SELECT r.company_id, r.session_id FROM ai_processing_requests r
-                WHERE r.id = ANY(CAST(:ids AS uuid[])) AND r.batch_id = :bid
-                  AND r.status = ANY(:open))
+                SELECT r.company_id, r.session_id FROM unnest(CAST(:ids AS uuid[])) AS u(id)
+                CROSS JOIN LATERAL (
+                    SELECT company_id, session_id FROM ai_processing_requests
+                    WHERE id = u.id AND batch_id = :bid AND status = ANY(:open)
+                    OFFSET 0) r)
             ORDER BY s.company_id, s.id FOR UPDATE OF s
             """
         ),
@@ -129,7 +144,9 @@ async def apply_successes(
     A result of another revision than the one the session's analysis came from (``batchline
     reprocess``, a re-analysis of changed content) first copies the stored analysis into
     ``session_analyses_history``, in the same statement (its CTEs all read the sessions as they were
-    before it), keyed by (company, session, revision) so a replay adds nothing."""
+    before it), keyed by (company, session, revision) so a replay adds nothing.
+
+    The requests are found through their primary key alone (see the module doc)."""
     if not chunk:
         return 0
 
@@ -153,8 +170,8 @@ async def apply_successes(
                     total_tokens = least(coalesce(r.total_tokens, 0)::bigint + u.tt, 2147483647),
                     cached_tokens = least(coalesce(r.cached_tokens, 0)::bigint + u.cached, 2147483647),
                     completed_at = now(), updated_at = now()
-                FROM u WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[]))
-                  AND r.batch_id = :bid AND r.status = ANY(:from)
+                FROM u WHERE r.id = u.id AND r.id = ANY(ARRAY(SELECT id FROM u))
+                  AND (r.batch_id = :bid) IS TRUE AND r.status = ANY(:from)
                 RETURNING r.id, r.company_id, r.session_id, r.requested_at, r.revision, u.sentiment,
                           u.category, u.summary, u.language, u.truncated
             ), per_session AS (
@@ -247,8 +264,8 @@ async def apply_resolutions(
                         CAST(:ct AS int[]), CAST(:tt AS int[]), CAST(:requeue AS bool[]),
                         CAST(:requeues AS int[]), CAST(:cached AS int[]))
                  AS u(id, status, attempt, error, delay, pt, ct, tt, requeue, requeues, cached)
-            WHERE r.id = u.id AND r.id = ANY(CAST(:ids AS uuid[]))
-              AND r.batch_id = :bid AND r.status = ANY(:from)
+            WHERE r.id = u.id AND r.id = ANY(ARRAY(SELECT unnest(CAST(:ids AS uuid[]))))
+              AND (r.batch_id = :bid) IS TRUE AND r.status = ANY(:from)
             RETURNING r.id, r.session_id, r.company_id, r.processing_type, r.model, r.attempt,
                       r.approx_bytes, u.requeue
             """
