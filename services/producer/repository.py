@@ -14,20 +14,6 @@ from shared.events import SessionEvent
 from shared.lifecycle import REQUEST_INITIAL
 
 
-async def reuse_plans(conn: AsyncConnection) -> None:
-    """Let PostgreSQL keep its plans for the rest of this transaction (``plan_cache_mode = auto``).
-
-    The engine forces a fresh plan for every statement (``shared.db.engine``: the submitter's partial
-    indexes need it). That also re-plans the foreign-key check each stored message and request runs,
-    once per row: COPYing the messages took 2.5 times the server CPU (18 against 7 us a row). None of
-    the producer's statements filter on a status, so a reused plan cannot miss a partial index.
-    """
-    await conn.execute(_REUSE_PLANS)
-
-
-_REUSE_PLANS = text("SET LOCAL plan_cache_mode = auto")
-
-
 async def first_seen(conn: AsyncConnection, group: str, event_ids: Iterable[str]) -> set[str]:
     """Record event ids for the group; returns those not recorded before (the rest are duplicates).
 
