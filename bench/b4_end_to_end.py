@@ -93,12 +93,20 @@ _BATCHES = text(
     "max(request_count) AS largest, "
     "avg(extract(epoch FROM submitted_at - created_at)) AS submit_s FROM provider_batches"
 )
-#: Per 5 s of the run: batches claimed, their requests, mean claim-to-submitted seconds (printed only).
-_TIMELINE = text(
-    "SELECT floor(extract(epoch FROM created_at - CAST(:t0 AS timestamptz)) / 5) * 5 AS at, "
-    "count(*) AS batches, sum(request_count) AS requests, "
-    "avg(extract(epoch FROM submitted_at - created_at)) AS submit_s "
-    "FROM provider_batches GROUP BY 1 ORDER BY 1"
+#: Claim bursts (batches claimed within 1.5 s of the previous claim): when each began, its batches and
+#: requests, and how long the submitter took from its first claim to its last provider id recorded.
+_BURSTS = text(
+    """
+    WITH b AS (
+        SELECT created_at, submitted_at, request_count,
+               CASE WHEN created_at - lag(created_at) OVER (ORDER BY created_at) < interval '1.5 s'
+                    THEN 0 ELSE 1 END AS starts
+        FROM provider_batches
+    ), g AS (SELECT *, sum(starts) OVER (ORDER BY created_at) AS burst FROM b)
+    SELECT extract(epoch FROM min(created_at) - CAST(:t0 AS timestamptz)) AS at, count(*) AS batches,
+           sum(request_count) AS requests, extract(epoch FROM max(submitted_at) - min(created_at)) AS drain_s
+    FROM g GROUP BY burst ORDER BY 1
+    """
 )
 _NOW = text("SELECT clock_timestamp()")
 
@@ -249,10 +257,10 @@ async def run_b4(
             counts = {r.status: r.n for r in await conn.execute(_COUNTS)}
             s = (await conn.execute(_STAGES, {"t0": t0})).one()
             b = (await conn.execute(_BATCHES)).one()
-            for t in await conn.execute(_TIMELINE, {"t0": t0}):
+            for t in await conn.execute(_BURSTS, {"t0": t0}):
                 print(
-                    f"  claimed at {float(t.at):>5.0f} s: {t.batches:>4} batches, {t.requests:>6} requests,"
-                    f" {float(t.submit_s or 0) * 1000:.0f} ms claim to submitted"
+                    f"  burst at {float(t.at):>6.1f} s: {t.batches:>4} batches, {t.requests:>6} requests,"
+                    f" first claim to last submitted {float(t.drain_s or 0):.2f} s"
                 )
     finally:
         if profile is not None:  # rendering the report takes a while: longer than stop's usual patience
