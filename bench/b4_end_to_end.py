@@ -57,6 +57,10 @@ TARGET_S, TARGET_SESSIONS = 60.0, 100_000
 #: would take ``make bench`` past its 15 minutes; ``--full`` runs the issue's size. The table shows it.
 DEFAULT_SESSIONS = 20_000
 STAGES = ("intake", "wait for batch", "submit", "provider + poll", "ingest")
+#: ``requested_at`` is the producer transaction's start (``now()``), not when its requests became
+#: visible: a slow intake transaction shows up as "wait for batch". The last claim (a batch's
+#: ``created_at``) comes after the last intake commit, so "submit" minus "claim" is the submitter's tail.
+ENDS = ("intake", "claim", "submit", "provider + poll", "ingest")
 
 # The constants below are literal SQL (no input is ever formatted into them).
 _PROGRESS = text(
@@ -73,11 +77,35 @@ _STAGES = text(
            avg(extract(epoch FROM b.completed_at - b.submitted_at)) AS provider,
            avg(extract(epoch FROM r.completed_at - b.completed_at)) AS ingest,
            extract(epoch FROM max(r.requested_at) - CAST(:t0 AS timestamptz)) AS last_intake,
+           extract(epoch FROM max(b.created_at) - CAST(:t0 AS timestamptz)) AS last_claim,
            extract(epoch FROM max(b.submitted_at) - CAST(:t0 AS timestamptz)) AS last_submit,
            extract(epoch FROM max(b.completed_at) - CAST(:t0 AS timestamptz)) AS last_provider,
            extract(epoch FROM max(r.completed_at) - CAST(:t0 AS timestamptz)) AS last_ingest,
            count(DISTINCT b.id) AS batches
     FROM ai_processing_requests r JOIN provider_batches b ON b.id = r.batch_id
+    """
+)
+#: Batch sizes and the submitter's own time per batch (claim to recorded): small batches mean each
+#: pays the per-batch round trips for few requests.
+_BATCHES = text(
+    "SELECT min(request_count) AS smallest, "
+    "percentile_disc(0.5) WITHIN GROUP (ORDER BY request_count) AS median, "
+    "max(request_count) AS largest, "
+    "avg(extract(epoch FROM submitted_at - created_at)) AS submit_s FROM provider_batches"
+)
+#: Claim bursts (batches claimed within 1.5 s of the previous claim): when each began, its batches and
+#: requests, and how long the submitter took from its first claim to its last provider id recorded.
+_BURSTS = text(
+    """
+    WITH b AS (
+        SELECT created_at, submitted_at, request_count,
+               CASE WHEN created_at - lag(created_at) OVER (ORDER BY created_at) < interval '1.5 s'
+                    THEN 0 ELSE 1 END AS starts
+        FROM provider_batches
+    ), g AS (SELECT *, sum(starts) OVER (ORDER BY created_at) AS burst FROM b)
+    SELECT extract(epoch FROM min(created_at) - CAST(:t0 AS timestamptz)) AS at, count(*) AS batches,
+           sum(request_count) AS requests, extract(epoch FROM max(submitted_at) - min(created_at)) AS drain_s
+    FROM g GROUP BY burst ORDER BY 1
     """
 )
 _NOW = text("SELECT clock_timestamp()")
@@ -95,6 +123,8 @@ class B4Run:
     stages: dict[str, float]  # mean seconds per request in each stage
     ends: dict[str, float]  # seconds from the start when the last request left each stage
     batches: int
+    batch_sizes: tuple[int, int, int] = (0, 0, 0)  # requests per batch: smallest, median, largest
+    submit_s: float = 0.0  # mean seconds from a batch's claim to its provider id recorded
     cpu_s: dict[str, float] = field(default_factory=dict)  # process name -> CPU seconds
 
     @property
@@ -226,6 +256,12 @@ async def run_b4(
         async with engine.connect() as conn:
             counts = {r.status: r.n for r in await conn.execute(_COUNTS)}
             s = (await conn.execute(_STAGES, {"t0": t0})).one()
+            b = (await conn.execute(_BATCHES)).one()
+            for t in await conn.execute(_BURSTS, {"t0": t0}):
+                print(
+                    f"  burst at {float(t.at):>6.1f} s: {t.batches:>4} batches, {t.requests:>6} requests,"
+                    f" first claim to last submitted {float(t.drain_s or 0):.2f} s"
+                )
     finally:
         if profile is not None:  # rendering the report takes a while: longer than stop's usual patience
             stack.service(f"{profile}-0").stop(timeout_s=180)
@@ -236,13 +272,25 @@ async def run_b4(
     )
     ends = dict(
         zip(
-            STAGES[:1] + STAGES[2:],
-            (float(v or 0) for v in (s.last_intake, s.last_submit, s.last_provider, s.last_ingest)),
+            ENDS,
+            (float(v or 0) for v in (s.last_intake, s.last_claim, s.last_submit, s.last_provider, s.last_ingest)),
             strict=True,
         )
     )
     return B4Run(
-        sessions, requests, instances, answer_mode, seconds, publish_s, counts, stages, ends, s.batches, cpu
+        sessions,
+        requests,
+        instances,
+        answer_mode,
+        seconds,
+        publish_s,
+        counts,
+        stages,
+        ends,
+        s.batches,
+        (int(b.smallest or 0), int(b.median or 0), int(b.largest or 0)),
+        float(b.submit_s or 0),
+        cpu,
     )
 
 
@@ -279,7 +327,9 @@ def rows_of(runs: list[B4Run]) -> list[BenchRow]:
                 notes=(
                     f"per-request time share: {shares}; last out of each stage at (s): "
                     + ", ".join(f"{k} {v:.1f}" for k, v in run.ends.items())
-                    + f"; publish {run.publish_s:.1f} s; {run.batches} batches; emulator answers: {run.answer_mode};"
+                    + f"; publish {run.publish_s:.1f} s; {run.batches} batches"
+                    f" (requests each: min {run.batch_sizes[0]}, median {run.batch_sizes[1]},"
+                    f" max {run.batch_sizes[2]}; {run.submit_s * 1000:.0f} ms claim to submitted); emulator answers: {run.answer_mode};"
                     f" CPU s: {cpu}"
                 ),
             )
@@ -294,6 +344,7 @@ async def main(
     batch_max_requests: int,
     profile: str | None = None,
     profiler_site: str | None = None,
+    flush_concurrency: int | None = None,
 ) -> None:
     runs: list[B4Run] = []
     for n in instances:
@@ -305,10 +356,18 @@ async def main(
             "poll_max_interval_s": 0.5,
             "log_level": "INFO",
         }
+        if flush_concurrency is not None:  # 1 is the submitter's old one-group-at-a-time flusher
+            overrides["submit_flush_concurrency"] = flush_concurrency
         async with scratch_settings("b4", **overrides) as settings:
             with tempfile.TemporaryDirectory(prefix="b4-") as logs:
                 run = await run_b4(
-                    settings, Path(logs), sessions=sessions, instances=n, answer_mode=answer_mode
+                    settings,
+                    Path(logs),
+                    sessions=sessions,
+                    instances=n,
+                    answer_mode=answer_mode,
+                    profile=profile,
+                    profiler_site=profiler_site,
                 )
         print(f"{n} instance(s): {run.rate:,.0f} sessions/s in {run.seconds:.1f} s, {run.counts}")
         runs.append(run)
@@ -324,6 +383,9 @@ if __name__ == "__main__":
     parser.add_argument("--instances", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--answer-mode", choices=["fast", "model"], default="fast")
     parser.add_argument("--batch-max-requests", type=int, default=5_000)
+    parser.add_argument(
+        "--flush-concurrency", type=int, help="BATCHLINE_SUBMIT_FLUSH_CONCURRENCY (default: the setting's)"
+    )
     parser.add_argument("--profile", choices=["producer", "submitter", "poller", "ingester"])
     parser.add_argument("--profiler-site", help="site-packages holding pyinstrument (a separate venv)")
     args = parser.parse_args()
@@ -336,5 +398,6 @@ if __name__ == "__main__":
             args.batch_max_requests,
             args.profile,
             args.profiler_site,
+            args.flush_concurrency,
         )
     )

@@ -56,6 +56,10 @@ class Flusher:
         self._tick = max(0.05, min(0.5, settings.batch_linger_s / 4))
         self._sweep_every = max(1.0, min(30.0, settings.batch_linger_s))
         self._last_sweep = 0.0
+        # Each flush spends most of its time waiting on round trips (claim, file, upload, create,
+        # record), so groups flushed one after the other leave a burst of pending work queued behind
+        # them; a few at once overlap those waits. Different groups never share a request.
+        self._slots = asyncio.Semaphore(settings.submit_flush_concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
         await run_periodically("flush", self._round, interval_s=self._tick, stop=stop, backoff=ROUND_BACKOFF)
@@ -68,14 +72,21 @@ class Flusher:
             if now - self._last_sweep >= self._sweep_every:
                 keys |= set(await self._sweep_groups())
                 self._last_sweep = now
-            for key in sorted(keys):
-                self._acc.take(key)
-                await self._submitter.flush_group(key)
+            flushes = (self._flush(key) for key in sorted(keys))
+            outcomes = await asyncio.gather(*flushes, return_exceptions=True)
+            failed = [o for o in outcomes if isinstance(o, BaseException)]
+            if failed:
+                raise failed[0]
         except Exception:  # database or provider trouble: the requests stay pending, retry after a backoff
             for key in keys:
                 self._acc.mark_due(key)
             raise
         return False
+
+    async def _flush(self, key: GroupKey) -> None:
+        async with self._slots:
+            self._acc.take(key)
+            await self._submitter.flush_group(key)
 
     async def _sweep_groups(self) -> list[GroupKey]:
         return await self._store.pending_groups(min_wait_s=self._settings.batch_linger_s)

@@ -79,6 +79,14 @@ class BatchingSettings(BaseModel):
             "client's retries); then the batch is released and its requests go back with no attempt charged."
         ),
     )
+    submit_flush_concurrency: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "Groups (company, model) one submitter claims and submits at the same time; each holds up to "
+            "two database connections of BATCHLINE_DB_POOL_SIZE while it runs."
+        ),
+    )
     circuit_base_s: float = Field(
         default=15.0,
         gt=0,
