@@ -99,7 +99,8 @@ class _Event(BaseModel):
         raise NotImplementedError
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        """The JSON of ``model_dump(mode="json")``, serialized by pydantic-core in one call."""
+        return self.__pydantic_serializer__.to_json(self)
 
 
 class SessionMessage(BaseModel):
@@ -209,17 +210,24 @@ class PendingRequestRow(Protocol):
 
 
 def pending_event(row: PendingRequestRow, cause: str) -> RequestPending:
-    """``request.pending`` for a request row; ``cause`` keeps event ids unique per announcement."""
-    return RequestPending(
-        event_id=f"{row.id}:{row.attempt}:{cause}",
-        request_id=str(row.id),
-        company_id=row.company_id,
-        session_id=row.session_id,
-        processing_type=ProcessingType(row.processing_type),
-        model=row.model,
-        attempt=row.attempt,
-        approx_bytes=row.approx_bytes,
+    """``request.pending`` for a request row; ``cause`` keeps event ids unique per announcement.
+
+    Validated like any event except ``_storable_text``: the row's text comes from PostgreSQL, which
+    cannot hold a NUL or a lone surrogate (the producer builds one of these per request it creates)."""
+    request_id = str(row.id)
+    event: RequestPending = _trusted_text(RequestPending).validate_python(
+        {
+            "event_id": f"{request_id}:{row.attempt}:{cause}",
+            "request_id": request_id,
+            "company_id": row.company_id,
+            "session_id": row.session_id,
+            "processing_type": ProcessingType(row.processing_type),
+            "model": row.model,
+            "attempt": row.attempt,
+            "approx_bytes": row.approx_bytes,
+        }
     )
+    return event
 
 
 class BatchCreated(_Event):
@@ -286,7 +294,8 @@ class DeadLetter(BaseModel):
     value_sha256: str | None = Field(default=None, description="SHA-256 of the original value (hex).")
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps(self.model_dump(mode="json"))
+        """The JSON of ``model_dump(mode="json")``, serialized by pydantic-core in one call."""
+        return self.__pydantic_serializer__.to_json(self)
 
 
 E = TypeVar("E", bound=_Event)
