@@ -337,8 +337,27 @@ def _trusted_text(model: type[_Event]) -> SchemaValidator:
     call per string, 23 of them for a 10-message session event."""
     validator = _TRUSTED.get(model)
     if validator is None:
-        validator = _TRUSTED[model] = SchemaValidator(_without_text_checks(model.__pydantic_core_schema__))
+        schema = _without_text_checks(model.__pydantic_core_schema__)
+        # pydantic-core reuses a complete nested model's own validator (checks included) instead of
+        # the schema given: the nested classes are marked incomplete while this one is built.
+        nested = [cls for cls in _model_classes(schema) if cls.__dict__.get("__pydantic_complete__")]
+        try:
+            for cls in nested:
+                cls.__pydantic_complete__ = False
+            validator = _TRUSTED[model] = SchemaValidator(schema)
+        finally:
+            for cls in nested:
+                cls.__pydantic_complete__ = True
     return validator
+
+
+def _model_classes(schema: Any) -> set[type[BaseModel]]:
+    if isinstance(schema, dict):
+        found = {schema["cls"]} if schema.get("type") == "model" else set()
+        return found.union(*(_model_classes(v) for v in schema.values()))
+    if isinstance(schema, list):
+        return set().union(*(_model_classes(v) for v in schema))
+    return set()
 
 
 def _without_text_checks(schema: Any) -> Any:
