@@ -94,6 +94,30 @@ def test_bad_events_are_rejected_with_a_reason_naming_the_problem(payload: bytes
     assert reason in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (raw(messages=[{"role": "us\u0000er", "content": "a"}]), "messages.0.role: Value error, contains a NUL"),
+        (raw(event_id="e\u0000"), "event_id: Value error, contains a NUL character"),
+        (raw(models=["m"], session_id="\u0000"), "session_id: Value error, contains a NUL character"),
+    ],
+)
+def test_nul_is_found_wherever_it_is_escaped(payload: bytes, reason: str) -> None:
+    assert b"\\u0000" in payload
+    with pytest.raises(DecodeError) as info:
+        decode(SessionEvent, payload)
+    assert reason in str(info.value)
+
+
+def test_text_spelled_with_escapes_is_stored_as_written() -> None:
+    """A literal backslash-u0000, escaped non-ASCII and a surrogate pair are storable text."""
+    content = "path C:\\u0000 caf\u00e9 \U0001f600"
+    event = decode(SessionEvent, raw(messages=[{"role": "user", "content": content}], company_id=" acme "))
+    assert event.messages[0].content == content
+    assert event.company_id == "acme"
+    assert event == SessionEvent.model_validate(orjson.loads(raw(messages=[{"role": "user", "content": content}])))
+
+
 def test_batch_events_carry_uuid_batch_ids_and_reject_others() -> None:
     bid = uuid.uuid4()
     created = BatchCreated(event_id="c", batch_id=bid, company_id="c")

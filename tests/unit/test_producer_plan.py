@@ -5,8 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import orjson
+import pytest
+
 from services.producer.sessions import (
     LINE_OVERHEAD_BYTES,
+    REQUEST_NAMESPACE,
     approx_line_bytes,
     content_hash,
     latest_per_session,
@@ -128,3 +132,15 @@ def test_only_new_or_changed_conversations_are_stored() -> None:
     stored = {("acme", "s1"): (2, content_hash(same)), ("acme", "s2"): (2, "old"), ("acme", "s3"): (3, "old")}
     assert [e.session_id for e in conversations_to_store([same, grown, shrunk, event(2, session_id="s4")], stored)] == [
         "s2", "s4"]
+
+
+@pytest.mark.parametrize(
+    ("company", "session", "model"),
+    [("acme", "1", "gpt-4o-mini"), ("société", "會話-7", "m"), ('a"b', "\\", "x/y:z")],
+)
+def test_request_ids_stay_the_uuid5_of_the_json_array(company: str, session: str, model: str) -> None:
+    """Ids already stored must keep matching: the derivation is uuid5 of the JSON text, in its namespace."""
+    rev = "ab" * 32
+    for ptype in ProcessingType:
+        name = orjson.dumps([company, session, ptype.value, model, rev]).decode()
+        assert request_id(company, session, ptype, model, rev) == uuid.uuid5(REQUEST_NAMESPACE, name)
