@@ -66,6 +66,15 @@ async def database_url(infra: Infra, template_db: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def empty_database(infra: Infra) -> AsyncIterator[str]:
+    """A database with no schema at all, for tests that run the migrations themselves."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    await _admin(infra, f'CREATE DATABASE "{name}"')
+    yield with_database(infra.database_admin_url, name)
+    await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     eng = make_engine(database_url, pool_size=5)
     yield eng

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
 from alembic import command
 
 from shared.db.migrate import alembic_config
-from tests.infra import Infra
-from tests.support import _admin, _plain, with_database
+from tests.support import _plain
 
 BATCH = "00000000-0000-0000-0000-0000000000b1"
 OTHER_BATCH = "00000000-0000-0000-0000-0000000000b2"
@@ -26,13 +23,6 @@ FOREIGN_KEYS = (
 
 RELOPTIONS = "SELECT reloptions AS o FROM pg_class WHERE relname = 'ai_batch_items'"
 
-
-@pytest.fixture
-async def empty_database(infra: Infra) -> AsyncIterator[str]:
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    await _admin(infra, f'CREATE DATABASE "{name}"')
-    yield with_database(infra.database_admin_url, name)
-    await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def _run(url: str, *sql: str) -> list[asyncpg.Record]:

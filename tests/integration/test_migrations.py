@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import asyncpg
@@ -12,16 +10,7 @@ import pytest
 from alembic import command
 
 from shared.db.migrate import alembic_config
-from tests.infra import Infra
-from tests.support import _admin, _plain, with_database
-
-
-@pytest.fixture
-async def empty_database(infra: Infra) -> AsyncIterator[str]:
-    name = f"m_{uuid.uuid4().hex[:12]}"
-    await _admin(infra, f'CREATE DATABASE "{name}"')
-    yield with_database(infra.database_admin_url, name)
-    await _admin(infra, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from tests.support import _plain
 
 
 async def _run(url: str, sql: str) -> list[asyncpg.Record]:
