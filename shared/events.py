@@ -36,7 +36,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import SchemaValidator
 
 from shared.analysis import ProcessingType
 
@@ -210,24 +209,17 @@ class PendingRequestRow(Protocol):
 
 
 def pending_event(row: PendingRequestRow, cause: str) -> RequestPending:
-    """``request.pending`` for a request row; ``cause`` keeps event ids unique per announcement.
-
-    Validated like any event except ``_storable_text``: the row's text comes from PostgreSQL, which
-    cannot hold a NUL or a lone surrogate (the producer builds one of these per request it creates)."""
-    request_id = str(row.id)
-    event: RequestPending = _trusted_text(RequestPending).validate_python(
-        {
-            "event_id": f"{request_id}:{row.attempt}:{cause}",
-            "request_id": request_id,
-            "company_id": row.company_id,
-            "session_id": row.session_id,
-            "processing_type": ProcessingType(row.processing_type),
-            "model": row.model,
-            "attempt": row.attempt,
-            "approx_bytes": row.approx_bytes,
-        }
+    """``request.pending`` for a request row; ``cause`` keeps event ids unique per announcement."""
+    return RequestPending(
+        event_id=f"{row.id}:{row.attempt}:{cause}",
+        request_id=str(row.id),
+        company_id=row.company_id,
+        session_id=row.session_id,
+        processing_type=ProcessingType(row.processing_type),
+        model=row.model,
+        attempt=row.attempt,
+        approx_bytes=row.approx_bytes,
     )
-    return event
 
 
 class BatchCreated(_Event):
@@ -315,63 +307,13 @@ def decode(model: type[E], raw: bytes | None) -> E:
     if type(version) is not int or version not in model.READS:
         reads = ", ".join(str(v) for v in sorted(model.READS))
         raise DecodeError(f"unsupported schema_version {version!r} (this consumer reads {reads})")
-    # JSON can only spell a NUL as an escape, and orjson refuses lone surrogates: without that escape
-    # in the bytes, every string passes ``_storable_text``, so the validator that skips it is used.
-    validator = model.__pydantic_validator__ if b"\\u0000" in raw else _trusted_text(model)
     try:
         # An older version is read as the current one: its fields are a superset.
-        return validator.validate_python(data)  # type: ignore[no-any-return]
+        return model.model_validate(data)
     except ValidationError as exc:
         raise DecodeError(_reason(exc)) from None
     except RecursionError:
         raise DecodeError("payload nested too deeply") from None
-
-
-_TRUSTED: dict[type[_Event], SchemaValidator] = {}
-
-
-def _trusted_text(model: type[_Event]) -> SchemaValidator:
-    """``model``'s validator without the ``_storable_text`` checks, for text already known storable.
-
-    The same core schema otherwise (same classes, constraints and error locations); it saves a Python
-    call per string, 23 of them for a 10-message session event."""
-    validator = _TRUSTED.get(model)
-    if validator is None:
-        schema = _without_text_checks(model.__pydantic_core_schema__)
-        # pydantic-core reuses a complete nested model's own validator (checks included) instead of
-        # the schema given: the nested classes are marked incomplete while this one is built.
-        nested = [cls for cls in _model_classes(schema) if cls.__dict__.get("__pydantic_complete__")]
-        try:
-            for cls in nested:
-                cls.__pydantic_complete__ = False
-            validator = _TRUSTED[model] = SchemaValidator(schema)
-        finally:
-            for cls in nested:
-                cls.__pydantic_complete__ = True
-    return validator
-
-
-def _model_classes(schema: Any) -> set[type[BaseModel]]:
-    if isinstance(schema, dict):
-        found = {schema["cls"]} if schema.get("type") == "model" else set()
-        return found.union(*(_model_classes(v) for v in schema.values()))
-    if isinstance(schema, list):
-        return set().union(*(_model_classes(v) for v in schema))
-    return set()
-
-
-def _without_text_checks(schema: Any) -> Any:
-    if isinstance(schema, dict):
-        if (
-            schema.get("type") == "function-after"
-            and schema["function"].get("function") is _storable_text
-            and "ref" not in schema
-        ):
-            return _without_text_checks(schema["schema"])
-        return {k: _without_text_checks(v) for k, v in schema.items()}
-    if isinstance(schema, list):
-        return [_without_text_checks(v) for v in schema]
-    return schema
 
 
 def _reason(exc: ValidationError) -> str:

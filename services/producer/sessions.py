@@ -108,21 +108,9 @@ def _approx(chars: int, content_chars: int, utf8: int, max_conversation_chars: i
 def request_id(
     company_id: str, session_id: str, ptype: ProcessingType, model: str, revision: str
 ) -> uuid.UUID:
-    """The id of a session's analysis; a JSON array, so no company and session pair can spell another's.
-
-    ``uuid.uuid5(REQUEST_NAMESPACE, name)``, computed without its text round trip and its
-    ``UUID(bytes=..., version=5)`` checks (one id per planned request)."""
-    name = orjson.dumps([company_id, session_id, ptype.value, model, revision])
-    # An identifier, not a security use: SHA-1 is what uuid5 is defined with.
-    digest = hashlib.sha1(_NAMESPACE_BYTES + name, usedforsecurity=False).digest()
-    n = int.from_bytes(digest[:16], "big")
-    return uuid.UUID(int=(n & _UUID5_CLEAR) | _UUID5_SET)
-
-
-_NAMESPACE_BYTES = REQUEST_NAMESPACE.bytes
-#: RFC 4122 bits as ``uuid.UUID(version=5)`` sets them: variant 10 and version 5.
-_UUID5_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
-_UUID5_SET = (0x8000 << 48) | (5 << 76)
+    """The id of a session's analysis; a JSON array, so no company and session pair can spell another's."""
+    name = orjson.dumps([company_id, session_id, ptype.value, model, revision]).decode()
+    return uuid.uuid5(REQUEST_NAMESPACE, name)
 
 
 @dataclass(frozen=True, slots=True)
