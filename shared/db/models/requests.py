@@ -12,7 +12,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
-    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -39,9 +38,8 @@ class ProcessingRequest(Base):
     __table_args__ = (
         # Also the index of a session's requests (its leading columns): no separate session index.
         UniqueConstraint("company_id", "session_id", "processing_type", "model", "revision"),
-        ForeignKeyConstraint(
-            ["company_id", "session_id"], ["sessions.company_id", "sessions.id"], ondelete="CASCADE"
-        ),
+        # References its session by (company_id, session_id), checked once per statement by a
+        # trigger with the foreign key's lock and cascade (migration 0008r), not per row.
         CheckConstraint(status_in(*RequestStatus), name="status"),
         CheckConstraint("attempt >= 1", name="attempt"),
         # What the submitter scans: pending, unbatched requests of one (company, model), oldest first;
