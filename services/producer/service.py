@@ -20,7 +20,6 @@ from services.producer.sessions import (
     plan_requests,
     session_key,
 )
-from shared.db.engine import reuse_plans
 from shared.events import SessionEvent, pending_event
 from shared.kafka.consumer import Delivery, Rejection
 from shared.outbox import enqueue
@@ -56,7 +55,6 @@ class SessionEventsHandler:
         accepted_ids: set[str] = set()
         sessions = requests = 0
         async with self._engine.begin() as conn:
-            await reuse_plans(conn)  # no status filters here; each stored row runs a foreign-key check
             fresh_ids = await repo.first_seen(
                 conn, self._config.group_id, (d.event.event_id for d in deliveries)
             )

@@ -4,16 +4,16 @@ Plan caching is set here for the whole code base. Every connection plans each ex
 (``plan_cache_mode = force_custom_plan``): the hot claims and sweeps bind their statuses, and only a
 plan made for the bound values can prove a partial index's predicate (``ix_requests_pending``,
 ``ix_batches_due``, ``ix_batches_unsubmitted``, ``ix_batches_unprocessed``, ``ix_batches_enqueued``).
-The price is paid where PostgreSQL runs a cached plan once per row: a foreign-key check of every
-inserted message and request. Since migration 0007s only the producer inserts such rows, and its
-transaction opts out with :func:`reuse_plans`; B1 and B3 measured no gain from reusing plans
-engine-wide (bench/PROFILES.md, "Plan caching").
+A reused plan is also a plan made for the tables as they were: the producer once let its transactions
+reuse plans, and its connection kept a foreign-key check planned on a nearly empty ``sessions`` table
+for as long as it lived (migration 0008r). Since 0008r no statement of batchline runs a cached plan
+once per row, so planning each execution costs a few statements per transaction and nothing opts out
+(B2 measured 3,297 sessions/s reusing plans and 3,321 without, bench/PROFILES.md).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def asyncpg_url(url: str) -> str:
@@ -41,17 +41,3 @@ def make_engine(url: str, *, pool_size: int = 5, application_name: str = "batchl
             }
         },
     )
-
-
-async def reuse_plans(conn: AsyncConnection) -> None:
-    """Let PostgreSQL keep its plans until this transaction ends (``SET LOCAL plan_cache_mode = auto``).
-
-    For write transactions whose rows each run a foreign-key check (a cached plan, re-planned per
-    row when forced: COPYing messages took 2.5 times the server CPU) and whose statements filter on
-    no status, so a reused plan cannot miss a partial index. ``LOCAL``: the pooled connection goes
-    back to forced planning at commit or rollback, whichever transaction takes it next.
-    """
-    await conn.execute(_REUSE_PLANS)
-
-
-_REUSE_PLANS = text("SET LOCAL plan_cache_mode = auto")
