@@ -345,6 +345,7 @@ async def main(
     profile: str | None = None,
     profiler_site: str | None = None,
     flush_concurrency: int | None = None,
+    token_limit: int | None = None,
 ) -> None:
     runs: list[B4Run] = []
     for n in instances:
@@ -358,6 +359,8 @@ async def main(
         }
         if flush_concurrency is not None:  # 1 is the submitter's old one-group-at-a-time flusher
             overrides["submit_flush_concurrency"] = flush_concurrency
+        if token_limit is not None:  # the submitter's admission of every model the sessions use
+            overrides["enqueued_token_limits"] = dict.fromkeys(MODELS, token_limit)
         async with scratch_settings("b4", **overrides) as settings:
             with tempfile.TemporaryDirectory(prefix="b4-") as logs:
                 run = await run_b4(
@@ -386,6 +389,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--flush-concurrency", type=int, help="BATCHLINE_SUBMIT_FLUSH_CONCURRENCY (default: the setting's)"
     )
+    parser.add_argument(
+        "--token-limit",
+        type=int,
+        help="enqueued tokens admitted per model (BATCHLINE_ENQUEUED_TOKEN_LIMITS; default: the setting's, "
+        "gpt-4o-mini 2,000,000)",
+    )
     parser.add_argument("--profile", choices=["producer", "submitter", "poller", "ingester"])
     parser.add_argument("--profiler-site", help="site-packages holding pyinstrument (a separate venv)")
     args = parser.parse_args()
@@ -399,5 +408,6 @@ if __name__ == "__main__":
             args.profile,
             args.profiler_site,
             args.flush_concurrency,
+            args.token_limit,
         )
     )

@@ -27,7 +27,7 @@ from shared.metrics import ServiceMetrics
 from shared.outbox import OutboxRelay
 from shared.provider.base import BatchProvider
 from shared.provider.counted import CountedProvider
-from shared.runtime import StoppedBeforeStart
+from shared.runtime import StoppedBeforeStart, tune_gc
 from shared.settings import Settings
 from shared.state_metrics import StateGauges
 
@@ -122,6 +122,7 @@ async def service_context(
     (``shared.health``); a service given its ``provider`` also counts its calls, and is not ready
     while a configuration circuit of that provider is open.
     """
+    tune_gc(settings.gc_gen0_threshold)
     engine = make_engine(database_url(settings), pool_size=settings.db_pool_size, application_name=service)
     producer = make_producer(settings, client_id=f"batchline-{service}")
     if not await start_when_reachable(producer, name=f"batchline-{service}", stop=stop):

@@ -94,6 +94,12 @@ class LocalSettings(BaseModel):
     emulator_port: int = Field(default=18080, ge=1, le=65535, description="Provider emulator port (demo).")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_json: bool = Field(default=False, description="JSON log lines instead of console rendering.")
+    gc_gen0_threshold: int = Field(
+        default=50_000,
+        ge=0,
+        description="Allocations between two young garbage collections in a service process (Python's "
+        "default is 700, which re-scans every decoded event many times); 0 = Python's default.",
+    )
     metrics_port: int | None = Field(
         default=None,
         ge=0,
