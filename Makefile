@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.b2_intake
 	$(BIN)/python -m bench.b3_submit
 	$(BIN)/python -m bench.b4_end_to_end
+	$(BIN)/python -m bench.b4_end_to_end --full --instances 1 --token-limit 1000000000
 	$(BIN)/python -m bench.b6_poller
 	$(BIN)/python -m bench.report
 
