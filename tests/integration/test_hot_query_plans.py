@@ -161,7 +161,7 @@ async def test_module_level_statements_use_their_index(engine: AsyncEngine) -> N
     async with engine.connect() as conn:
         rows = await constant_plan(conn, _ROWS, {"bid": LIVE, "claimed": CLAIMED})
         outbox = await constant_plan(conn, _CLAIM, {"limit": 100})
-    assert not missing(rows, ("ix_requests_batch", "uq_session_messages_company_id_session_id_order")), rows
+    assert not missing(rows, ("ix_requests_batch", "pk_session_messages")), rows
     assert not missing(outbox, ("pk_outbox",)), outbox
 
 

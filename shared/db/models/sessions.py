@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Integer,
     PrimaryKeyConstraint,
     String,
     Text,
-    UniqueConstraint,
     false,
     func,
 )
@@ -82,12 +80,12 @@ class StoredMessage(Base):
 
     __tablename__ = "session_messages"
     __table_args__ = (
-        UniqueConstraint("company_id", "session_id", "order"),
+        # The natural key, and the index of every read: no surrogate id (migration 0009m).
+        PrimaryKeyConstraint("company_id", "session_id", "order"),
         # References its session by (company_id, session_id), checked once per statement by a
         # trigger with the foreign key's lock and cascade (migration 0008r), not per row.
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     company_id: Mapped[str] = mapped_column(String(200))
     session_id: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
