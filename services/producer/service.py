@@ -89,8 +89,8 @@ class SessionEventsHandler:
         to_write = conversations_to_store(
             events, {key: (s.message_count, s.content_hash) for key, s in stored.items()}, hash_of
         )
-        await repo.upsert_sessions(conn, to_write, hash_of)
-        await repo.replace_messages(conn, to_write, hash_of.ordered)
+        inserted = await repo.upsert_sessions(conn, to_write, hash_of)
+        await repo.replace_messages(conn, to_write, hash_of.ordered, inserted)
         planned = plan_requests(
             events,
             default_model=self._config.default_model,
