@@ -41,6 +41,21 @@ def _plain(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
+async def run_in_transaction(url: str, *sql: str) -> list[asyncpg.Record]:
+    """The statements in one transaction (a failing one undoes the others); the last one's rows.
+
+    What the migration tests write and read with: plain SQL on a fresh connection, no ORM."""
+    conn = await asyncpg.connect(_plain(url))
+    try:
+        rows: list[asyncpg.Record] = []
+        async with conn.transaction():
+            for statement in sql:
+                rows = list(await conn.fetch(statement))
+        return rows
+    finally:
+        await conn.close()
+
+
 async def _admin(infra: Infra, sql: str) -> None:
     conn = await asyncpg.connect(_plain(infra.database_admin_url))
     try:

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 
 from shared.db.migrate import alembic_config
-from tests.support import _plain
+from tests.support import run_in_transaction as _run
 
 BATCH = "00000000-0000-0000-0000-0000000000b1"
 OTHER_BATCH = "00000000-0000-0000-0000-0000000000b2"
@@ -25,17 +25,6 @@ RELOPTIONS = "SELECT reloptions AS o FROM pg_class WHERE relname = 'ai_batch_ite
 
 
 
-async def _run(url: str, *sql: str) -> list[asyncpg.Record]:
-    """The statements in one transaction (a failing one undoes the others); the last one's rows."""
-    conn = await asyncpg.connect(_plain(url))
-    try:
-        rows: list[asyncpg.Record] = []
-        async with conn.transaction():
-            for statement in sql:
-                rows = list(await conn.fetch(statement))
-        return rows
-    finally:
-        await conn.close()
 
 
 def _batch(batch_id: str) -> str:

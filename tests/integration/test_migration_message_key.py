@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 
 from shared.db.migrate import alembic_config
-from tests.support import _plain
+from tests.support import run_in_transaction as _run
 
 PRIMARY_KEY = (
     "SELECT array_agg(a.attname::text ORDER BY k.n) AS columns FROM pg_constraint c "
@@ -28,16 +28,6 @@ def _message(session: str, order: int, content: str) -> str:
     )
 
 
-async def _run(url: str, *sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(_plain(url))
-    try:
-        rows: list[asyncpg.Record] = []
-        async with conn.transaction():
-            for statement in sql:
-                rows = list(await conn.fetch(statement))
-        return rows
-    finally:
-        await conn.close()
 
 
 async def test_0009m_keys_messages_by_session_and_order_keeping_rows_and_downgrades(empty_database: str) -> None:

@@ -17,6 +17,7 @@ from alembic import command
 
 from shared.db.migrate import alembic_config
 from tests.support import _plain
+from tests.support import run_in_transaction as _run
 
 FOREIGN_KEYS = (
     "SELECT conname FROM pg_constraint WHERE contype = 'f' AND conname IN ("
@@ -49,17 +50,6 @@ def _request(request_id: str, company: str, session: str) -> str:
     )
 
 
-async def _run(url: str, *sql: str) -> list[asyncpg.Record]:
-    """The statements in one transaction (a failing one undoes the others); the last one's rows."""
-    conn = await asyncpg.connect(_plain(url))
-    try:
-        rows: list[asyncpg.Record] = []
-        async with conn.transaction():
-            for statement in sql:
-                rows = list(await conn.fetch(statement))
-        return rows
-    finally:
-        await conn.close()
 
 
 async def _count(url: str, table: str) -> int:
