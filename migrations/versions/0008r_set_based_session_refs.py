@@ -47,14 +47,14 @@ _FUNCTIONS = (
     CREATE FUNCTION session_refs_exist() RETURNS trigger LANGUAGE plpgsql AS $f$
     DECLARE wanted bigint; found bigint;
     BEGIN
-        EXECUTE 'SELECT count(*) FROM (SELECT DISTINCT company_id, session_id FROM new_rows) k' INTO wanted;
-        IF wanted > 0 THEN
-            EXECUTE 'SELECT count(*) FROM (SELECT 1 FROM sessions s WHERE (s.company_id, s.id) IN '
-                    '(SELECT company_id, session_id FROM new_rows) FOR KEY SHARE OF s) locked' INTO found;
-            IF found < wanted THEN
-                RAISE EXCEPTION 'insert or update on table "%" violates its reference to sessions', TG_TABLE_NAME
-                    USING ERRCODE = 'foreign_key_violation';
-            END IF;
+        -- One pass over the statement's rows: their distinct sessions, counted and locked.
+        EXECUTE 'WITH k AS MATERIALIZED (SELECT DISTINCT company_id, session_id FROM new_rows), '
+                'locked AS MATERIALIZED (SELECT 1 FROM sessions s JOIN k '
+                'ON s.company_id = k.company_id AND s.id = k.session_id FOR KEY SHARE OF s) '
+                'SELECT (SELECT count(*) FROM k), (SELECT count(*) FROM locked)' INTO wanted, found;
+        IF found < wanted THEN
+            RAISE EXCEPTION 'insert or update on table "%" violates its reference to sessions', TG_TABLE_NAME
+                USING ERRCODE = 'foreign_key_violation';
         END IF;
         RETURN NULL;
     END $f$

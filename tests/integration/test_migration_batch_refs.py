@@ -24,9 +24,6 @@ FOREIGN_KEYS = (
 RELOPTIONS = "SELECT reloptions AS o FROM pg_class WHERE relname = 'ai_batch_items'"
 
 
-
-
-
 def _batch(batch_id: str) -> str:
     return (
         "INSERT INTO provider_batches (id, company_id, model, provider, status, request_count, poll_count, "

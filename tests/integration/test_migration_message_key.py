@@ -28,8 +28,6 @@ def _message(session: str, order: int, content: str) -> str:
     )
 
 
-
-
 async def test_0009m_keys_messages_by_session_and_order_keeping_rows_and_downgrades(empty_database: str) -> None:
     cfg = alembic_config(empty_database)
     await asyncio.to_thread(command.upgrade, cfg, "0008r")

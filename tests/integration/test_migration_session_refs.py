@@ -50,8 +50,6 @@ def _request(request_id: str, company: str, session: str) -> str:
     )
 
 
-
-
 async def _count(url: str, table: str) -> int:
     (row,) = await _run(url, f"SELECT count(*) AS n FROM {table}")
     return int(row["n"])
